@@ -1,0 +1,38 @@
+# Thin front door over CMake. `make` builds, `make check` runs every test twice
+# (a normal build in build/ and an ASan+UBSan build in build-asan/), `make demo`
+# runs the main demonstration.
+
+JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE ?= cmake
+
+.PHONY: all build check check-normal check-asan demo clean deps
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+build: deps
+	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTERN_TESTS=OFF >/dev/null
+	@$(CMAKE) --build build -j $(JOBS)
+
+check: check-normal check-asan
+
+check-normal:
+	@scripts/deps.sh check
+	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTERN_TESTS=ON >/dev/null
+	@$(CMAKE) --build build -j $(JOBS)
+	@cd build && ctest --output-on-failure -j $(JOBS)
+
+check-asan:
+	@scripts/deps.sh check
+	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTERN_SANITIZE=ON -DTERN_TESTS=ON >/dev/null
+	@$(CMAKE) --build build-asan -j $(JOBS)
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	@build/tern demo --pcap build/demo.pcap --tcp-pcap build/demo-tcp.pcap
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,13 @@
+/* tern/tern.h: the whole public API of libtern. */
+#ifndef TERN_TERN_H
+#define TERN_TERN_H
+
+#include "tern/errors.h"
+#include "tern/pcap.h"
+#include "tern/sim.h"
+#include "tern/stack.h"
+#include "tern/stats.h"
+#include "tern/types.h"
+#include "tern/wire.h"
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * core/stack.h: struct tern_stack, the one object that holds all of a host's state,
+ * and the internal helpers every layer uses on it (time, counters, logging, the
+ * transmit scratch buffer). Layers above reach the stack only through this header.
+ */
+#ifndef TERN_CORE_STACK_H
+#define TERN_CORE_STACK_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "core/prng.h"
+#include "core/siphash.h"
+#include "core/timer.h"
+#include "core/util.h"
+#include "sysctl/sysctl.h"
+#include "tern/stack.h"
+
+/* Largest datagram the stack builds or accepts (the IPv4 total-length limit). */
+#define TERN_IP_MAX_DATAGRAM 65535
+
+/* Keys derived once from the driver's secret (or from the seed in tests). Each use
+ * has its own key, as Linux keeps net_secret, ts_secret and syncookie_secret apart. */
+struct tern_secrets {
+	struct tern_siphash_key isn;        /* ISNs (RFC 6528) */
+	struct tern_siphash_key ts_off;     /* per-address-pair timestamp offsets */
+	struct tern_siphash_key port;       /* ephemeral port offsets (RFC 6056 alg. 4) */
+	struct tern_siphash_key cookie[2];  /* SYN cookies: two keys, as Linux has */
+};
+
+struct tern_stack {
+	tern_time now;                      /* latest time given by the driver */
+	struct tern_addr addrs[TERN_STACK_MAX_ADDRS];
+	unsigned naddrs;
+	uint16_t ip_id;                     /* next IP ID for datagrams without DF */
+
+	struct tern_prng prng;
+	struct tern_secrets secrets;
+	struct tern_timers timers;
+	struct tern_sysctls sys;            /* knob values (sysctl/table.h) */
+
+	tern_emit_fn emit;
+	void *emit_ctx;
+	tern_log_fn log;
+	void *log_ctx;
+	tern_echo_reply_fn echo_reply;
+	void *echo_reply_ctx;
+
+	uint64_t counters[TERN_CTR_COUNT];
+
+	/* Every outgoing datagram is built here, then handed to `emit`: the transmit path
+	 * needs no allocation. Aligned for the checksum's word loads. */
+	_Alignas(8) uint8_t tx[TERN_IP_MAX_DATAGRAM];
+};
+
+static inline void tern__count(struct tern_stack *st, enum tern_counter id) { st->counters[id]++; }
+
+/* Moves the stack's clock to `now` and runs the timers due by then. Every entry
+ * point that takes a time calls this first. */
+void tern__stack_set_time(struct tern_stack *st, tern_time now);
+
+/* True if `addr` (IPv4, host order) is one of the host's addresses. */
+bool tern__stack_owns_v4(const struct tern_stack *st, uint32_t addr);
+
+/* Formats a log line and hands it to the log callback, if any. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+void tern__log(struct tern_stack *st, int level, const char *fmt, ...);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * core/timer.h: the stack's one timer structure, a hierarchical timing wheel.
+ *
+ * Arming, re-arming and cancelling are O(1); expiry is O(1) per timer plus at most
+ * one cascade per timer per level, so no operation's cost grows with the number of
+ * pending timers (DESIGN.md §1: no periodic scans). The tick is 1 ms: a deadline is
+ * rounded up to the next tick, so a timer never fires early.
+ *
+ * Layout: TERN_WHEEL_LEVELS levels of 64 slots. Level L's slots are 64^L ticks wide,
+ * so the wheel spans 64^6 ticks (about 2.2 years at 1 ms); later deadlines are held
+ * at the horizon and re-filed as time approaches. A timer whose deadline agrees with
+ * the current tick in every digit above level L (base 64) lives at level L, in the
+ * slot given by its level-L digit. When time reaches the start of an upper slot's
+ * span, its timers are re-filed at lower levels ("cascade"). A 64-bit occupancy map
+ * per level finds the next non-empty slot with one count-trailing-zeros.
+ *
+ * The wheel knows nothing of the stack: the owner passes a context pointer to
+ * tern__timers_run, and each timer carries its callback. Embed struct tern_timer in
+ * the object it times and recover the object with TERN_CONTAINER_OF.
+ */
+#ifndef TERN_CORE_TIMER_H
+#define TERN_CORE_TIMER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tern/types.h"
+
+#define TERN_TIMER_TICK_NS TERN_NS_PER_MS
+#define TERN_WHEEL_BITS 6
+#define TERN_WHEEL_SLOTS (1u << TERN_WHEEL_BITS)
+#define TERN_WHEEL_LEVELS 6
+
+struct tern_timer;
+typedef void (*tern_timer_fn)(void *ctx, struct tern_timer *t);
+
+/* 32 bytes. Zero-initialised or tern__timer_init'ed before first use. */
+struct tern_timer {
+	struct tern_timer *next;
+	struct tern_timer **pprev;   /* NULL when not pending */
+	uint64_t expires;            /* tick at which it fires */
+	tern_timer_fn fn;
+};
+
+struct tern_timer_slot {
+	struct tern_timer *head;
+};
+
+/* Work counters: lets tests prove costs without timing anything. */
+struct tern_timer_work {
+	uint64_t armed;       /* tern__timer_arm calls */
+	uint64_t cancelled;   /* cancels of pending timers */
+	uint64_t fired;       /* callbacks run */
+	uint64_t cascaded;    /* timers re-filed by a cascade (to a lower level, or to the
+	                       * top level again when the deadline is past the horizon) */
+	uint64_t steps;       /* stops made by tern__timers_run: one on entry, then one per
+	                       * tick at which a slot had to cascade or fire */
+	uint64_t walked;      /* list links followed while taking a slot apart (cascade or
+	                       * fire); arming and cancelling never walk a list */
+};
+
+struct tern_timers {
+	uint64_t now;                   /* current tick */
+	uint64_t pending;               /* timers armed and not yet fired or cancelled */
+	uint64_t occupied[TERN_WHEEL_LEVELS];
+	struct tern_timer_slot slots[TERN_WHEEL_LEVELS][TERN_WHEEL_SLOTS];
+	struct tern_timer_work work;
+};
+
+/* Starts an empty wheel at `now`. */
+void tern__timers_init(struct tern_timers *w, tern_time now);
+
+/* Prepares a timer with its callback; it is not pending. */
+void tern__timer_init(struct tern_timer *t, tern_timer_fn fn);
+
+/* Arms (or re-arms) `t` to fire at `when` (ns). A deadline at or before the wheel's
+ * current time fires at the next tern__timers_run. */
+void tern__timer_arm(struct tern_timers *w, struct tern_timer *t, tern_time when);
+
+/* Disarms `t` if pending; harmless otherwise. */
+void tern__timer_cancel(struct tern_timers *w, struct tern_timer *t);
+
+static inline bool tern__timer_pending(const struct tern_timer *t) { return t->pprev != 0; }
+
+/* The deadline (ns, rounded up to the tick) of a pending timer. */
+tern_time tern__timer_expiry(const struct tern_timer *t);
+
+/* Advances the wheel to `now` and fires, in deadline order, every timer due by then.
+ * Timers with equal deadlines fire in the order they were armed. A callback may arm
+ * or cancel any timer, itself included; timers it arms for times <= now fire in the
+ * same call. `now` must not be earlier than the last call's. */
+void tern__timers_run(struct tern_timers *w, tern_time now, void *ctx);
+
+/* The earliest time (ns) at which tern__timers_run has work: a deadline, or the start
+ * of a slot that must cascade (so it may be early, never late). TERN_TIME_NEVER if no
+ * timer is pending. */
+tern_time tern__timers_next(const struct tern_timers *w);
+
+#endif

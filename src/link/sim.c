@@ -1,0 +1,681 @@
+/*
+ * link/sim.c: the simulated network (include/tern/sim.h): nodes, links, the event
+ * queue and the virtual clock.
+ *
+ * Sits at the edge, as a driver: it owns tern stacks (their `emit` lands here) and
+ * raw endpoints, and moves datagrams between them over links that model delay,
+ * jitter, a serialisation rate with a drop-tail queue, and loss, duplication,
+ * reordering and corruption. Nothing here reads a clock: time is a number that
+ * jumps from one event to the next, so an idle minute costs one step.
+ *
+ * What happens to a datagram entering one direction of a link, in this order (the
+ * random draws come from the simulation's one PRNG, in exactly this order and only
+ * for the faults that are enabled, so a seed replays a run bit for bit):
+ *
+ *   1. SEND taps record it as offered, stamped now.
+ *   2. Loss: dropped with probability `loss`.
+ *   3. Rate: the bytes still waiting to be serialised are derived from when the
+ *      direction falls idle, (busy_until - now) * rate / 8 (the datagram being
+ *      serialised counts, as in a real transmit queue). If that backlog plus this
+ *      datagram exceeds `queue_bytes`, drop-tail. Otherwise the datagram departs
+ *      when the earlier ones are out plus its own serialisation time, rounded up
+ *      to the next nanosecond so that no datagram is ever free.
+ *   4. Arrival = departure + delay + a uniform draw in [0, jitter], clamped to be no
+ *      earlier than the previous arrival in this direction: jitter spreads the
+ *      spacing but never reorders.
+ *   5. Reorder: with probability `reorder` the datagram is held back a further
+ *      reorder_delay (or max(delay, 1 ms) when that is 0) and does not become the
+ *      "previous arrival", so the datagrams after it overtake it.
+ *   6. Duplicate: with probability `duplicate` a second copy arrives at the same
+ *      instant, right after the first.
+ *   7. Corrupt: with probability `corrupt` one bit, drawn uniformly, is flipped in
+ *      what is delivered (both copies of a duplicated datagram carry the same flip;
+ *      the SEND tap has already recorded the original).
+ *
+ * Pending deliveries wait in a binary min-heap ordered by (arrival time, sequence
+ * number given at enqueue); the sequence number makes equal times come out in the
+ * order they went in. Their bytes live in two pools (datagrams up to 2048 bytes and
+ * larger ones up to 65535), so once the pools have grown to the working set,
+ * delivery allocates nothing; the heap array grows by doubling.
+ */
+#include "tern/sim.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/pool.h"
+#include "core/prng.h"
+#include "core/util.h"
+#include "tern/errors.h"
+#include "tern/pcap.h"
+
+/* An IPv4 header is at least 20 bytes; the total-length field caps a datagram. */
+#define SIM_MIN_DGRAM 20u
+#define SIM_MAX_DGRAM 65535u
+/* Pool object sizes: most datagrams (an Ethernet-MTU segment) fit the small one. */
+#define SIM_SMALL_BUF 2048u
+#define SIM_LARGE_BUF SIM_MAX_DGRAM
+/* Large buffers are 64 KiB each; carve them a few at a time. */
+#define SIM_LARGE_PER_CHUNK 4u
+/* Reorder hold-back when the link gives none and its delay is shorter. */
+#define SIM_DEFAULT_REORDER_NS TERN_NS_PER_MS
+#define SIM_INITIAL_CAP 16u
+
+struct sim_tap {
+	struct sim_tap *next;
+	struct tern_pcap_writer *w;
+	enum tern_sim_tap_point at;
+};
+
+/* One direction of a link: its model, its counters and its queue state. */
+struct sim_dir {
+	struct tern_link_params p;
+	struct tern_link_stats stats;
+	tern_time busy_until;     /* when the serialiser finishes what it holds */
+	tern_time last_arrival;   /* latest in-order arrival, the floor for the next */
+};
+
+struct sim_link {
+	int node[2];              /* dir 0 carries node[0] -> node[1] */
+	struct sim_dir dir[2];
+	struct sim_tap *taps;
+};
+
+/* A node is allocated on its own so that the pointer handed to its stack as the
+ * emit context stays valid while the node table grows. */
+struct sim_node {
+	struct tern_sim *sim;
+	int id;
+	struct tern_stack *stack;  /* NULL for a raw endpoint */
+	struct tern_addr addr;     /* a raw endpoint's address */
+	tern_sim_rx_fn rx;
+	void *rx_ctx;
+	int *links;                /* ids of the links touching this node, in creation order */
+	size_t nlinks, cap_links;
+};
+
+struct sim_event {
+	tern_time at;
+	uint64_t seq;
+	uint8_t *buf;              /* from sim->small_pool or sim->large_pool by len */
+	uint32_t len;
+	int link;
+	int dir;
+};
+
+struct tern_sim {
+	tern_time now;
+	struct tern_prng prng;
+	uint64_t next_seq;
+	uint64_t unroutable;
+	bool in_step;              /* a step is running: refuse to nest another */
+	bool closing;              /* destroy is running: stacks' last words are dropped */
+
+	struct sim_node **nodes;
+	size_t nnodes, cap_nodes;
+	struct sim_link *links;
+	size_t nlinks, cap_links;
+
+	struct sim_event *heap;
+	size_t nheap, cap_heap;
+	struct tern_pool small_pool;
+	struct tern_pool large_pool;
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+/* Makes room for `need` elements of `size` bytes in *arr, doubling. 0 or -ENOMEM. */
+static int grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t ncap = *cap ? *cap : SIM_INITIAL_CAP;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > SIZE_MAX / size)
+		return -TERN_ENOMEM;
+	void *p = realloc(*arr, ncap * size);
+	if (!p)
+		return -TERN_ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static tern_time time_add(tern_time t, tern_time d)
+{
+	return d > TERN_TIME_NEVER - 1 - t ? TERN_TIME_NEVER - 1 : t + d;
+}
+
+/* a * b / c rounded down, saturating at UINT64_MAX. */
+static uint64_t muldiv(uint64_t a, uint64_t b, uint64_t c)
+{
+#if defined(__SIZEOF_INT128__)
+	unsigned __int128 v = (unsigned __int128)a * b / c;
+	return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
+#else
+	long double v = (long double)a * (long double)b / (long double)c;
+	return v >= 18446744073709551615.0L ? UINT64_MAX : (uint64_t)v;
+#endif
+}
+
+/* Nanoseconds to clock `len` bytes out at `rate_bps`, rounded up. len * 8e9 is at
+ * most 5.3e14 for a 65535-byte datagram, far inside 64 bits. */
+static tern_time tx_time(size_t len, uint64_t rate_bps)
+{
+	uint64_t bits_ns = (uint64_t)len * 8u * (uint64_t)TERN_NS_PER_SEC;
+	uint64_t t = bits_ns / rate_bps + (bits_ns % rate_bps != 0);
+	return (tern_time)t;
+}
+
+/* A random draw only for a fault that is switched on, so that enabling one fault
+ * on one link does not shift the draws of a run that never uses it. */
+static bool roll(struct tern_sim *sim, double p)
+{
+	return p > 0.0 && tern__prng_chance(&sim->prng, p);
+}
+
+static bool params_valid(const struct tern_link_params *p)
+{
+	if (p->delay < 0 || p->jitter < 0 || p->reorder_delay < 0)
+		return false;
+	const double probs[] = { p->loss, p->duplicate, p->reorder, p->corrupt };
+	for (size_t i = 0; i < TERN_ARRAY_SIZE(probs); i++)
+		if (!(probs[i] >= 0.0 && probs[i] <= 1.0))  /* also refuses NaN */
+			return false;
+	return true;
+}
+
+static struct sim_node *node_get(const struct tern_sim *sim, int id)
+{
+	if (id < 0 || (size_t)id >= sim->nnodes)
+		return NULL;
+	return sim->nodes[id];
+}
+
+/* ------------------------------------------------------------------ event heap */
+
+static bool ev_before(const struct sim_event *a, const struct sim_event *b)
+{
+	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+static int heap_push(struct tern_sim *sim, const struct sim_event *ev)
+{
+	if (grow((void **)&sim->heap, &sim->cap_heap, sim->nheap + 1, sizeof *sim->heap))
+		return -TERN_ENOMEM;
+	size_t i = sim->nheap++;
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (!ev_before(ev, &sim->heap[parent]))
+			break;
+		sim->heap[i] = sim->heap[parent];
+		i = parent;
+	}
+	sim->heap[i] = *ev;
+	return 0;
+}
+
+static struct sim_event heap_pop(struct tern_sim *sim)
+{
+	TERN_ASSERT(sim->nheap > 0);
+	struct sim_event top = sim->heap[0];
+	struct sim_event last = sim->heap[--sim->nheap];
+	size_t n = sim->nheap, i = 0;
+	for (;;) {
+		size_t child = 2 * i + 1;
+		if (child >= n)
+			break;
+		if (child + 1 < n && ev_before(&sim->heap[child + 1], &sim->heap[child]))
+			child++;
+		if (!ev_before(&sim->heap[child], &last))
+			break;
+		sim->heap[i] = sim->heap[child];
+		i = child;
+	}
+	if (n > 0)
+		sim->heap[i] = last;
+	return top;
+}
+
+/* ------------------------------------------------------------------ buffers */
+
+static struct tern_pool *pool_for(struct tern_sim *sim, size_t len)
+{
+	return len <= SIM_SMALL_BUF ? &sim->small_pool : &sim->large_pool;
+}
+
+/* Queues one copy of `pkt` for delivery at `at`. False when memory ran out. */
+static bool enqueue_copy(struct tern_sim *sim, int link, int dir, tern_time at,
+			 const uint8_t *pkt, size_t len, bool flip, uint64_t bit)
+{
+	struct tern_pool *pool = pool_for(sim, len);
+	uint8_t *buf = tern__pool_get(pool);
+	if (!buf)
+		return false;
+	memcpy(buf, pkt, len);
+	if (flip)
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	struct sim_event ev = {
+		.at = at, .seq = sim->next_seq++, .buf = buf, .len = (uint32_t)len,
+		.link = link, .dir = dir,
+	};
+	if (heap_push(sim, &ev) != 0) {
+		tern__pool_put(pool, buf);
+		return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ links */
+
+static void tap_record(struct sim_link *l, enum tern_sim_tap_point at, tern_time now,
+		       const uint8_t *pkt, size_t len)
+{
+	/* A failing tap never disturbs the simulation; the writer keeps its first
+	 * error, and the capture simply stops growing. */
+	for (struct sim_tap *t = l->taps; t; t = t->next)
+		if (t->at == at)
+			(void)tern_pcap_write(t->w, now, pkt, len);
+}
+
+/* One datagram enters direction `dir` of `link` at the current time: the model in
+ * the file comment, steps 1 to 7. */
+static void link_enter(struct tern_sim *sim, int link, int dir, const uint8_t *pkt, size_t len)
+{
+	struct sim_link *l = &sim->links[link];
+	struct sim_dir *d = &l->dir[dir];
+	const struct tern_link_params *p = &d->p;
+	tern_time now = sim->now;
+
+	d->stats.sent++;
+	tap_record(l, TERN_SIM_TAP_SEND, now, pkt, len);
+
+	if (roll(sim, p->loss)) {
+		d->stats.lost++;
+		return;
+	}
+
+	tern_time departure = now;
+	if (p->rate_bps > 0) {
+		uint64_t backlog = 0;
+		if (d->busy_until > now)
+			backlog = muldiv((uint64_t)(d->busy_until - now), p->rate_bps,
+					 8u * (uint64_t)TERN_NS_PER_SEC);
+		if (p->queue_bytes > 0 && (backlog > p->queue_bytes ||
+					   len > p->queue_bytes - backlog)) {
+			d->stats.queue_drops++;
+			return;
+		}
+		departure = time_add(TERN_MAX(now, d->busy_until), tx_time(len, p->rate_bps));
+		d->busy_until = departure;
+	}
+
+	tern_time arrival = time_add(departure, p->delay);
+	if (p->jitter > 0)
+		arrival = time_add(arrival, (tern_time)tern__prng_below(&sim->prng,
+								       (uint64_t)p->jitter + 1));
+	if (arrival < d->last_arrival)
+		arrival = d->last_arrival;
+	if (roll(sim, p->reorder)) {
+		tern_time hold = p->reorder_delay ? p->reorder_delay
+						  : TERN_MAX(p->delay, SIM_DEFAULT_REORDER_NS);
+		arrival = time_add(arrival, hold);
+		d->stats.reordered++;
+	} else {
+		d->last_arrival = arrival;
+	}
+
+	bool dup = roll(sim, p->duplicate);
+	bool flip = roll(sim, p->corrupt);
+	uint64_t bit = flip ? tern__prng_below(&sim->prng, (uint64_t)len * 8u) : 0;
+	if (flip)
+		d->stats.corrupted++;
+
+	/* Out of memory for the copy: a drop like a full queue (DESIGN.md §5). */
+	if (!enqueue_copy(sim, link, dir, arrival, pkt, len, flip, bit)) {
+		d->stats.queue_drops++;
+		return;
+	}
+	if (dup) {
+		if (enqueue_copy(sim, link, dir, arrival, pkt, len, flip, bit))
+			d->stats.duplicated++;
+		else
+			d->stats.queue_drops++;
+	}
+}
+
+/* Whether node `n` owns the IPv4 address `dst` (host order). */
+static bool node_owns(const struct sim_node *n, uint32_t dst)
+{
+	struct tern_addr a = n->stack ? tern_stack_addr(n->stack) : n->addr;
+	return a.family == TERN_AF_INET && a.u.v4 == dst;
+}
+
+/* Sends a datagram from node `n`: the link whose far end owns the destination,
+ * else the node's first link. 0, or -ENETUNREACH (counted) without any link. */
+static int node_send(struct tern_sim *sim, struct sim_node *n, const uint8_t *pkt, size_t len)
+{
+	if (n->nlinks == 0) {
+		sim->unroutable++;
+		return -TERN_ENETUNREACH;
+	}
+	uint32_t dst = tern_get32(pkt + 16);
+	int link = n->links[0];
+	for (size_t i = 0; i < n->nlinks; i++) {
+		const struct sim_link *l = &sim->links[n->links[i]];
+		int far = l->node[0] == n->id ? l->node[1] : l->node[0];
+		if (node_owns(sim->nodes[far], dst)) {
+			link = n->links[i];
+			break;
+		}
+	}
+	int dir = sim->links[link].node[0] == n->id ? 0 : 1;
+	link_enter(sim, link, dir, pkt, len);
+	return 0;
+}
+
+/* The emit callback of every simulated stack: its node is the context. */
+static void stack_emit(void *ctx, tern_time now, const uint8_t *pkt, size_t len)
+{
+	(void)now;  /* datagrams enter links at the simulation's time */
+	struct sim_node *n = ctx;
+	struct tern_sim *sim = n->sim;
+	if (sim->closing)
+		return;
+	if (!pkt || len < SIM_MIN_DGRAM || len > SIM_MAX_DGRAM) {
+		sim->unroutable++;
+		return;
+	}
+	(void)node_send(sim, n, pkt, len);
+}
+
+/* Hands one due datagram to the far node. The link's state is finished with before
+ * the node runs: the node may add links (moving the table) or inject. */
+static void deliver(struct tern_sim *sim, const struct sim_event *ev)
+{
+	struct sim_link *l = &sim->links[ev->link];
+	struct sim_dir *d = &l->dir[ev->dir];
+	struct sim_node *to = sim->nodes[l->node[ev->dir == 0 ? 1 : 0]];
+
+	d->stats.delivered++;
+	d->stats.bytes_delivered += ev->len;
+	tap_record(l, TERN_SIM_TAP_RECV, sim->now, ev->buf, ev->len);
+
+	if (to->stack)
+		tern_stack_input(to->stack, sim->now, ev->buf, ev->len);
+	else if (to->rx)
+		to->rx(to->rx_ctx, sim, to->id, sim->now, ev->buf, ev->len);
+	tern__pool_put(pool_for(sim, ev->len), ev->buf);
+}
+
+/* ------------------------------------------------------------------ public API */
+
+int tern_sim_create(uint64_t seed, struct tern_sim **out)
+{
+	if (!out)
+		return -TERN_EINVAL;
+	*out = NULL;
+	struct tern_sim *sim = calloc(1, sizeof *sim);
+	if (!sim)
+		return -TERN_ENOMEM;
+	tern__prng_seed(&sim->prng, seed);
+	tern__pool_init(&sim->small_pool, SIM_SMALL_BUF, 0, 0);
+	tern__pool_init(&sim->large_pool, SIM_LARGE_BUF, SIM_LARGE_PER_CHUNK, 0);
+	*out = sim;
+	return 0;
+}
+
+void tern_sim_destroy(struct tern_sim *sim)
+{
+	if (!sim)
+		return;
+	sim->closing = true;
+	for (size_t i = 0; i < sim->nnodes; i++) {
+		struct sim_node *n = sim->nodes[i];
+		if (n->stack)
+			tern_stack_destroy(n->stack);
+		free(n->links);
+		free(n);
+	}
+	for (size_t i = 0; i < sim->nlinks; i++) {
+		struct sim_tap *t = sim->links[i].taps;
+		while (t) {
+			struct sim_tap *next = t->next;
+			(void)tern_pcap_close(t->w);
+			free(t);
+			t = next;
+		}
+	}
+	free(sim->nodes);
+	free(sim->links);
+	free(sim->heap);  /* in-flight bytes go with the pools */
+	tern__pool_destroy(&sim->small_pool);
+	tern__pool_destroy(&sim->large_pool);
+	free(sim);
+}
+
+/* Appends a fresh node; the caller fills in what kind it is. */
+static int node_new(struct tern_sim *sim, struct sim_node **out)
+{
+	if (sim->nnodes >= INT_MAX)
+		return -TERN_ENOSPC;
+	if (grow((void **)&sim->nodes, &sim->cap_nodes, sim->nnodes + 1, sizeof *sim->nodes))
+		return -TERN_ENOMEM;
+	struct sim_node *n = calloc(1, sizeof *n);
+	if (!n)
+		return -TERN_ENOMEM;
+	n->sim = sim;
+	n->id = (int)sim->nnodes;
+	*out = n;
+	return 0;
+}
+
+int tern_sim_add_stack(struct tern_sim *sim, const struct tern_stack_config *cfg,
+		       struct tern_stack **out)
+{
+	if (!sim || !cfg)
+		return -TERN_EINVAL;
+	struct sim_node *n;
+	int rc = node_new(sim, &n);
+	if (rc)
+		return rc;
+	struct tern_stack_config c = *cfg;
+	c.emit = stack_emit;
+	c.emit_ctx = n;
+	c.now = sim->now;
+	rc = tern_stack_create(&c, &n->stack);
+	if (rc) {
+		free(n);
+		return rc;
+	}
+	sim->nodes[sim->nnodes++] = n;
+	if (out)
+		*out = n->stack;
+	return n->id;
+}
+
+int tern_sim_add_endpoint(struct tern_sim *sim, const struct tern_addr *addr,
+			  tern_sim_rx_fn rx, void *ctx)
+{
+	if (!sim || !addr || addr->family != TERN_AF_INET)
+		return -TERN_EINVAL;
+	struct sim_node *n;
+	int rc = node_new(sim, &n);
+	if (rc)
+		return rc;
+	n->addr = *addr;
+	n->rx = rx;
+	n->rx_ctx = ctx;
+	sim->nodes[sim->nnodes++] = n;
+	return n->id;
+}
+
+static int node_add_link(struct sim_node *n, int link)
+{
+	if (grow((void **)&n->links, &n->cap_links, n->nlinks + 1, sizeof *n->links))
+		return -TERN_ENOMEM;
+	n->links[n->nlinks++] = link;
+	return 0;
+}
+
+int tern_sim_link(struct tern_sim *sim, int a, int b, const struct tern_link_params *ab,
+		  const struct tern_link_params *ba)
+{
+	if (!sim)
+		return -TERN_EINVAL;
+	struct sim_node *na = node_get(sim, a), *nb = node_get(sim, b);
+	if (!na || !nb || a == b)
+		return -TERN_EINVAL;
+	if ((ab && !params_valid(ab)) || (ba && !params_valid(ba)))
+		return -TERN_EINVAL;
+	if (sim->nlinks >= INT_MAX)
+		return -TERN_ENOSPC;
+	if (grow((void **)&sim->links, &sim->cap_links, sim->nlinks + 1, sizeof *sim->links))
+		return -TERN_ENOMEM;
+	/* Reserve both nodes' slots before changing anything, so a failure leaves no
+	 * half-made link behind. */
+	if (grow((void **)&na->links, &na->cap_links, na->nlinks + 1, sizeof *na->links) ||
+	    grow((void **)&nb->links, &nb->cap_links, nb->nlinks + 1, sizeof *nb->links))
+		return -TERN_ENOMEM;
+
+	int id = (int)sim->nlinks++;
+	struct sim_link *l = &sim->links[id];
+	memset(l, 0, sizeof *l);
+	l->node[0] = a;
+	l->node[1] = b;
+	if (ab)
+		l->dir[0].p = *ab;
+	if (ba)
+		l->dir[1].p = *ba;
+	(void)node_add_link(na, id);
+	(void)node_add_link(nb, id);
+	return id;
+}
+
+int tern_sim_tap(struct tern_sim *sim, int link, const char *path, enum tern_sim_tap_point at)
+{
+	if (!sim || !path || link < 0 || (size_t)link >= sim->nlinks ||
+	    (at != TERN_SIM_TAP_SEND && at != TERN_SIM_TAP_RECV))
+		return -TERN_EINVAL;
+	struct sim_tap *t = calloc(1, sizeof *t);
+	if (!t)
+		return -TERN_ENOMEM;
+	int rc = tern_pcap_open(path, &t->w);
+	if (rc) {
+		free(t);
+		return rc;
+	}
+	t->at = at;
+	/* Append, so that taps record in the order they were opened. */
+	struct sim_tap **tail = &sim->links[link].taps;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = t;
+	return 0;
+}
+
+int tern_sim_inject(struct tern_sim *sim, int node, const void *pkt, size_t len)
+{
+	if (!sim)
+		return -TERN_EINVAL;
+	struct sim_node *n = node_get(sim, node);
+	if (!n || n->stack || !pkt || len < SIM_MIN_DGRAM || len > SIM_MAX_DGRAM)
+		return -TERN_EINVAL;
+	return node_send(sim, n, pkt, len);
+}
+
+tern_time tern_sim_now(const struct tern_sim *sim)
+{
+	return sim ? sim->now : 0;
+}
+
+tern_time tern_sim_next_event(const struct tern_sim *sim)
+{
+	if (!sim)
+		return TERN_TIME_NEVER;
+	tern_time t = sim->nheap ? sim->heap[0].at : TERN_TIME_NEVER;
+	for (size_t i = 0; i < sim->nnodes; i++) {
+		const struct sim_node *n = sim->nodes[i];
+		if (n->stack) {
+			tern_time dl = tern_stack_next_deadline(n->stack);
+			if (dl < t)
+				t = dl;
+		}
+	}
+	/* A deadline already passed (a stack may report early) is due now: time
+	 * never runs backwards. */
+	if (t < sim->now)
+		t = sim->now;
+	return t;
+}
+
+/*
+ * One instant of the simulation. Deliveries due now go first, in (time, sequence)
+ * order; a datagram sent during this step for this very instant (an ideal wire) is
+ * left for the next step at the same time, so one step always ends. Then every
+ * stack whose deadline has come runs its timers, in node order.
+ */
+bool tern_sim_step(struct tern_sim *sim, tern_time limit)
+{
+	if (!sim || sim->in_step)
+		return false;
+	tern_time t = tern_sim_next_event(sim);
+	if (t == TERN_TIME_NEVER || t > limit)
+		return false;
+
+	sim->in_step = true;
+	sim->now = t;
+	uint64_t seq_end = sim->next_seq;
+	while (sim->nheap > 0 && sim->heap[0].at <= t && sim->heap[0].seq < seq_end) {
+		struct sim_event ev = heap_pop(sim);
+		deliver(sim, &ev);
+	}
+	for (size_t i = 0; i < sim->nnodes; i++) {
+		struct tern_stack *st = sim->nodes[i]->stack;
+		if (st && tern_stack_next_deadline(st) <= t)
+			tern_stack_advance(st, t);
+	}
+	sim->in_step = false;
+	return true;
+}
+
+/*
+ * Steps through every event up to `t`, then sets the clock to `t`. Stacks are not
+ * advanced to `t` themselves: none has a timer due, and every stack entry point
+ * takes the time, so a stack's clock catches up at its next call.
+ */
+void tern_sim_run_until(struct tern_sim *sim, tern_time t)
+{
+	if (!sim || sim->in_step)
+		return;
+	while (tern_sim_step(sim, t))
+		;
+	if (t > sim->now)
+		sim->now = t;
+}
+
+void tern_sim_link_stats(const struct tern_sim *sim, int link, int dir, struct tern_link_stats *out)
+{
+	if (!out)
+		return;
+	if (!sim || link < 0 || (size_t)link >= sim->nlinks || dir < 0 || dir > 1) {
+		memset(out, 0, sizeof *out);
+		return;
+	}
+	*out = sim->links[link].dir[dir].stats;
+}
+
+struct tern_stack *tern_sim_stack(const struct tern_sim *sim, int node)
+{
+	if (!sim)
+		return NULL;
+	const struct sim_node *n = node_get(sim, node);
+	return n ? n->stack : NULL;
+}
+
+uint64_t tern_sim_unroutable(const struct tern_sim *sim)
+{
+	return sim ? sim->unroutable : 0;
+}

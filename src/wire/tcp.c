@@ -1,0 +1,322 @@
+/*
+ * wire/tcp.c: the TCP header (RFC 9293 §3.1) and its options (RFC 9293 §3.2;
+ * window scale and timestamps RFC 7323 §2.2 and §3.2; SACK-permitted and SACK
+ * RFC 2018 §2 and §3) taken apart and put together.
+ *
+ * The parser sits between the IP layer and TCP input. It checks, in order: that
+ * the fixed header is there, the checksum over the pseudo-header (when asked), that
+ * the data offset is at least 5 words and within the segment, and then walks the
+ * options. The option walk keeps every option, in wire order, in kinds[]/lens[]
+ * (NOP and EOL included) so that the builder and the formatter can reproduce the
+ * segment exactly; the known options with their expected lengths are also decoded.
+ *
+ * The builder is used by TCP output and by the tests' round trip: given a parsed
+ * segment it writes the same bytes back.
+ */
+#include <string.h>
+
+#include "core/util.h"
+#include "tern/wire.h"
+
+/* On-wire lengths of the options this layer decodes. */
+#define MSS_LEN 4       /* RFC 9293 §3.2 */
+#define WSCALE_LEN 3    /* RFC 7323 §2.2 */
+#define SACK_PERM_LEN 2 /* RFC 2018 §2 */
+#define TS_LEN 10       /* RFC 7323 §3.2 */
+#define SACK_BASE_LEN 2 /* RFC 2018 §3: kind, length, then 8 bytes per block */
+#define SACK_BLOCK_LEN 8
+
+/* Number of SACK blocks an option of on-wire length `len` carries, or 0 when the
+ * length is not 2 + 8n for n in 1..4 (such an option is kept but not decoded). */
+static unsigned sack_blocks_for_len(unsigned len)
+{
+	if (len < SACK_BASE_LEN + SACK_BLOCK_LEN || (len - SACK_BASE_LEN) % SACK_BLOCK_LEN)
+		return 0;
+	unsigned n = (len - SACK_BASE_LEN) / SACK_BLOCK_LEN;
+	return n <= TERN_TCP_MAX_SACK_BLOCKS ? n : 0;
+}
+
+/* Decodes one option of a known kind whose length is right; leaves the others
+ * alone. LINUX-COMPAT: a known option with the wrong length is ignored rather than
+ * treated as an error, as tcp_parse_options() does. When an option appears twice,
+ * the later one wins, again as in Linux. */
+static void decode_option(struct tern_tcp_opts *o, uint8_t kind, const uint8_t *p, unsigned len)
+{
+	switch (kind) {
+	case TERN_TCPOPT_MSS:
+		if (len == MSS_LEN) {
+			o->mss = tern_get16(p + 2);
+			o->present |= TERN_TCPOPT_HAS_MSS;
+		}
+		break;
+	case TERN_TCPOPT_WSCALE:
+		/* The raw shift is kept; clamping it to 14 (RFC 7323 §2.3) is TCP's job. */
+		if (len == WSCALE_LEN) {
+			o->wscale = p[2];
+			o->present |= TERN_TCPOPT_HAS_WSCALE;
+		}
+		break;
+	case TERN_TCPOPT_SACK_PERM:
+		if (len == SACK_PERM_LEN)
+			o->present |= TERN_TCPOPT_HAS_SACK_PERM;
+		break;
+	case TERN_TCPOPT_TS:
+		if (len == TS_LEN) {
+			o->ts_val = tern_get32(p + 2);
+			o->ts_ecr = tern_get32(p + 6);
+			o->present |= TERN_TCPOPT_HAS_TS;
+		}
+		break;
+	case TERN_TCPOPT_SACK: {
+		unsigned n = sack_blocks_for_len(len);
+		if (n == 0)
+			break;
+		for (unsigned i = 0; i < n; i++) {
+			o->sack[i].start = tern_get32(p + SACK_BASE_LEN + i * SACK_BLOCK_LEN);
+			o->sack[i].end = tern_get32(p + SACK_BASE_LEN + i * SACK_BLOCK_LEN + 4);
+		}
+		o->sack_count = (uint8_t)n;
+		o->present |= TERN_TCPOPT_HAS_SACK;
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* Walks the option bytes p[0..len) (len <= 40, so kinds[] cannot overflow: every
+ * option takes at least one byte). RFC 9293 §3.2: EOL ends the list and whatever
+ * follows is padding; NOP is a single byte; every other option has a length byte
+ * counting kind and length. */
+static enum tern_wire_status parse_options(const uint8_t *p, unsigned len, struct tern_tcp_opts *o)
+{
+	unsigned i = 0;
+
+	while (i < len) {
+		uint8_t kind = p[i];
+		unsigned olen;
+
+		if (kind == TERN_TCPOPT_EOL || kind == TERN_TCPOPT_NOP) {
+			o->kinds[o->count] = kind;
+			o->lens[o->count] = 1;
+			o->count++;
+			if (kind == TERN_TCPOPT_EOL)
+				break;
+			i++;
+			continue;
+		}
+		if (i + 1 >= len)
+			return TERN_WIRE_TCP_OPTION_PAST_HEADER; /* no room for the length byte */
+		olen = p[i + 1];
+		if (olen < 2)
+			return TERN_WIRE_TCP_BAD_OPTION_LENGTH;
+		if (olen > len - i)
+			return TERN_WIRE_TCP_OPTION_PAST_HEADER;
+
+		o->kinds[o->count] = kind;
+		o->lens[o->count] = (uint8_t)olen;
+		o->count++;
+		decode_option(o, kind, p + i, olen);
+		i += olen;
+	}
+	return TERN_WIRE_OK;
+}
+
+enum tern_wire_status tern_tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
+				     bool check_sum, struct tern_tcp *out)
+{
+	struct tern_tcp seg;
+	enum tern_wire_status st = TERN_WIRE_OK;
+
+	memset(&seg, 0, sizeof(seg));
+	if (len < TERN_TCP_HDR_LEN) {
+		st = TERN_WIRE_TCP_TOO_SHORT;
+		goto done;
+	}
+
+	seg.sport = tern_get16(buf);
+	seg.dport = tern_get16(buf + 2);
+	seg.seq = tern_get32(buf + 4);
+	seg.ack = tern_get32(buf + 8);
+	seg.hdr_len = (uint8_t)((buf[12] >> 4) * 4);
+	seg.reserved = buf[12] & 0x0f;
+	seg.flags = buf[13];
+	seg.win = tern_get16(buf + 14);
+	seg.checksum = tern_get16(buf + 16);
+	seg.urg = tern_get16(buf + 18);
+
+	if (check_sum) {
+		/* The pseudo-header's length field is 16 bits; a TCP segment inside an
+		 * IPv4 datagram is always shorter than that. */
+		uint32_t sum = tern_csum_pseudo_v4(src, dst, TERN_IPPROTO_TCP, (uint16_t)len);
+		if (len > UINT16_MAX || tern_csum_fold(tern_csum_add(sum, buf, len)) != 0) {
+			st = TERN_WIRE_TCP_BAD_CHECKSUM;
+			goto done;
+		}
+	}
+	if (seg.hdr_len < TERN_TCP_HDR_LEN) {
+		st = TERN_WIRE_TCP_BAD_DATA_OFFSET;
+		goto done;
+	}
+	if (seg.hdr_len > len) {
+		st = TERN_WIRE_TCP_DATA_OFFSET_PAST_END;
+		goto done;
+	}
+	seg.payload = buf + seg.hdr_len;
+	seg.payload_len = (uint32_t)(len - seg.hdr_len);
+
+	/* On an option error, `seg` still describes the whole header and payload and
+	 * keeps the options decoded before the bad one. LINUX-COMPAT: Linux stops
+	 * reading options at such a byte and keeps the segment; with this the TCP
+	 * layer can choose to do the same. */
+	st = parse_options(buf + TERN_TCP_HDR_LEN, seg.hdr_len - TERN_TCP_HDR_LEN, &seg.opt);
+
+done:
+	if (out)
+		*out = seg;
+	return st;
+}
+
+/* Writes one listed option at p (room for `room` bytes). Returns the bytes
+ * written, or 0 if it does not fit or cannot be written. */
+static size_t build_option(uint8_t *p, size_t room, const struct tern_tcp_opts *o, unsigned i)
+{
+	uint8_t kind = o->kinds[i];
+	unsigned len = o->lens[i];
+	unsigned want = 0; /* the length a decodable option of this kind has */
+
+	switch (kind) {
+	case TERN_TCPOPT_EOL:
+	case TERN_TCPOPT_NOP:
+		if (room < 1)
+			return 0;
+		p[0] = kind;
+		return 1;
+	case TERN_TCPOPT_MSS:
+		want = MSS_LEN;
+		break;
+	case TERN_TCPOPT_WSCALE:
+		want = WSCALE_LEN;
+		break;
+	case TERN_TCPOPT_SACK_PERM:
+		want = SACK_PERM_LEN;
+		break;
+	case TERN_TCPOPT_TS:
+		want = TS_LEN;
+		break;
+	case TERN_TCPOPT_SACK:
+		if (o->sack_count >= 1 && o->sack_count <= TERN_TCP_MAX_SACK_BLOCKS)
+			want = SACK_BASE_LEN + SACK_BLOCK_LEN * o->sack_count;
+		break;
+	default:
+		break;
+	}
+
+	/* A known kind listed with length 0 (a caller building from scratch) or with
+	 * its proper length is encoded from the decoded fields. */
+	if (want != 0 && (len == 0 || len == want)) {
+		if (room < want)
+			return 0;
+		p[0] = kind;
+		p[1] = (uint8_t)want;
+		switch (kind) {
+		case TERN_TCPOPT_MSS:
+			tern_put16(p + 2, o->mss);
+			break;
+		case TERN_TCPOPT_WSCALE:
+			p[2] = o->wscale;
+			break;
+		case TERN_TCPOPT_TS:
+			tern_put32(p + 2, o->ts_val);
+			tern_put32(p + 6, o->ts_ecr);
+			break;
+		case TERN_TCPOPT_SACK:
+			for (unsigned b = 0; b < o->sack_count; b++) {
+				tern_put32(p + SACK_BASE_LEN + b * SACK_BLOCK_LEN, o->sack[b].start);
+				tern_put32(p + SACK_BASE_LEN + b * SACK_BLOCK_LEN + 4, o->sack[b].end);
+			}
+			break;
+		default:
+			break;
+		}
+		return want;
+	}
+
+	/* Unknown kinds and known kinds that were not decoded: kind, the recorded
+	 * length, zeros (their contents were not kept). A length below 2 cannot be
+	 * put on the wire. */
+	if (len < 2 || room < len)
+		return 0;
+	p[0] = kind;
+	p[1] = (uint8_t)len;
+	memset(p + 2, 0, len - 2);
+	return len;
+}
+
+size_t tern_tcp_opts_build(uint8_t *buf, size_t cap, const struct tern_tcp_opts *opt)
+{
+	size_t limit = TERN_MIN(cap, (size_t)TERN_TCP_MAX_OPT_LEN);
+	size_t used = 0;
+
+	if (opt->count > TERN_TCP_MAX_OPT_LEN)
+		return 0;
+	for (unsigned i = 0; i < opt->count; i++) {
+		size_t n = build_option(buf + used, limit - used, opt, i);
+		if (n == 0)
+			return 0;
+		used += n;
+	}
+	return used;
+}
+
+size_t tern_tcp_build(uint8_t *buf, size_t cap, const struct tern_tcp *seg,
+		      uint32_t src, uint32_t dst)
+{
+	uint8_t opts[TERN_TCP_MAX_OPT_LEN];
+	size_t optlen = 0;
+
+	if (seg->opt.count > 0) {
+		optlen = tern_tcp_opts_build(opts, sizeof(opts), &seg->opt);
+		if (optlen == 0)
+			return 0;
+	}
+	/* The header ends on a 32-bit boundary (RFC 9293 §3.1). After an EOL the
+	 * rest of the last word is zero padding, which is how a parsed header ending
+	 * in EOL rebuilds exactly; any other list must already be a whole number of
+	 * words. */
+	if (optlen % 4 != 0) {
+		if (seg->opt.kinds[seg->opt.count - 1] != TERN_TCPOPT_EOL)
+			return 0;
+		size_t padded = (optlen + 3) & ~(size_t)3;
+		if (padded > TERN_TCP_MAX_OPT_LEN)
+			return 0;
+		memset(opts + optlen, 0, padded - optlen);
+		optlen = padded;
+	}
+
+	size_t hdr_len = TERN_TCP_HDR_LEN + optlen;
+	if (seg->payload_len > UINT16_MAX - hdr_len || (seg->payload_len > 0 && !seg->payload))
+		return 0;
+	size_t total = hdr_len + seg->payload_len;
+	if (total > cap)
+		return 0;
+
+	/* Payload first, with memmove: it may already sit in this buffer (a segment
+	 * rebuilt in place). */
+	if (seg->payload_len > 0)
+		memmove(buf + hdr_len, seg->payload, seg->payload_len);
+	tern_put16(buf, seg->sport);
+	tern_put16(buf + 2, seg->dport);
+	tern_put32(buf + 4, seg->seq);
+	tern_put32(buf + 8, seg->ack);
+	buf[12] = (uint8_t)((hdr_len / 4) << 4 | (seg->reserved & 0x0f));
+	buf[13] = seg->flags;
+	tern_put16(buf + 14, seg->win);
+	tern_put16(buf + 16, 0);
+	tern_put16(buf + 18, seg->urg);
+	memcpy(buf + TERN_TCP_HDR_LEN, opts, optlen);
+
+	uint32_t sum = tern_csum_pseudo_v4(src, dst, TERN_IPPROTO_TCP, (uint16_t)total);
+	tern_put16(buf + 16, tern_csum_fold(tern_csum_add(sum, buf, total)));
+	return total;
+}
