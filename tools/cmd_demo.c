@@ -7,6 +7,7 @@
  * prints what happened as ping would, the link's and hosts' counters, and writes a
  * pcap of each link. The same seed replays the same run, byte for byte.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +17,9 @@
 
 #include "tern.h"
 #include "tern/tern.h"
+
+/* Longest --interval and --delay taken: an hour. */
+#define DEMO_MAX_MS 3600000.0
 
 struct demo_opts {
 	uint64_t seed;
@@ -154,8 +158,16 @@ static int parse_opts(int argc, char **argv, struct demo_opts *o)
 			}
 		}
 		switch (c) {
-		case 's': o->seed = (uint64_t)v; break;
-		case 'c': o->count = (int)v; break;
+		case 's':
+			/* Read as an integer: every 64-bit seed names its own run. */
+			errno = 0;
+			o->seed = strtoull(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end || errno) {
+				fprintf(stderr, "tern demo: bad seed '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'c': o->count = v <= 1000 ? (int)v : 0; break;
 		case 'i': o->interval_ms = v; break;
 		case 'd': o->delay_ms = v; break;
 		case 'l': o->loss_pct = v; break;
@@ -169,8 +181,11 @@ static int parse_opts(int argc, char **argv, struct demo_opts *o)
 		fprintf(stderr, "tern demo: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
-	if (o->count < 1 || o->count > 1000 || o->loss_pct > 100 || o->interval_ms <= 0) {
-		fprintf(stderr, "tern demo: --count must be 1..1000, --loss 0..100, --interval > 0\n");
+	/* An hour bounds both times, so every instant of the run fits tern_time. */
+	if (o->count < 1 || o->count > 1000 || o->loss_pct > 100 || o->interval_ms <= 0 ||
+	    o->interval_ms > DEMO_MAX_MS || o->delay_ms > DEMO_MAX_MS) {
+		fprintf(stderr, "tern demo: --count must be 1..1000, --loss 0..100, "
+				"--interval > 0, --interval and --delay at most %.0f ms\n", DEMO_MAX_MS);
 		return -1;
 	}
 	return 0;

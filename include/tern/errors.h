@@ -34,6 +34,10 @@ extern "C" {
 	X(ERANGE,         34, "Numerical result out of range") \
 	X(ENAMETOOLONG,   36, "File name too long") \
 	X(ENOSYS,         38, "Function not implemented") \
+	X(ENOTSOCK,       88, "Socket operation on non-socket") \
+	X(EDESTADDRREQ,   89, "Destination address required") \
+	X(EMSGSIZE,       90, "Message too long") \
+	X(EPROTOTYPE,     91, "Protocol wrong type for socket") \
 	X(ENOPROTOOPT,    92, "Protocol not available") \
 	X(EPROTONOSUPPORT, 93, "Protocol not supported") \
 	X(ESOCKTNOSUPPORT, 94, "Socket type not supported") \

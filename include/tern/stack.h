@@ -48,6 +48,7 @@ typedef void (*tern_echo_reply_fn)(void *ctx, tern_time now, const struct tern_a
 
 struct tern_stack_config {
 	struct tern_addr addr;     /* the host's (first) address; IPv4 */
+	uint32_t mtu;              /* of its interface, 576..65535; 0 means 1500 */
 	tern_time now;             /* time at creation */
 	uint64_t seed;             /* seeds the PRNG (and the secrets when none are given) */
 	const uint8_t *secret;     /* key material for ISNs and cookies; NULL: from seed */

@@ -43,11 +43,57 @@ extern "C" {
 	X(Icmp, OutEchos,      "ICMP echo requests sent") \
 	X(Icmp, OutEchoReps,   "ICMP echo replies sent") \
 	/* Linux "Tcp:" (/proc/net/snmp) */ \
+	X(Tcp, ActiveOpens,    "Connections that went SYN-SENT from CLOSED (connect)") \
+	X(Tcp, PassiveOpens,   "Connections that went SYN-RECV from LISTEN") \
+	X(Tcp, AttemptFails,   "SYN-SENT or SYN-RECV connections that went to CLOSED or back to LISTEN") \
+	X(Tcp, EstabResets,    "ESTABLISHED or CLOSE-WAIT connections that went to CLOSED") \
+	X(Tcp, CurrEstab,      "Connections in ESTABLISHED or CLOSE-WAIT now (a gauge)") \
 	X(Tcp, InSegs,         "TCP segments received, including those with errors") \
 	X(Tcp, OutSegs,        "TCP segments sent, excluding retransmissions") \
 	X(Tcp, InErrs,         "TCP segments dropped for a bad header or checksum") \
 	X(Tcp, InCsumErrors,   "TCP segments with a bad checksum") \
+	X(Tcp, RetransSegs,    "TCP segments retransmitted") \
 	X(Tcp, OutRsts,        "TCP segments sent with RST") \
+	/* Linux "TcpExt:" (/proc/net/netstat), spec §10.3 */ \
+	X(TcpExt, EmbryonicRsts,     "Resets received for SYN-RECV connections") \
+	X(TcpExt, PAWSEstab,         "Segments dropped by PAWS in synchronized states") \
+	X(TcpExt, DelayedACKs,       "Delayed ACKs sent when the timer fired") \
+	X(TcpExt, DelayedACKLost,    "Duplicate data received (our ACK was probably lost)") \
+	X(TcpExt, ListenOverflows,   "Times a listener's accept queue was full") \
+	X(TcpExt, ListenDrops,       "SYNs to listening sockets dropped") \
+	X(TcpExt, TCPPureAcks,       "Segments carrying only an ACK") \
+	X(TcpExt, TCPHPAcks,         "Pure ACKs that only advanced snd_una") \
+	X(TcpExt, TCPRenoRecovery,   "Fast recoveries entered without SACK") \
+	X(TcpExt, TCPSackRecovery,   "Fast recoveries entered with SACK") \
+	X(TcpExt, TCPLossUndo,       "Loss states left after the retransmission timeout proved spurious") \
+	X(TcpExt, TCPFastRetrans,    "Segments resent by fast retransmit") \
+	X(TcpExt, TCPTimeouts,       "Retransmission timer expiries (incl. SYN and SYN-ACK)") \
+	X(TcpExt, TCPSynRetrans,     "SYN and SYN-ACK retransmissions") \
+	X(TcpExt, TCPAbortOnData,    "Connections reset for unexpected data or SO_LINGER 0") \
+	X(TcpExt, TCPAbortOnClose,   "Connections reset because close() left unread data") \
+	X(TcpExt, TCPAbortOnMemory,  "Connections aborted for lack of memory") \
+	X(TcpExt, TCPAbortOnTimeout, "Connections aborted after too many retransmissions or probes") \
+	X(TcpExt, TCPAbortOnLinger,  "Orphans reset because TCP_LINGER2 was negative") \
+	X(TcpExt, TCPSACKReneging,   "Times the peer took back SACKed data") \
+	X(TcpExt, TCPSACKDiscard,    "SACK blocks ignored as invalid") \
+	X(TcpExt, TCPDSACKRecv,      "D-SACK blocks received") \
+	X(TcpExt, TCPDSACKOldSent,   "D-SACK blocks sent for old duplicate data") \
+	X(TcpExt, TCPChallengeACK,   "Challenge ACKs sent (RFC 5961)") \
+	X(TcpExt, TCPSYNChallenge,   "Challenge ACKs sent in answer to a SYN") \
+	X(TcpExt, TCPACKSkippedChallenge, "Challenge ACKs suppressed by tcp_invalid_ratelimit") \
+	X(TcpExt, TCPACKSkippedSeq,  "Out-of-window duplicate ACKs suppressed by the rate limit") \
+	X(TcpExt, TCPACKSkippedPAWS, "PAWS duplicate ACKs suppressed by the rate limit") \
+	X(TcpExt, TCPOFOQueue,       "Segments queued out of order") \
+	X(TcpExt, TCPOFODrop,        "Out-of-order segments dropped for lack of receive space") \
+	X(TcpExt, TCPRcvQDrop,       "In-order segments dropped for lack of receive space") \
+	X(TcpExt, TCPZeroWindowDrop, "Segments dropped because our window was zero") \
+	X(TcpExt, TCPToZeroWindowAdv, "Times we advertised a window going to zero") \
+	X(TcpExt, TCPWantZeroWindowAdv, "Times we wanted to advertise zero but could not shrink") \
+	X(TcpExt, TCPKeepAlive,      "Keepalive probes sent") \
+	X(TcpExt, TCPOrigDataSent,   "Segments of new (not retransmitted) data sent") \
+	X(TcpExt, TCPWinProbe,       "Zero-window probes sent") \
+	X(TcpExt, TCPDelivered,      "Segments delivered to the peer (acked or sacked)") \
+	X(TcpExt, TW,                "Connections that entered TIME-WAIT with a timeout above 4 s") \
 	/* tern's own: one counter per reason a packet is dropped */ \
 	X(Tern, IpTooShort,       "Packet shorter than a minimal IPv4 header (20 bytes)") \
 	X(Tern, IpBadVersion,     "IP version field is not 4") \

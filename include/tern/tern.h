@@ -6,7 +6,9 @@
 #include "tern/pcap.h"
 #include "tern/sim.h"
 #include "tern/stack.h"
+#include "tern/socket.h"
 #include "tern/stats.h"
+#include "tern/sysctl.h"
 #include "tern/types.h"
 #include "tern/wire.h"
 

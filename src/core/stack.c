@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/stack.h"
+#include "tcp/sock.h"
 #include "tern/errors.h"
 
 void tern_stack_config_init(struct tern_stack_config *cfg)
@@ -65,6 +66,8 @@ int tern_stack_create(const struct tern_stack_config *cfg, struct tern_stack **o
 		return -TERN_EINVAL;
 	if (cfg->secret && cfg->secret_len < 32)
 		return -TERN_EINVAL;
+	if (cfg->mtu && (cfg->mtu < 576 || cfg->mtu > 65535))
+		return -TERN_EINVAL;
 
 	struct tern_stack *st = calloc(1, sizeof(*st));
 	if (!st)
@@ -85,13 +88,22 @@ int tern_stack_create(const struct tern_stack_config *cfg, struct tern_stack **o
 	derive_secrets(st, cfg);
 	tern__timers_init(&st->timers, cfg->now);
 	st->ip_id = (uint16_t)tern__prng_u32(&st->prng);
+	st->mtu = cfg->mtu ? cfg->mtu : 1500;
 
+	int err = tern__tcp_init(st);
+	if (err < 0) {
+		free(st);
+		return err;
+	}
 	*out = st;
 	return 0;
 }
 
 void tern_stack_destroy(struct tern_stack *st)
 {
+	if (!st)
+		return;
+	tern__tcp_fini(st);
 	free(st);
 }
 

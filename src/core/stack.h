@@ -19,6 +19,8 @@
 /* Largest datagram the stack builds or accepts (the IPv4 total-length limit). */
 #define TERN_IP_MAX_DATAGRAM 65535
 
+struct tern_tcp_tables;
+
 /* Keys derived once from the driver's secret (or from the seed in tests). Each use
  * has its own key, as Linux keeps net_secret, ts_secret and syncookie_secret apart. */
 struct tern_secrets {
@@ -38,6 +40,8 @@ struct tern_stack {
 	struct tern_secrets secrets;
 	struct tern_timers timers;
 	struct tern_sysctls sys;            /* knob values (sysctl/table.h) */
+	struct tern_tcp_tables *tcp;        /* sockets and their tables (tcp/sock.h) */
+	uint32_t mtu;                       /* of the host's one interface */
 
 	tern_emit_fn emit;
 	void *emit_ctx;

@@ -34,7 +34,8 @@
 struct tern_timer;
 typedef void (*tern_timer_fn)(void *ctx, struct tern_timer *t);
 
-/* 32 bytes. Zero-initialised or tern__timer_init'ed before first use. */
+/* 32 bytes. A zeroed timer is not pending (cancel and pending are safe on it), but
+ * it has no callback: tern__timer_init it before it is first armed. */
 struct tern_timer {
 	struct tern_timer *next;
 	struct tern_timer **pprev;   /* NULL when not pending */

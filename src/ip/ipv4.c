@@ -49,14 +49,19 @@ static void count_refusal(struct tern_stack *st, enum tern_wire_status why)
 }
 
 /* Linux refuses these as "martian" sources (ip_route_input_slow): zero network,
- * limited broadcast, multicast, and loopback arriving for a non-loopback address. */
-static bool martian_source(uint32_t src, uint32_t dst)
+ * limited broadcast, multicast, loopback arriving for a non-loopback address, and
+ * (fib_validate_source) one of the host's own addresses arriving from the wire.
+ * LINUX-COMPAT: the last is net.ipv4.conf.all.accept_local=0, Linux's default; it
+ * also keeps a forged "land" segment (source = destination) from reaching TCP. */
+static bool martian_source(const struct tern_stack *st, uint32_t src, uint32_t dst)
 {
 	uint8_t top = (uint8_t)(src >> 24);
 
 	if (top == 0 || src == 0xffffffffu || (top & 0xf0) == 0xe0)
 		return true;
-	return top == 127 && (uint8_t)(dst >> 24) != 127;
+	if (top == 127)
+		return (uint8_t)(dst >> 24) != 127;
+	return tern__stack_owns_v4(st, src);
 }
 
 void tern_stack_input(struct tern_stack *st, tern_time now, const void *pkt, size_t len)
@@ -72,7 +77,7 @@ void tern_stack_input(struct tern_stack *st, tern_time now, const void *pkt, siz
 		count_refusal(st, why);
 		return;
 	}
-	if (martian_source(ip.src, ip.dst)) {
+	if (martian_source(st, ip.src, ip.dst)) {
 		tern__count(st, TERN_CTR_TernIpBadSource);
 		return;
 	}

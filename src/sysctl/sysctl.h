@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /* Word indexes of net.ipv4.tcp_congestion_control, in table.h's order. */
-enum tern_cc {
+enum tern_cc_choice {
 	TERN_CC_RENO,
 	TERN_CC_CUBIC,
 };

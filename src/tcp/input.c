@@ -1,18 +1,22 @@
 /*
- * tcp/input.c: where every TCP segment enters (tern__tcp_input, called by IP).
+ * tcp/input.c: where every TCP segment enters (tern__tcp_input, called by IP) and
+ * the state machine of RFC 9293 §3.10.7 "SEGMENT ARRIVES", one function per step,
+ * with Linux's validation of synchronized states in front (tcp_validate_incoming:
+ * PAWS, sequence, RST, SYN; spec §7.3, RFC 5961, RFC 7323 §5).
  *
- * Checks follow Linux's tcp_v4_rcv: the segment is counted (InSegs), its header and
- * checksum are verified (RFC 9293 §3.1: a bad checksum means discard), then it is
- * matched to a socket. Without a socket the segment is answered with a reset
- * (RFC 9293 §3.10.7.1; spec §7.1).
+ * Checks on the header follow Linux's tcp_v4_rcv: the segment is counted (InSegs),
+ * its header and checksum are verified (RFC 9293 §3.1: a bad checksum means
+ * discard), then it is matched to a connection, else to a listener, else answered
+ * with a reset (§3.10.7.1; spec §7.1).
  */
 #include "ip/ip.h"
+#include "tcp/sock.h"
 #include "tcp/tcp.h"
+#include "tern/errors.h"
 
 /* Counters for each way the header can be refused: Linux's MIB and ours. Linux
  * counts InErrs only for a bad data offset and a bad checksum; a segment too short
- * for its header is dropped uncounted there. Linux stops parsing options at a bad
- * option length instead of dropping the segment. */
+ * for its header is dropped uncounted there. */
 static void count_refusal(struct tern_stack *st, enum tern_wire_status why)
 {
 	switch (why) {
@@ -43,10 +47,452 @@ static void count_refusal(struct tern_stack *st, enum tern_wire_status why)
 	}
 }
 
+/* ------------------------------------------------------------ options */
+
+/* What a SYN or SYN-ACK offers, as Linux's tcp_parse_options and the negotiation
+ * of tcp_openreq_init / tcp_rcv_synsent_state_process take it: each option counts
+ * only if our sysctl allows it (and, for a SYN-ACK, if we offered it). */
+static void negotiate(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	const struct tern_tcp_opts *o = &seg->opt;
+
+	sk->neg.mss_clamp = (o->present & TERN_TCPOPT_HAS_MSS) && o->mss ? o->mss : TERN_TCP_DEFAULT_MSS;
+	if (sk->user_mss && sk->user_mss < sk->neg.mss_clamp)
+		sk->neg.mss_clamp = sk->user_mss;
+	sk->neg.ts_ok = (o->present & TERN_TCPOPT_HAS_TS) && st->sys.tcp_timestamps;
+	sk->neg.sack_ok = (o->present & TERN_TCPOPT_HAS_SACK_PERM) && st->sys.tcp_sack;
+	sk->neg.wscale_ok = (o->present & TERN_TCPOPT_HAS_WSCALE) && st->sys.tcp_window_scaling;
+	/* RFC 7323 §2.3: a shift above 14 is taken as 14 (Linux logs and clamps). */
+	sk->neg.snd_wscale = sk->neg.wscale_ok ? (uint8_t)TERN_MIN(o->wscale, TERN_TCP_MAX_WSCALE) : 0;
+	if (!sk->neg.wscale_ok)
+		sk->neg.rcv_wscale = 0;
+	if (sk->neg.ts_ok) {
+		sk->ts_recent = o->ts_val;
+		sk->ts_recent_stamp = st->now ? st->now : 1;
+	}
+}
+
+/* RFC 7323 §4.3 / Linux's tcp_store_ts_recent: a timestamp is remembered only from
+ * a segment at the left edge of the window. */
+static void store_ts_recent(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	if (!sk->neg.ts_ok || !(seg->opt.present & TERN_TCPOPT_HAS_TS))
+		return;
+	if (seq_leq(seg->seq, sk->rcv_wup) && (int32_t)(seg->opt.ts_val - sk->ts_recent) >= 0) {
+		sk->ts_recent = seg->opt.ts_val;
+		sk->ts_recent_stamp = st->now ? st->now : 1;
+	}
+}
+
+/* ------------------------------------------------------------ LISTEN */
+
+static struct tern_sock *new_child(struct tern_stack *st, struct tern_sock *lsk, const struct tern_ipv4 *ip,
+				   const struct tern_tcp *seg)
+{
+	struct tern_sock *sk = tern__sock_alloc(st);
+
+	if (!sk)
+		return NULL;
+	sk->laddr = ip->dst;
+	sk->raddr = ip->src;
+	sk->lport = seg->dport;
+	sk->rport = seg->sport;
+	sk->parent = lsk;
+	/* Children inherit the listener's options (Linux copies the socket). */
+	sk->flags = lsk->flags & (SK_REUSEADDR | SK_REUSEPORT | SK_KEEPALIVE | SK_NODELAY | SK_LINGER |
+				  SK_RCVBUF_LOCK | SK_SNDBUF_LOCK);
+	sk->keepidle_s = lsk->keepidle_s;
+	sk->keepintvl_s = lsk->keepintvl_s;
+	sk->keepcnt = lsk->keepcnt;
+	sk->syncnt = lsk->syncnt;
+	sk->linger2_s = lsk->linger2_s;
+	sk->linger_s = lsk->linger_s;
+	sk->user_timeout_ms = lsk->user_timeout_ms;
+	sk->user_mss = lsk->user_mss;
+	sk->rcvbuf = lsk->rcvbuf;
+	sk->sndbuf = lsk->sndbuf;
+	sk->ip_id = (uint16_t)tern__prng_u32(&st->prng);
+	tern__cc_init(&sk->cc, lsk->cc.ops);
+	tern__port_inherit(st, sk, lsk);
+
+	sk->irs = seg->seq;
+	sk->rcv_nxt = seg->seq + 1;
+	sk->copied_seq = sk->rcv_nxt;
+	sk->iss = tern__isn(st, sk->laddr, sk->raddr, sk->lport, sk->rport);
+	sk->snd_una = sk->snd_nxt = sk->snd_max = sk->write_seq = sk->iss;
+	sk->pushed_seq = sk->snd_sml = sk->iss;
+	sk->ts_offset = tern__ts_offset(st, sk->laddr, sk->raddr);
+	negotiate(st, sk, seg);
+	tern__tcp_init_mss(st, sk);
+	tern__tcp_init_rcv_window(st, sk);
+	/* The SYN's window is never scaled (RFC 7323 §2.2). */
+	sk->snd_wnd = seg->win;
+	sk->max_window = seg->win;
+	sk->snd_wl1 = seg->seq;
+	sk->snd_wl2 = sk->iss;
+	sk->rcv_tstamp = st->now;
+	sk->state = TERN_TCP_SYN_RECV;
+	tern__ehash_insert(st, sk);
+	lsk->syn_len++;
+	return sk;
+}
+
+/* RFC 9293 §3.10.7.2, with Linux's limits: while the accept queue is full a SYN
+ * is dropped (ListenOverflows and ListenDrops, spec §1.3 step 3). */
+static void listen_rcv(struct tern_stack *st, struct tern_sock *lsk, const struct tern_ipv4 *ip,
+		       const struct tern_tcp *seg)
+{
+	if (seg->flags & TERN_TCP_RST)
+		return;
+	if (seg->flags & TERN_TCP_ACK) {
+		tern__tcp_send_reset(st, ip, seg);
+		return;
+	}
+	if (!(seg->flags & TERN_TCP_SYN) || (seg->flags & TERN_TCP_FIN))
+		return;
+	if (lsk->acc_len > (uint32_t)lsk->backlog) {
+		tern__count(st, TERN_CTR_TcpExtListenOverflows);
+		tern__count(st, TERN_CTR_TcpExtListenDrops);
+		return;
+	}
+	/* A simple half-open limit until the Linux SYN queue lands: as many as the
+	 * backlog allows (6.13+: backlog' + 1). */
+	if (lsk->syn_len > (uint32_t)lsk->backlog) {
+		tern__count(st, TERN_CTR_TcpExtListenDrops);
+		return;
+	}
+	struct tern_sock *sk = new_child(st, lsk, ip, seg);
+	if (!sk) {
+		tern__count(st, TERN_CTR_TcpExtListenDrops);
+		return;
+	}
+	tern__tcp_send_syn(st, sk, false);
+}
+
+/* ------------------------------------------------------------ SYN-SENT */
+
+/* Linux's TCP_TIMEOUT_MIN: two jiffies at the corpus kernel's HZ=250. */
+#define TCP_TIMEOUT_MIN_NS (8 * TERN_NS_PER_MS)
+
+/* RFC 9293 §3.10.7.3. Returns true when the segment should be answered with a
+ * reset built from it. */
+static bool syn_sent_rcv(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	bool ack = seg->flags & TERN_TCP_ACK;
+
+	/* First, the ACK: it must cover our SYN and nothing more. */
+	if (ack && (seq_leq(seg->ack, sk->iss) || seq_gt(seg->ack, sk->snd_nxt))) {
+		/* LINUX-COMPAT: a SYN not yet retransmitted is resent soon, in case the
+		 * odd segment was a stale one from an earlier incarnation (spec §13.2). */
+		if (sk->retransmits == 0 && !(seg->flags & TERN_TCP_RST)) {
+			sk->rtx_kind = RTX_RETRANS;
+			tern__timer_arm(&st->timers, &sk->rtx_timer, st->now + TCP_TIMEOUT_MIN_NS);
+		}
+		return !(seg->flags & TERN_TCP_RST);
+	}
+	/* Second, RST: only with an acceptable ACK; the connection is refused. */
+	if (seg->flags & TERN_TCP_RST) {
+		if (ack)
+			tern__tcp_reset(st, sk);
+		return false;
+	}
+	/* Fourth, SYN. */
+	if (!(seg->flags & TERN_TCP_SYN))
+		return false;
+
+	sk->irs = seg->seq;
+	sk->rcv_nxt = seg->seq + 1;
+	sk->copied_seq = sk->rcv_nxt;
+	sk->rcv_wup = sk->rcv_nxt;
+	bool offered_ws = sk->neg.wscale_ok;
+	uint8_t our_ws = sk->neg.rcv_wscale;
+	negotiate(st, sk, seg);
+	/* We offered window scaling only if the sysctl allowed; both must have. */
+	sk->neg.wscale_ok = sk->neg.wscale_ok && offered_ws;
+	sk->neg.rcv_wscale = sk->neg.wscale_ok ? our_ws : 0;
+	if (!sk->neg.wscale_ok)
+		sk->neg.snd_wscale = 0;
+	sk->snd_wnd = seg->win;   /* unscaled in a SYN (RFC 7323 §2.2) */
+	sk->max_window = seg->win;
+	sk->snd_wl1 = seg->seq;
+	sk->snd_wl2 = seg->ack;
+
+	if (ack) {
+		/* Our SYN is acknowledged: ESTABLISHED (RFC 9293 §3.10.7.3). */
+		int64_t rtt_us = -1;
+		if (sk->txq_head && !(sk->txq_head->flags & TXSEG_EVER_RETRANS))
+			rtt_us = (st->now - sk->txq_head->sent_at) / TERN_NS_PER_US;
+		else if (sk->neg.ts_ok && seg->opt.ts_ecr)
+			rtt_us = (int64_t)(tern__tcp_ts_now(st, sk) - seg->opt.ts_ecr) * 1000;
+		tern__tcp_ack(st, sk, seg);
+		if (rtt_us < 0 && !tern__rtt_has_sample(&sk->rtt))
+			tern__rtt_handshake_fallback(&sk->rtt);
+		tern__tcp_established(st, sk);
+		tern__tcp_init_rcv_window(st, sk);
+		sk->rcv_mss = (uint16_t)TERN_MIN(TERN_MIN(sk->advmss, (uint16_t)TERN_TCP_DEFAULT_MSS),
+						 (uint16_t)(sk->rcv_wnd / 2));
+		tern__tcp_send_ack(st, sk);
+		tern__tcp_push(st, sk);
+		return false;
+	}
+	/* A SYN without ACK: simultaneous open (RFC 9293 §3.5, figure 8). */
+	tern__tcp_set_state(st, sk, TERN_TCP_SYN_RECV);
+	tern__tcp_init_rcv_window(st, sk);
+	tern__tcp_send_syn(st, sk, true);
+	return false;
+}
+
+/* ------------------------------------------------------------ synchronized states */
+
+/* Linux's tcp_oow_rate_limited: an ACK answering an out-of-window segment is
+ * limited per socket, except for data segments, which are never part of an ACK
+ * loop (spec §14.23). */
+static void send_dupack(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg,
+			enum tern_counter skipped)
+{
+	if ((seg->payload_len == 0 || (seg->flags & TERN_TCP_SYN)) && tern__tcp_ratelimit_ack(st, sk)) {
+		tern__count(st, skipped);
+		return;
+	}
+	tern__tcp_send_ack(st, sk);
+}
+
+/* RFC 7323 §5.3 PAWS with Linux's one-tick tolerance (spec §14.23). Returns true
+ * when the segment must be dropped. */
+static bool paws_reject(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	if (!sk->neg.ts_ok || !(seg->opt.present & TERN_TCPOPT_HAS_TS) || (seg->flags & TERN_TCP_RST))
+		return false;
+	if ((int32_t)(sk->ts_recent - seg->opt.ts_val) <= 1)
+		return false;
+	/* A timestamp that has not been refreshed in 24 days is too old to judge by
+	 * (RFC 7323 §5.5). */
+	if (st->now - sk->ts_recent_stamp > 24LL * 86400 * TERN_NS_PER_SEC)
+		return false;
+	if (seg->flags & TERN_TCP_SYN)
+		return false;   /* a SYN goes on to draw a challenge ACK */
+	tern__count(st, TERN_CTR_TcpExtPAWSEstab);
+	send_dupack(st, sk, seg, TERN_CTR_TcpExtTCPACKSkippedPAWS);
+	return true;
+}
+
+static uint32_t receive_window(const struct tern_sock *sk)
+{
+	int32_t w = (int32_t)(sk->rcv_wup + sk->rcv_wnd - sk->rcv_nxt);
+	return w < 0 ? 0 : (uint32_t)w;
+}
+
+/* RFC 9293 §3.10.7.4 "first, check sequence number", Linux's tcp_sequence: the
+ * segment must end no earlier than the last window's left edge and start within
+ * the window. */
+static bool seq_acceptable(const struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	tern_seq end = seg->seq + seg->payload_len + !!(seg->flags & TERN_TCP_SYN) + !!(seg->flags & TERN_TCP_FIN);
+	return !seq_lt(end, sk->rcv_wup) && !seq_gt(seg->seq, sk->rcv_nxt + receive_window(sk));
+}
+
+static bool rst_closing_match(const struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	return (sk->state == TERN_TCP_CLOSE_WAIT || sk->state == TERN_TCP_LAST_ACK ||
+		sk->state == TERN_TCP_CLOSING) &&
+	       seg->seq == sk->rcv_nxt - 1;
+}
+
+/* Linux's tcp_validate_incoming (spec §7.3). Returns true to go on. */
+static bool validate(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	if (paws_reject(st, sk, seg))
+		return false;
+	if (!seq_acceptable(sk, seg)) {
+		if (seg->flags & TERN_TCP_RST) {
+			if (rst_closing_match(sk, seg))
+				tern__tcp_reset(st, sk);
+			return false;
+		}
+		if (seg->flags & TERN_TCP_SYN) {
+			tern__count(st, TERN_CTR_TcpExtTCPSYNChallenge);
+			tern__tcp_send_challenge_ack(st, sk);
+			return false;
+		}
+		send_dupack(st, sk, seg, TERN_CTR_TcpExtTCPACKSkippedSeq);
+		return false;
+	}
+	/* RFC 5961 §3.2: only an RST at exactly rcv_nxt resets; any other in the
+	 * window draws a challenge ACK. */
+	if (seg->flags & TERN_TCP_RST) {
+		if (seg->seq == sk->rcv_nxt || rst_closing_match(sk, seg))
+			tern__tcp_reset(st, sk);
+		else
+			tern__tcp_send_challenge_ack(st, sk);
+		return false;
+	}
+	/* RFC 5961 §4.2: a SYN in a synchronized state draws a challenge ACK. */
+	if (seg->flags & TERN_TCP_SYN) {
+		if (sk->state == TERN_TCP_SYN_RECV && sk->parent && seg->seq == sk->irs) {
+			/* The peer's SYN again, before it saw our SYN-ACK: resend it, at
+			 * most once per tcp_invalid_ratelimit (spec §4.2). */
+			if (!tern__tcp_ratelimit_ack(st, sk))
+				tern__tcp_send_syn(st, sk, true);
+			return false;
+		}
+		tern__count(st, TERN_CTR_TcpExtTCPSYNChallenge);
+		tern__tcp_send_challenge_ack(st, sk);
+		return false;
+	}
+	return true;
+}
+
+/* SYN-RECV's ACK (RFC 9293 §3.10.7.4 "fifth", SYN-RECEIVED): an acceptable one
+ * makes the connection ESTABLISHED; any other is answered with a reset. */
+static bool synrecv_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg, bool *reset)
+{
+	if (seq_leq(seg->ack, sk->snd_una) || seq_gt(seg->ack, sk->snd_nxt)) {
+		*reset = true;
+		return false;
+	}
+	tern__tcp_ack(st, sk, seg);
+	if (!tern__rtt_has_sample(&sk->rtt))
+		tern__rtt_handshake_fallback(&sk->rtt);
+	tern__tcp_established(st, sk);
+	sk->rcv_mss = (uint16_t)TERN_MIN(TERN_MIN(sk->advmss, (uint16_t)TERN_TCP_DEFAULT_MSS),
+					 (uint16_t)(sk->rcv_wnd / 2));
+	return true;
+}
+
+/* The ACK of our FIN moves the closing states on (spec §6.3). */
+static void fin_acked(struct tern_stack *st, struct tern_sock *sk)
+{
+	switch (sk->state) {
+	case TERN_TCP_FIN_WAIT1: {
+		tern__tcp_set_state(st, sk, TERN_TCP_FIN_WAIT2);
+		if (sk->flags & SK_ORPHAN) {
+			if (sk->linger2_s < 0) {
+				tern__count(st, TERN_CTR_TcpExtTCPAbortOnLinger);
+				tern__tcp_send_active_reset(st, sk);
+				tern__tcp_done(st, sk);
+				return;
+			}
+			/* tcp_fin_time: TCP_LINGER2 or tcp_fin_timeout, at least 3.5 RTO. */
+			tern_time tmo = (tern_time)(sk->linger2_s ? sk->linger2_s : st->sys.tcp_fin_timeout) *
+					TERN_NS_PER_SEC;
+			tern_time rto = (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US;
+			tmo = TERN_MAX(tmo, rto * 7 / 2);
+			tern__tcp_enter_time_wait(st, sk, tmo);
+		}
+		break;
+	}
+	case TERN_TCP_CLOSING:
+		tern__tcp_enter_time_wait(st, sk, TERN_TCP_TIMEWAIT_NS);
+		break;
+	case TERN_TCP_LAST_ACK:
+		tern__tcp_done(st, sk);
+		break;
+	default:
+		break;
+	}
+}
+
+/* TIME-WAIT, while it is a full socket (spec §6.6, condensed): a retransmitted FIN
+ * is acknowledged again and the 60 s start over; an RST at rcv_nxt ends it unless
+ * tcp_rfc1337 says otherwise; anything else gets an ACK. */
+static void time_wait_rcv(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	if (seg->flags & TERN_TCP_RST) {
+		if (seg->seq == sk->rcv_nxt && !st->sys.tcp_rfc1337)
+			tern__tcp_done(st, sk);
+		return;
+	}
+	if ((seg->flags & TERN_TCP_FIN) && seg->seq + seg->payload_len + 1 == sk->rcv_nxt) {
+		tern__tcp_send_ack(st, sk);
+		tern__tcp_enter_time_wait(st, sk, TERN_TCP_TIMEWAIT_NS);
+		return;
+	}
+	if ((seg->flags & TERN_TCP_ACK) && seg->seq == sk->rcv_nxt && !seg->payload_len &&
+	    !(seg->flags & TERN_TCP_SYN)) {
+		tern__tcp_enter_time_wait(st, sk, TERN_TCP_TIMEWAIT_NS);
+		return;
+	}
+	if (!tern__tcp_ratelimit_ack(st, sk))
+		tern__tcp_send_ack(st, sk);
+}
+
+/* RFC 9293 §3.10.7.4 for every state after SYN-SENT. Returns true when the
+ * segment should be answered with a reset built from it. */
+static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	bool reset = false;
+
+	if (sk->state == TERN_TCP_TIME_WAIT) {
+		time_wait_rcv(st, sk, seg);
+		return false;
+	}
+	/* Linux drops a segment with none of ACK, RST and SYN before anything else. */
+	if (!(seg->flags & (TERN_TCP_ACK | TERN_TCP_RST | TERN_TCP_SYN)))
+		return false;
+	if (!validate(st, sk, seg))
+		return false;
+	/* Fifth, the ACK field: without ACK the segment is dropped (RFC 9293
+	 * §3.10.7.4). */
+	if (!(seg->flags & TERN_TCP_ACK))
+		return false;
+	if (sk->state == TERN_TCP_SYN_RECV) {
+		if (!synrecv_ack(st, sk, seg, &reset))
+			return reset;
+	} else if (tern__tcp_ack(st, sk, seg) < 0) {
+		return false;
+	}
+	store_ts_recent(st, sk, seg);
+	sk->rcv_tstamp = st->now;
+	if (sk->snd_una == sk->snd_nxt && (sk->flags & SK_FIN_SENT))
+		fin_acked(st, sk);
+	if (sk->state == TERN_TCP_CLOSE)
+		return false;
+
+	/* Data after the receive side was closed by close() (spec §6.3, §13.10): the
+	 * connection is reset, and the reset is built from the segment. */
+	bool has_new = seg->payload_len && seq_gt(seg->seq + seg->payload_len, sk->rcv_nxt);
+	if (has_new && (sk->flags & SK_SHUT_RD) &&
+	    (sk->state == TERN_TCP_FIN_WAIT1 || sk->state == TERN_TCP_FIN_WAIT2)) {
+		tern__count(st, TERN_CTR_TcpExtTCPAbortOnData);
+		tern__tcp_reset(st, sk);
+		return true;
+	}
+	/* Seventh and eighth: text and FIN. After the peer's FIN nothing new counts. */
+	if ((sk->state == TERN_TCP_CLOSE_WAIT || sk->state == TERN_TCP_CLOSING || sk->state == TERN_TCP_LAST_ACK) &&
+	    !seq_lt(seg->seq, sk->rcv_nxt)) {
+		/* nothing */
+	} else if (seg->payload_len || (seg->flags & TERN_TCP_FIN)) {
+		tern__tcp_data_queue(st, sk, seg);
+	}
+	if (sk->state != TERN_TCP_CLOSE) {
+		tern__tcp_push(st, sk);
+		tern__tcp_ack_snd_check(st, sk);
+	}
+	return false;
+}
+
+void tern__tcp_rcv(struct tern_stack *st, struct tern_sock *sk, const struct tern_ipv4 *ip,
+		   const struct tern_tcp *seg)
+{
+	bool reset;
+
+	if (sk->state == TERN_TCP_LISTEN) {
+		listen_rcv(st, sk, ip, seg);
+		return;
+	}
+	if (sk->state == TERN_TCP_SYN_SENT)
+		reset = syn_sent_rcv(st, sk, seg);
+	else
+		reset = established_rcv(st, sk, seg);
+	if (reset)
+		tern__tcp_send_reset(st, ip, seg);
+}
+
 void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip)
 {
 	struct tern_tcp seg;
 	enum tern_wire_status why;
+	struct tern_sock *sk;
 
 	tern__count(st, TERN_CTR_TcpInSegs);
 	why = tern_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, true, &seg);
@@ -58,7 +504,13 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip)
 		return;
 	}
 
-	/* No socket matches any segment yet: answer as for a closed port. */
-	tern__count(st, TERN_CTR_TernTcpNoListener);
-	tern__tcp_send_reset(st, ip, &seg);
+	sk = tern__ehash_lookup(st, ip->dst, seg.dport, ip->src, seg.sport);
+	if (!sk)
+		sk = tern__lhash_lookup(st, ip->dst, seg.dport);
+	if (!sk || sk->state == TERN_TCP_CLOSE) {
+		tern__count(st, TERN_CTR_TernTcpNoListener);
+		tern__tcp_send_reset(st, ip, &seg);
+		return;
+	}
+	tern__tcp_rcv(st, sk, ip, &seg);
 }

@@ -17,7 +17,31 @@ grep -Fq '40000>80 S 1000:1000(0) win 65535 <mss 1460,sackOK,TS val 1 ecr 0,nop,
 	|| fail "probe SYN not shown"
 grep -Fq '80>40000 R. 0:0(0) ack 1001 win 0' <<<"$out" || fail "closed port did not answer with RST|ACK"
 
-# The captures are sound in Wireshark's eyes.
+# Determinism: same seed, same bytes; another seed, other bytes.
+"$TERN_BIN" demo --seed 7 --pcap "$tmp/b.pcap" --tcp-pcap "$tmp/b-tcp.pcap" >/dev/null
+cmp -s "$tmp/a.pcap" "$tmp/b.pcap" || fail "same seed gave different pcaps"
+"$TERN_BIN" demo --seed 8 --pcap "$tmp/c.pcap" --tcp-pcap "$tmp/c-tcp.pcap" >/dev/null
+! cmp -s "$tmp/a.pcap" "$tmp/c.pcap" || fail "different seeds gave identical pcaps"
+# Seeds are 64-bit integers: two that differ only past 2^53 are two runs.
+"$TERN_BIN" demo --seed 9007199254740992 --pcap "$tmp/d.pcap" --tcp-pcap "$tmp/d-tcp.pcap" >/dev/null
+"$TERN_BIN" demo --seed 9007199254740993 --pcap "$tmp/e.pcap" --tcp-pcap "$tmp/e-tcp.pcap" >/dev/null
+! cmp -s "$tmp/d.pcap" "$tmp/e.pcap" || fail "seeds 2^53 and 2^53+1 gave identical pcaps"
+out=$("$TERN_BIN" demo --seed 18446744073709551615 --count 1 --pcap "$tmp/f.pcap" --tcp-pcap "$tmp/f-tcp.pcap")
+grep -q '^tern demo (seed 18446744073709551615)' <<<"$out" || fail "largest seed not taken"
+
+# Bad arguments get a clear error and exit status 2, never a crash.
+for bad in "--count 0" "--count 1e30" "--loss 101" "--seed x" "--seed 1e30" "--seed -1" \
+	"--interval -1" "--interval 1e300" "--delay 1e300" "extra"; do
+	set +e
+	# shellcheck disable=SC2086
+	"$TERN_BIN" demo $bad >/dev/null 2>"$tmp/err"; rc=$?
+	set -e
+	[ "$rc" -eq 2 ] || fail "'demo $bad' exited $rc"
+	grep -q 'tern demo' "$tmp/err" || fail "'demo $bad' gave no message"
+done
+
+# The captures are sound in Wireshark's eyes (last: without tshark the checks
+# above still ran).
 command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
 for f in "$tmp/a.pcap" "$tmp/a-tcp.pcap"; do
 	n=$(tshark -r "$f" 2>/dev/null | wc -l)
@@ -36,19 +60,4 @@ req=$(tshark -r "$tmp/a.pcap" -Y 'icmp.type == 8' 2>/dev/null | wc -l)
 rep=$(tshark -r "$tmp/a.pcap" -Y 'icmp.type == 0' 2>/dev/null | wc -l)
 [ "$req" -ge 20 ] && [ "$rep" -gt 0 ] || fail "ping capture: $req requests, $rep replies"
 
-# Determinism: same seed, same bytes; another seed, other bytes.
-"$TERN_BIN" demo --seed 7 --pcap "$tmp/b.pcap" --tcp-pcap "$tmp/b-tcp.pcap" >/dev/null
-cmp -s "$tmp/a.pcap" "$tmp/b.pcap" || fail "same seed gave different pcaps"
-"$TERN_BIN" demo --seed 8 --pcap "$tmp/c.pcap" --tcp-pcap "$tmp/c-tcp.pcap" >/dev/null
-! cmp -s "$tmp/a.pcap" "$tmp/c.pcap" || fail "different seeds gave identical pcaps"
-
-# Bad arguments get a clear error and exit status 2, never a crash.
-for bad in "--count 0" "--loss 101" "--seed x" "--interval -1" "extra"; do
-	set +e
-	# shellcheck disable=SC2086
-	"$TERN_BIN" demo $bad >/dev/null 2>"$tmp/err"; rc=$?
-	set -e
-	[ "$rc" -eq 2 ] || fail "'demo $bad' exited $rc"
-	grep -q 'tern demo' "$tmp/err" || fail "'demo $bad' gave no message"
-done
 echo "demo_pcap: ok"

@@ -295,6 +295,16 @@ static void ip_martian_sources(void **state)
 		feed(f, pkt, n);
 		EXPECT(f, "IpInReceives", "TernIpBadSource");
 	}
+	/* The host's own addresses, the primary and an added one, coming from the
+	 * wire (accept_local=0): a forged "land" datagram is not answered. */
+	struct tern_addr extra = tern_addr_v4(10, 9, 8, 7);
+	assert_int_equal(tern_stack_add_addr(f->st, &extra), 0);
+	const uint32_t own[] = { HOST_A, extra.u.v4 };
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		size_t n = build_echo(pkt, own[i], HOST_A, 0);
+		feed(f, pkt, n);
+		EXPECT(f, "IpInReceives", "TernIpBadSource");
+	}
 	assert_int_equal(f->cap.count, 0);
 }
 

@@ -87,7 +87,13 @@ static void run_to(struct tern_timers *w, struct log *lg, tern_time now)
 
 static uint64_t ceil_tick(tern_time when)
 {
-	return when <= 0 ? 0 : (uint64_t)((when + TICK - 1) / TICK);
+	return when <= 0 ? 0 : (uint64_t)(when / TICK) + (when % TICK != 0);
+}
+
+/* A tick as ns, saturating at TERN_TIME_NEVER as tern__timer_expiry does. */
+static tern_time tick_ns(uint64_t tick)
+{
+	return tick > (uint64_t)(INT64_MAX / TICK) ? TERN_TIME_NEVER : (tern_time)tick * TICK;
 }
 
 static uint64_t work_total(const struct tern_timer_work *k)
@@ -718,6 +724,12 @@ static struct effect effect_of(int id, unsigned fires)
 	return e;
 }
 
+/* base + d, saturating at the end of time (a callback near it re-arms there). */
+static tern_time after(tern_time base, tern_time d)
+{
+	return d > INT64_MAX - base ? INT64_MAX : base + d;
+}
+
 static void model_arm(struct model *m, int id, tern_time when)
 {
 	uint64_t e = ceil_tick(when);
@@ -750,11 +762,11 @@ static void model_run(struct model *m, tern_time now)
 		struct effect e = effect_of(best, m->fires[best]++);
 		tern_time base = (tern_time)m->now * TICK;
 		if (e.rearm_self)
-			model_arm(m, best, base + e.delay);
+			model_arm(m, best, after(base, e.delay));
 		if (e.cancel_other >= 0)
 			m->pending[e.cancel_other] = false;
 		if (e.arm_other >= 0)
-			model_arm(m, e.arm_other, base + e.delay + 7 * MS);
+			model_arm(m, e.arm_other, after(base, e.delay + 7 * MS));
 	}
 	m->now = target;
 }
@@ -770,11 +782,11 @@ static void model_fire(void *ctx, struct tern_timer *t)
 	struct effect e = effect_of(it->id, mw->fires[it->id]++);
 	tern_time base = (tern_time)mw->w.now * TICK;
 	if (e.rearm_self)
-		tern__timer_arm(&mw->w, t, base + e.delay);
+		tern__timer_arm(&mw->w, t, after(base, e.delay));
 	if (e.cancel_other >= 0)
 		tern__timer_cancel(&mw->w, &mw->items[e.cancel_other].timer);
 	if (e.arm_other >= 0)
-		tern__timer_arm(&mw->w, &mw->items[e.arm_other].timer, base + e.delay + 7 * MS);
+		tern__timer_arm(&mw->w, &mw->items[e.arm_other].timer, after(base, e.delay + 7 * MS));
 }
 
 static void model_compare(struct model_world *mw)
@@ -796,7 +808,7 @@ static void model_compare(struct model_world *mw)
 		if (!m->pending[i])
 			continue;
 		pending++;
-		assert_int_equal(tern__timer_expiry(&mw->items[i].timer), (tern_time)m->expires[i] * TICK);
+		assert_int_equal(tern__timer_expiry(&mw->items[i].timer), tick_ns(m->expires[i]));
 		if (m->eff[i] < earliest)
 			earliest = m->eff[i];
 	}
@@ -806,9 +818,11 @@ static void model_compare(struct model_world *mw)
 	if (!pending) {
 		assert_int_equal(next, TERN_TIME_NEVER);
 	} else {
-		assert_true(next <= (tern_time)earliest * TICK);
+		assert_true(next <= tick_ns(earliest));
+		if (earliest > m->now)
+			assert_true(next > (tern_time)m->now * TICK);
 		if (earliest >> TERN_WHEEL_BITS == m->now >> TERN_WHEEL_BITS)
-			assert_int_equal(next, (tern_time)earliest * TICK);
+			assert_int_equal(next, tick_ns(earliest));
 	}
 }
 
@@ -877,6 +891,78 @@ static void test_against_model(void **state)
 	free(mw);
 }
 
+/* The same model with the ranges pushed to the edges: deadlines decades out, on lap
+ * boundaries and up to TERN_TIME_NEVER, jumps of years and decades, a start just
+ * before a lap ends late in the int64 range, and a final run to the end of time. */
+static void test_against_model_extremes(void **state)
+{
+	(void)state;
+	const uint64_t lap = (uint64_t)1 << (TERN_WHEEL_BITS * TERN_WHEEL_LEVELS);
+	const tern_time year = 365 * DAY;
+	static const tern_time arm_ranges[] = { 5 * MS, 70 * SEC, 3 * 365 * DAY, 100 * 365 * DAY };
+	static const unsigned arm_weights[] = { 30, 30, 20, 20 };
+	static const tern_time run_ranges[] = { 5 * MS, 100 * SEC, 3 * 365 * DAY, 20 * 365 * DAY };
+	static const unsigned run_weights[] = { 700, 280, 15, 5 };
+	const tern_time limit = INT64_MAX - 2 * year; /* jumps stop here */
+	struct model_world *mw = calloc(1, sizeof(*mw));
+	assert_non_null(mw);
+	struct tern_prng r;
+	tern__prng_seed(&r, 0xed9e);
+	tern_time now = (tern_time)(3 * lap - 5) * TICK + 321;
+	tern__timers_init(&mw->w, now);
+	mw->m.now = (uint64_t)(now / TICK);
+	for (int i = 0; i < MODEL_TIMERS; i++) {
+		mw->items[i].id = i;
+		tern__timer_init(&mw->items[i].timer, model_fire);
+	}
+
+	for (int op = 0; op < 30000; op++) {
+		uint64_t kind = tern__prng_below(&r, 100);
+		int id = (int)tern__prng_below(&r, MODEL_TIMERS);
+		if (kind < 45) {
+			tern_time when;
+			uint64_t shape = tern__prng_below(&r, 10);
+			if (shape == 0) {
+				when = TERN_TIME_NEVER - (tern_time)tern__prng_below(&r, 3 * MS);
+			} else if (shape == 1) {
+				/* The first tick of a lap (or of a top-level slot) a few laps on. */
+				uint64_t t = ((uint64_t)now / TICK / lap + 1 + tern__prng_below(&r, 5)) * lap;
+				t += tern__prng_below(&r, 2) * (lap / 64) * tern__prng_below(&r, 64);
+				when = tick_ns(t) - (tern_time)tern__prng_below(&r, 2);
+			} else if (shape == 2) {
+				when = now + (tern_time)tern__prng_below(&r, (uint64_t)(INT64_MAX - now));
+			} else {
+				when = after(now, pick(&r, arm_ranges, arm_weights, 4));
+			}
+			tern__timer_arm(&mw->w, &mw->items[id].timer, when);
+			model_arm(&mw->m, id, when);
+		} else if (kind < 65) {
+			tern__timer_cancel(&mw->w, &mw->items[id].timer);
+			mw->m.pending[id] = false;
+		} else {
+			tern_time jump = pick(&r, run_ranges, run_weights, 4);
+			now = jump > limit - now ? limit : now + jump;
+			tern__timers_run(&mw->w, now, mw);
+			model_run(&mw->m, now);
+		}
+		model_compare(mw);
+	}
+	/* To the end of time: everything fires except deadlines past the last whole
+	 * tick that tern_time can express. */
+	now = TERN_TIME_NEVER;
+	tern__timers_run(&mw->w, now, mw);
+	model_run(&mw->m, now);
+	model_compare(mw);
+	for (int i = 0; i < MODEL_TIMERS; i++)
+		if (tern__timer_pending(&mw->items[i].timer))
+			assert_int_equal(tern__timer_expiry(&mw->items[i].timer), TERN_TIME_NEVER);
+	print_message("extremes: %llu armed, %llu fired, %llu cascaded, %llu steps, %llu pending at the end\n",
+		      (unsigned long long)mw->w.work.armed, (unsigned long long)mw->w.work.fired,
+		      (unsigned long long)mw->w.work.cascaded, (unsigned long long)mw->w.work.steps,
+		      (unsigned long long)mw->w.pending);
+	free(mw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -893,6 +979,7 @@ int main(void)
 		cmocka_unit_test(test_next_hint),
 		cmocka_unit_test(test_cost_independent_of_pending),
 		cmocka_unit_test(test_against_model),
+		cmocka_unit_test(test_against_model_extremes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

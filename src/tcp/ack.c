@@ -1,0 +1,386 @@
+/*
+ * tcp/ack.c: what an arriving acknowledgment does to the sending side (RFC 9293
+ * §3.10.7.4 "fifth, check the ACK field"), shaped as Linux's tcp_ack():
+ *
+ *   - range checks: an ACK older than one maximum window is challenged (RFC 5961
+ *     §5.2), one for data never sent is dropped (spec §13.7);
+ *   - the send window update, ordered by SND.WL1/SND.WL2 (RFC 9293 §3.10.7.4);
+ *   - the scoreboard: fully acknowledged segments leave it, SACK blocks mark
+ *     others (RFC 2018), and a segment with three SACKed segments above it is lost
+ *     (RFC 6675 §4 IsLost with DupThresh 3);
+ *   - RTT samples: from the echoed timestamp when there is one (RFC 7323 §4.1),
+ *     otherwise from the oldest newly acknowledged segment never retransmitted
+ *     (Karn's rule, RFC 6298 §3);
+ *   - loss recovery: entered on DupThresh duplicate ACKs (RFC 5681 §3.2) or a lost
+ *     mark from SACK (RFC 6675 §5), left when the ACK passes the recovery point
+ *     (RFC 6582 "recover"); partial ACKs resend the next hole (RFC 6582 §3.2);
+ *   - congestion window growth through the cc module.
+ *
+ * The finer data-path machinery Linux adds (RACK, tail loss probes, PRR, F-RTO,
+ * undo) is the data-path issue's; the hooks for it are here.
+ */
+#include "tcp/sock.h"
+#include "tern/errors.h"
+
+/* Linux's DupThresh default, net.ipv4.tcp_reordering. */
+static uint32_t dupthresh(const struct tern_stack *st)
+{
+	return (uint32_t)st->sys.tcp_reordering;
+}
+
+static struct tern_cc_conn cc_conn(const struct tern_stack *st, const struct tern_sock *sk)
+{
+	struct tern_cc_conn c = {
+		.now = st->now,
+		.snd_una = sk->snd_una,
+		.snd_nxt = sk->snd_nxt,
+		.last_send = sk->lsndtime,
+	};
+	return c;
+}
+
+static uint32_t in_flight(const struct tern_sock *sk)
+{
+	return sk->packets_out - (sk->sacked_out + sk->lost_out) + sk->retrans_out;
+}
+
+/* ------------------------------------------------------------ scoreboard */
+
+static void txseg_unlink_head(struct tern_stack *st, struct tern_sock *sk)
+{
+	struct tern_txseg *t = sk->txq_head;
+
+	sk->txq_head = t->next;
+	if (!sk->txq_head)
+		sk->txq_tail = NULL;
+	sk->packets_out--;
+	if (t->flags & TXSEG_SACKED)
+		sk->sacked_out--;
+	if (t->flags & TXSEG_LOST)
+		sk->lost_out--;
+	if (t->flags & TXSEG_RETRANS)
+		sk->retrans_out--;
+	tern__pool_put(&st->tcp->txseg_pool, t);
+}
+
+/* Removes what `ack` covers in full. Returns the number of segments removed and
+ * the RTT sample Karn's rule allows (-1 if none): from the newest newly acked
+ * segment never retransmitted, as Linux's tcp_clean_rtx_queue takes it. */
+static uint32_t clean_acked(struct tern_stack *st, struct tern_sock *sk, tern_seq ack, int64_t *karn_rtt_us,
+			    bool *acked_retrans)
+{
+	uint32_t n = 0;
+
+	*karn_rtt_us = -1;
+	*acked_retrans = false;
+	while (sk->txq_head && seq_leq(sk->txq_head->end, ack)) {
+		struct tern_txseg *t = sk->txq_head;
+		if (t->flags & TXSEG_EVER_RETRANS)
+			*acked_retrans = true;
+		else if (!(t->flags & TXSEG_SACKED))
+			*karn_rtt_us = (st->now - t->sent_at) / TERN_NS_PER_US;
+		txseg_unlink_head(st, sk);
+		n++;
+	}
+	return n;
+}
+
+/* Marks the segments the peer's SACK blocks cover (only blocks above snd_una and
+ * not beyond what we sent count; RFC 2018 §8 allows the peer to take them back, so
+ * a mark is never trusted for freeing memory). Returns segments newly SACKed. */
+static uint32_t mark_sacked(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	uint32_t newly = 0;
+
+	if (!(seg->opt.present & TERN_TCPOPT_HAS_SACK) || !sk->neg.sack_ok)
+		return 0;
+	for (int i = 0; i < seg->opt.sack_count; i++) {
+		tern_seq s = seg->opt.sack[i].start, e = seg->opt.sack[i].end;
+		if (!seq_lt(s, e) || seq_gt(e, sk->snd_nxt)) {
+			tern__count(st, TERN_CTR_TcpExtTCPSACKDiscard);
+			continue;
+		}
+		if (seq_leq(e, sk->snd_una) || (i == 0 && seq_lt(s, seg->ack))) {
+			/* Below the cumulative ACK: a D-SACK (RFC 2883). */
+			tern__count(st, TERN_CTR_TcpExtTCPDSACKRecv);
+			continue;
+		}
+		for (struct tern_txseg *t = sk->txq_head; t; t = t->next) {
+			if (seq_geq(t->seq, e))
+				break;
+			if (seq_lt(t->seq, s) || seq_gt(t->end, e) || (t->flags & TXSEG_SACKED))
+				continue;
+			t->flags |= TXSEG_SACKED;
+			sk->sacked_out++;
+			if (t->flags & TXSEG_LOST) {
+				t->flags &= (uint8_t)~TXSEG_LOST;
+				sk->lost_out--;
+			}
+			if (t->flags & TXSEG_RETRANS) {
+				t->flags &= (uint8_t)~TXSEG_RETRANS;
+				sk->retrans_out--;
+			}
+			newly++;
+		}
+	}
+	return newly;
+}
+
+/* RFC 6675 §4 IsLost: a segment is lost once DupThresh segments above it are
+ * SACKed. Walks from the top, counting SACKed segments. Returns newly lost. */
+static uint32_t mark_lost_by_sack(struct tern_stack *st, struct tern_sock *sk)
+{
+	uint32_t above = 0, newly = 0, thresh = dupthresh(st);
+	struct tern_txseg *stack_buf[64];
+	int n = 0;
+
+	/* The list is singly linked: gather the unsacked segments below the highest
+	 * SACKed one in order, then judge them from the top down. */
+	tern_seq highest_sacked = sk->snd_una;
+	for (struct tern_txseg *t = sk->txq_head; t; t = t->next)
+		if (t->flags & TXSEG_SACKED)
+			highest_sacked = t->end;
+	for (struct tern_txseg *t = sk->txq_head; t && seq_lt(t->seq, highest_sacked); t = t->next) {
+		if (n == (int)TERN_ARRAY_SIZE(stack_buf)) {
+			/* Deep holes: shift the window up; the lowest ones are judged by the
+			 * same count once the higher ones are. */
+			for (int i = 1; i < n; i++)
+				stack_buf[i - 1] = stack_buf[i];
+			n--;
+		}
+		stack_buf[n++] = t;
+	}
+	for (int i = n - 1; i >= 0; i--) {
+		struct tern_txseg *t = stack_buf[i];
+		if (t->flags & TXSEG_SACKED) {
+			above++;
+			continue;
+		}
+		if (above >= thresh && !(t->flags & (TXSEG_LOST | TXSEG_RETRANS))) {
+			t->flags |= TXSEG_LOST;
+			sk->lost_out++;
+			newly++;
+		}
+	}
+	return newly;
+}
+
+static void mark_head_lost(struct tern_sock *sk)
+{
+	struct tern_txseg *t = sk->txq_head;
+
+	if (t && !(t->flags & (TXSEG_LOST | TXSEG_SACKED))) {
+		if (t->flags & TXSEG_RETRANS) {
+			t->flags &= (uint8_t)~TXSEG_RETRANS;
+			sk->retrans_out--;
+		}
+		t->flags |= TXSEG_LOST;
+		sk->lost_out++;
+	}
+}
+
+/* ------------------------------------------------------------ recovery */
+
+/* RTO: every segment not SACKed is presumed lost, cwnd falls to one segment and
+ * slow start begins again (RFC 5681 §3.1, Linux's tcp_enter_loss). */
+void tern__tcp_enter_loss(struct tern_stack *st, struct tern_sock *sk)
+{
+	struct tern_cc_conn c = cc_conn(st, sk);
+	bool new_episode = sk->cc.ca_state != TERN_CA_LOSS || sk->retransmits == 0;
+
+	for (struct tern_txseg *t = sk->txq_head; t; t = t->next) {
+		if (t->flags & TXSEG_RETRANS) {
+			t->flags &= (uint8_t)~TXSEG_RETRANS;
+			sk->retrans_out--;
+		}
+		if (!(t->flags & (TXSEG_SACKED | TXSEG_LOST))) {
+			t->flags |= TXSEG_LOST;
+			sk->lost_out++;
+		}
+	}
+	tern__cc_enter_loss(&sk->cc, &c, in_flight(sk), new_episode);
+	sk->high_seq = sk->snd_nxt;
+	sk->dupacks = 0;
+}
+
+static void enter_recovery(struct tern_stack *st, struct tern_sock *sk)
+{
+	struct tern_cc_conn c = cc_conn(st, sk);
+
+	tern__count(st, sk->neg.sack_ok ? TERN_CTR_TcpExtTCPSackRecovery : TERN_CTR_TcpExtTCPRenoRecovery);
+	tern__cc_enter_recovery(&sk->cc, &c, false);
+	sk->high_seq = sk->snd_nxt;
+	/* The cwnd follows the reduction at once; PRR's gradual descent is the data
+	 * path issue's refinement. */
+	sk->cc.cwnd_segs = TERN_MAX(sk->cc.ssthresh_segs, 2u);
+	mark_head_lost(sk);
+	tern__count(st, TERN_CTR_TcpExtTCPFastRetrans);
+}
+
+static void exit_reduction(struct tern_stack *st, struct tern_sock *sk)
+{
+	struct tern_cc_conn c = cc_conn(st, sk);
+
+	if (sk->cc.ca_state == TERN_CA_RECOVERY || sk->cc.ca_state == TERN_CA_CWR)
+		tern__cc_end_reduction(&sk->cc, &c, false);
+	tern__cc_set_state(&sk->cc, &c, TERN_CA_OPEN);
+	sk->dupacks = 0;
+}
+
+/* ------------------------------------------------------------ the ACK */
+
+/* RFC 9293 §3.10.7.4: the window is taken from a segment newer than the one it
+ * was last taken from (by SEG.SEQ, then SEG.ACK), or from an equal one that
+ * offers more (Linux's tcp_may_update_window). */
+static void update_window(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	uint32_t nwin = (uint32_t)seg->win << sk->neg.snd_wscale;
+
+	if (seq_gt(seg->ack, sk->snd_una) || seq_gt(seg->seq, sk->snd_wl1) ||
+	    (seg->seq == sk->snd_wl1 && nwin > sk->snd_wnd)) {
+		sk->snd_wl1 = seg->seq;
+		sk->snd_wl2 = seg->ack;
+		if (sk->snd_wnd != nwin) {
+			sk->snd_wnd = nwin;
+			if (nwin > sk->max_window)
+				sk->max_window = nwin;
+		}
+	}
+	(void)st;
+}
+
+/* Returns <0 to drop the segment, 0 to go on with it. */
+int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	tern_seq prior_una = sk->snd_una;
+	uint32_t prior_wnd = sk->snd_wnd;
+	tern_seq ack = seg->ack;
+	int64_t karn_rtt_us;
+	bool acked_retrans;
+
+	/* RFC 5961 §5.2: far below SND.UNA (older than a maximum window). */
+	if (seq_lt(ack, prior_una - sk->max_window)) {
+		tern__tcp_send_challenge_ack(st, sk);
+		return -1;
+	}
+	/* For data never sent: dropped, and a challenge ACK (spec §13.7). */
+	if (seq_gt(ack, sk->snd_nxt)) {
+		tern__tcp_send_challenge_ack(st, sk);
+		return -1;
+	}
+	/* An old duplicate ACK carries nothing for the send side. */
+	if (seq_lt(ack, prior_una))
+		return 0;
+
+	update_window(st, sk, seg);
+	sk->probes_out = 0;
+	sk->rcv_tstamp = st->now;
+
+	uint32_t newly_sacked = mark_sacked(st, sk, seg);
+	uint32_t acked_segs = 0;
+	if (seq_gt(ack, prior_una)) {
+		acked_segs = clean_acked(st, sk, ack, &karn_rtt_us, &acked_retrans);
+		size_t bytes = (size_t)(ack - prior_una);
+		/* The SYN and the FIN occupy sequence space but no queue bytes. */
+		size_t queued = tern__stream_len(&sk->sndq);
+		if (prior_una == sk->iss && bytes)
+			bytes--;
+		if ((sk->flags & SK_FIN_SENT) && seq_geq(ack, sk->write_seq + 1) && bytes)
+			bytes--;
+		tern__stream_consume(&sk->sndq, &st->tcp->chunk_pool, TERN_MIN(bytes, queued));
+		sk->snd_una = ack;
+		sk->retransmits = 0;
+
+		/* RTT: the echoed timestamp measures even retransmissions (RFC 7323
+		 * §4.1); without timestamps, Karn's rule stands and the backoff stays
+		 * (spec §14.16). */
+		int64_t rtt_us = -1;
+		if (sk->neg.ts_ok && (seg->opt.present & TERN_TCPOPT_HAS_TS) && seg->opt.ts_ecr) {
+			uint32_t delta_ms = tern__tcp_ts_now(st, sk) - seg->opt.ts_ecr;
+			if (delta_ms < 0x7fffffffu)
+				rtt_us = (int64_t)delta_ms * 1000;
+		} else if (karn_rtt_us >= 0) {
+			rtt_us = karn_rtt_us;
+		}
+		if (rtt_us >= 0) {
+			tern__rtt_sample(&sk->rtt, rtt_us, sk->snd_una, sk->snd_nxt, (uint32_t)st->sys.tcp_rto_min_us,
+					 (uint32_t)st->sys.tcp_rto_max_ms * 1000u);
+			sk->backoff = 0;
+		}
+		struct tern_cc_conn c = cc_conn(st, sk);
+		tern__cc_pkts_acked(&sk->cc, &c, acked_segs, karn_rtt_us);
+		if (!sk->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
+			sk->retrans_stamp = 0;
+		tern__count(st, TERN_CTR_TcpExtTCPDelivered);
+	}
+
+	/* Duplicate ACK (RFC 5681 §2): nothing new acked, no data, same window,
+	 * something outstanding. */
+	bool dup = ack == prior_una && seg->payload_len == 0 && !(seg->flags & (TERN_TCP_SYN | TERN_TCP_FIN)) &&
+		   sk->snd_wnd == prior_wnd && sk->packets_out > 0;
+
+	switch (sk->cc.ca_state) {
+	case TERN_CA_OPEN:
+	case TERN_CA_DISORDER: {
+		if (dup || newly_sacked)
+			sk->dupacks++;
+		else if (seq_gt(ack, prior_una))
+			sk->dupacks = 0;
+		bool lost = sk->neg.sack_ok ? mark_lost_by_sack(st, sk) > 0 : false;
+		if (lost || (sk->dupacks >= dupthresh(st) && sk->packets_out)) {
+			enter_recovery(st, sk);
+			tern__tcp_retransmit_lost(st, sk);
+		} else if (sk->dupacks) {
+			sk->cc.ca_state = TERN_CA_DISORDER;
+		} else if (acked_segs) {
+			/* Congestion avoidance or slow start (Linux tcp_cong_control). */
+			struct tern_cc_conn c = cc_conn(st, sk);
+			bool cwnd_limited = in_flight(sk) + acked_segs >= sk->cc.cwnd_segs;
+			tern__cc_cong_avoid(&sk->cc, &c, acked_segs, cwnd_limited);
+			sk->cc.ca_state = TERN_CA_OPEN;
+		}
+		break;
+	}
+	case TERN_CA_RECOVERY:
+		if (seq_geq(ack, sk->high_seq)) {
+			exit_reduction(st, sk);
+		} else if (seq_gt(ack, prior_una)) {
+			/* Partial ACK (RFC 6582 §3.2): the next hole is lost too. */
+			mark_head_lost(sk);
+		}
+		if (sk->neg.sack_ok)
+			mark_lost_by_sack(st, sk);
+		break;
+	case TERN_CA_LOSS:
+		if (seq_geq(ack, sk->high_seq)) {
+			exit_reduction(st, sk);
+		} else if (acked_segs) {
+			struct tern_cc_conn c = cc_conn(st, sk);
+			tern__cc_cong_avoid(&sk->cc, &c, acked_segs, true);
+		}
+		break;
+	default:
+		break;
+	}
+
+	if (seq_gt(ack, prior_una) || newly_sacked) {
+		if (sk->packets_out)
+			tern__tcp_rearm_rto(st, sk);
+		else if (sk->rtx_kind == RTX_RETRANS) {
+			tern__timer_cancel(&st->timers, &sk->rtx_timer);
+			sk->rtx_kind = RTX_NONE;
+		}
+	}
+	/* A window that now takes the next segment ends the persist timer's watch
+	 * (Linux's tcp_ack_probe). */
+	uint32_t next_len = TERN_MIN(tern__tcp_unsent(sk), (uint32_t)TERN_MAX(sk->mss_cache, 1));
+	if (sk->rtx_kind == RTX_PERSIST && sk->snd_wnd &&
+	    seq_leq(sk->snd_nxt + next_len, sk->snd_una + sk->snd_wnd)) {
+		tern__timer_cancel(&st->timers, &sk->rtx_timer);
+		sk->rtx_kind = RTX_NONE;
+		sk->backoff = 0;
+	}
+	if (seq_gt(ack, prior_una))
+		tern__sock_wakeup(st, sk);
+	return 0;
+}

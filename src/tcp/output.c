@@ -1,0 +1,575 @@
+/*
+ * tcp/output.c: everything that puts a TCP segment on the wire (RFC 9293 §3.8,
+ * §3.10.4, RFC 7323, RFC 2018), shaped as Linux's tcp_output.c decides it:
+ *
+ *   - options in Linux's layouts (MSS, then SACK-permitted packed with timestamps,
+ *     then NOP+window scale; NOP,NOP,TS on later segments; then SACK blocks);
+ *   - the receive window offered (Linux's __tcp_select_window: never moves the
+ *     right edge back, rounds to the scale, goes to zero under pressure);
+ *   - what may be sent now (tcp_write_xmit): the peer's window, the congestion
+ *     window, Nagle in Minshall's variant, TCP_CORK;
+ *   - the segment scoreboard: one tern_txseg per segment sent and not yet acked.
+ *
+ * Memory accounting follows Linux's default scaling ratio of 1/2: received bytes
+ * are charged twice against SO_RCVBUF, so the window offered is rcvbuf/2 minus what
+ * is queued, and while the application does not read, the right edge stays put.
+ */
+#include <string.h>
+
+#include "ip/ip.h"
+#include "tcp/sock.h"
+#include "tern/errors.h"
+
+#define TCPOLEN_TS_ALIGNED 12
+
+/* ------------------------------------------------------------ MSS */
+
+void tern__tcp_init_mss(struct tern_stack *st, struct tern_sock *sk)
+{
+	uint32_t mss = st->mtu - TERN_IPV4_HDR_LEN - TERN_TCP_HDR_LEN;
+
+	if (sk->user_mss && sk->user_mss < mss)
+		mss = sk->user_mss;
+	sk->advmss = (uint16_t)mss;
+}
+
+/* The payload of a full segment now: the peer's MSS and our MTU, less the
+ * timestamp option (spec §14.22), bounded by half the peer's largest window when
+ * that is above 536 (spec §14.9), never below tcp_min_snd_mss. */
+static uint32_t current_mss(struct tern_stack *st, struct tern_sock *sk)
+{
+	uint32_t mss = TERN_MIN((uint32_t)sk->neg.mss_clamp, st->mtu - 40u);
+	uint32_t floor = (uint32_t)st->sys.tcp_min_snd_mss;
+
+	if (sk->user_mss && sk->user_mss < mss)
+		mss = sk->user_mss;
+	if (sk->neg.ts_ok)
+		mss -= TCPOLEN_TS_ALIGNED;
+	if (sk->max_window) {
+		uint32_t cutoff = sk->max_window > TERN_TCP_DEFAULT_MSS ? sk->max_window / 2 : sk->max_window;
+		mss = TERN_MIN(mss, cutoff);
+	}
+	return TERN_MAX(mss, floor);
+}
+
+/* ------------------------------------------------------------ windows */
+
+/* Receive space the socket may still commit, Linux's tcp_space() at ratio 1/2. */
+static int64_t rcv_space(const struct tern_sock *sk)
+{
+	int64_t queued = (int64_t)tern__stream_len(&sk->rcvq) + (int64_t)tern__ooo_bytes(&sk->ooo);
+	return (int64_t)sk->rcvbuf / 2 - queued;
+}
+
+static uint32_t full_space(const struct tern_sock *sk)
+{
+	return TERN_MIN(sk->window_clamp, sk->rcvbuf / 2);
+}
+
+/* The initial window and our scale (Linux's tcp_select_initial_window, spec §13.15):
+ * the space is half of SO_RCVBUF (tcp_rmem[1] by default), rounded down to whole
+ * segments of `mss`; the scale is the smallest that lets tcp_rmem[2] (or rmem_max,
+ * whichever is larger) be offered. With the corpus's tcp_rmem this gives 65160 and
+ * wscale 7 with timestamps, 64240 without. */
+void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk)
+{
+	uint32_t mss = sk->advmss - (sk->neg.ts_ok ? TCPOLEN_TS_ALIGNED : 0);
+	uint32_t space = sk->rcvbuf / 2;
+	uint32_t clamp = 65535u << TERN_TCP_MAX_WSCALE;
+
+	if (space > mss)
+		space -= space % mss;
+	sk->rcv_wnd = st->sys.tcp_workaround_signed_windows ? TERN_MIN(space, 32767u) : TERN_MIN(space, 65535u);
+	sk->neg.rcv_wscale = 0;
+	if (sk->neg.wscale_ok) {
+		uint64_t want = TERN_MAX((uint64_t)space, (uint64_t)st->sys.tcp_rmem[2]);
+		want = TERN_MAX(want, (uint64_t)st->sys.rmem_max);
+		want = TERN_MIN(want, (uint64_t)clamp);
+		int log = 63 - __builtin_clzll(want | 1);
+		int ws = log - 15;
+		sk->neg.rcv_wscale = (uint8_t)(ws < 0 ? 0 : ws > TERN_TCP_MAX_WSCALE ? TERN_TCP_MAX_WSCALE : ws);
+	}
+	sk->window_clamp = TERN_MIN(65535u << sk->neg.rcv_wscale, clamp);
+	/* tcp_init_buffer_space: the clamp follows the buffer (tcp_app_win keeps
+	 * 1/2^31 of it for the application: nothing, at the default 31). */
+	uint32_t maxwin = sk->rcvbuf / 2;
+	if (sk->window_clamp >= maxwin) {
+		sk->window_clamp = maxwin;
+		if (st->sys.tcp_app_win && maxwin > 4u * sk->advmss && st->sys.tcp_app_win < 32)
+			sk->window_clamp = TERN_MAX(maxwin - (maxwin >> st->sys.tcp_app_win), 4u * sk->advmss);
+	}
+	sk->rcv_wup = sk->rcv_nxt;
+}
+
+/* Linux's __tcp_select_window: what the window should be from buffer space alone. */
+static uint32_t compute_window(struct tern_sock *sk)
+{
+	uint32_t mss = sk->rcv_mss ? sk->rcv_mss : sk->advmss;
+	uint32_t full = full_space(sk);
+	int64_t free_space = rcv_space(sk);
+	uint32_t window;
+
+	if (mss > full)
+		mss = full;
+	if (free_space < (int64_t)(full >> 1)) {
+		/* Under pressure: leave quick-ACK mode, and refuse a window too small to
+		 * be worth offering (receiver-side SWS avoidance, RFC 9293 §3.8.6.2.2). */
+		sk->quick_acks = 0;
+		if (free_space < 0)
+			free_space = 0;
+		free_space &= ~(int64_t)((1u << sk->neg.rcv_wscale) - 1);
+		if (free_space < (int64_t)(full >> 4) || free_space < (int64_t)mss)
+			return 0;
+	}
+	if (free_space > (int64_t)full)
+		free_space = full;
+	if (sk->neg.rcv_wscale) {
+		window = (uint32_t)free_space;
+		uint32_t unit = 1u << sk->neg.rcv_wscale;
+		if (window % unit)
+			window = (window / unit + 1) * unit;
+	} else {
+		window = sk->rcv_wnd;
+		if ((int64_t)window <= free_space - mss || (int64_t)window > free_space)
+			window = (uint32_t)(free_space - free_space % mss);
+		else if (mss == full && free_space > (int64_t)(window + (full >> 1)))
+			window = (uint32_t)free_space;
+	}
+	return window;
+}
+
+/* What the window would be now, without recording an offer. */
+uint32_t tern__tcp_select_window_peek(struct tern_sock *sk)
+{
+	return compute_window(sk);
+}
+
+/* The window field of the next segment, after recording the offer (rcv_wnd,
+ * rcv_wup). LINUX-COMPAT: with net.ipv4.tcp_shrink_window=0 the right edge of an
+ * earlier offer is never withdrawn (spec §14.12). */
+uint32_t tern__tcp_select_window(struct tern_stack *st, struct tern_sock *sk)
+{
+	int64_t cur = (int64_t)(uint32_t)(sk->rcv_wup + sk->rcv_wnd - sk->rcv_nxt);
+	uint32_t new_win = compute_window(sk);
+
+	if (cur < 0 || (uint32_t)(sk->rcv_wup + sk->rcv_wnd - sk->rcv_nxt) > (1u << 30))
+		cur = 0;
+	if ((int64_t)new_win < cur && !st->sys.tcp_shrink_window) {
+		uint32_t unit = 1u << sk->neg.rcv_wscale;
+		new_win = (uint32_t)((cur + unit - 1) / unit * unit);
+	}
+	sk->rcv_wnd = new_win;
+	sk->rcv_wup = sk->rcv_nxt;
+	new_win = TERN_MIN(new_win, 65535u << sk->neg.rcv_wscale);
+	return new_win >> sk->neg.rcv_wscale;
+}
+
+/* ------------------------------------------------------------ building */
+
+/* Options of a SYN or SYN-ACK, in Linux's order and padding (tcp_options_write). */
+static void syn_options(struct tern_stack *st, struct tern_sock *sk, struct tern_tcp_opts *o, bool synack)
+{
+	bool ts = synack ? sk->neg.ts_ok : st->sys.tcp_timestamps != 0;
+	bool sack = synack ? sk->neg.sack_ok : st->sys.tcp_sack != 0;
+	bool ws = synack ? sk->neg.wscale_ok : st->sys.tcp_window_scaling != 0;
+	int n = 0;
+
+	o->present = TERN_TCPOPT_HAS_MSS;
+	o->mss = sk->advmss;
+	o->kinds[n++] = TERN_TCPOPT_MSS;
+	if (ts) {
+		if (sack) {
+			o->kinds[n++] = TERN_TCPOPT_SACK_PERM;
+		} else {
+			o->kinds[n++] = TERN_TCPOPT_NOP;
+			o->kinds[n++] = TERN_TCPOPT_NOP;
+		}
+		o->kinds[n++] = TERN_TCPOPT_TS;
+		o->present |= TERN_TCPOPT_HAS_TS;
+		o->ts_val = tern__tcp_ts_now(st, sk);
+		o->ts_ecr = synack ? sk->ts_recent : 0;
+	} else if (sack) {
+		o->kinds[n++] = TERN_TCPOPT_NOP;
+		o->kinds[n++] = TERN_TCPOPT_NOP;
+		o->kinds[n++] = TERN_TCPOPT_SACK_PERM;
+	}
+	if (sack)
+		o->present |= TERN_TCPOPT_HAS_SACK_PERM;
+	if (ws) {
+		o->kinds[n++] = TERN_TCPOPT_NOP;
+		o->kinds[n++] = TERN_TCPOPT_WSCALE;
+		o->present |= TERN_TCPOPT_HAS_WSCALE;
+		o->wscale = sk->neg.rcv_wscale;
+	}
+	o->count = (uint8_t)n;
+}
+
+/* Options of a synchronized-state segment: timestamps, then SACK blocks for what
+ * the out-of-order queue holds (RFC 2018 §4: the block holding the latest arrival
+ * first; at most 3 with timestamps, 4 without). */
+static void est_options(struct tern_stack *st, struct tern_sock *sk, struct tern_tcp_opts *o)
+{
+	int n = 0;
+
+	if (sk->neg.ts_ok) {
+		o->kinds[n++] = TERN_TCPOPT_NOP;
+		o->kinds[n++] = TERN_TCPOPT_NOP;
+		o->kinds[n++] = TERN_TCPOPT_TS;
+		o->present |= TERN_TCPOPT_HAS_TS;
+		o->ts_val = tern__tcp_ts_now(st, sk);
+		o->ts_ecr = sk->ts_recent;
+	}
+	if (sk->neg.sack_ok && (sk->dsack || !tern__ooo_empty(&sk->ooo))) {
+		int max = sk->neg.ts_ok ? 3 : 4, got = 0;
+		if (sk->dsack)
+			o->sack[got++] = sk->dsack_block;
+		got += tern__ooo_sack_blocks(&sk->ooo, o->sack + got, max - got);
+		if (got > 0) {
+			o->sack_count = (uint8_t)got;
+			o->present |= TERN_TCPOPT_HAS_SACK;
+			o->kinds[n++] = TERN_TCPOPT_NOP;
+			o->kinds[n++] = TERN_TCPOPT_NOP;
+			o->kinds[n++] = TERN_TCPOPT_SACK;
+		}
+	}
+	o->count = (uint8_t)n;
+}
+
+/* Builds and sends one segment. `data_off` is the payload's offset in the send
+ * queue (from snd_una); `len` bytes of it go out. Every segment but a bare SYN
+ * carries ACK; sending one settles any ACK we owed. */
+static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, uint8_t flags, size_t data_off,
+		     size_t len)
+{
+	uint8_t *buf = tern__ip_payload_buf(st);
+	struct tern_tcp seg = {
+		.sport = sk->lport,
+		.dport = sk->rport,
+		.seq = seq,
+		.flags = flags,
+	};
+	struct tern_ip_out out = {
+		.src = sk->laddr,
+		.dst = sk->raddr,
+		.proto = TERN_IPPROTO_TCP,
+		.tos = sk->ip_tos,
+		.df = true,
+		.id = sk->ip_id++,
+	};
+	uint8_t payload_buf[1];
+
+	if (flags & TERN_TCP_SYN)
+		syn_options(st, sk, &seg.opt, flags & TERN_TCP_ACK);
+	else
+		est_options(st, sk, &seg.opt);
+	if (flags & TERN_TCP_ACK) {
+		seg.ack = sk->rcv_nxt;
+		/* RFC 7323 §2.2: a SYN's window is never scaled. */
+		if (flags & TERN_TCP_SYN) {
+			seg.win = (uint16_t)TERN_MIN(sk->rcv_wnd, 65535u);
+			sk->rcv_wup = sk->rcv_nxt;
+		} else {
+			seg.win = (uint16_t)tern__tcp_select_window(st, sk);
+		}
+	} else {
+		seg.win = (uint16_t)TERN_MIN(sk->rcv_wnd, 65535u);
+	}
+
+	/* The payload is copied straight into place after the header. */
+	size_t optlen = 0;
+	for (int i = 0; i < seg.opt.count; i++) {
+		uint8_t k = seg.opt.kinds[i];
+		optlen += k == TERN_TCPOPT_NOP || k == TERN_TCPOPT_EOL ? 1 :
+			  k == TERN_TCPOPT_MSS ? 4 : k == TERN_TCPOPT_WSCALE ? 3 : k == TERN_TCPOPT_SACK_PERM ? 2 :
+			  k == TERN_TCPOPT_TS ? 10 : (size_t)(2 + 8 * seg.opt.sack_count);
+	}
+	uint8_t *payload = buf + TERN_TCP_HDR_LEN + optlen;
+	if (len) {
+		size_t got = tern__stream_peek(&sk->sndq, data_off, payload, len);
+		TERN_ASSERT(got == len);
+		(void)got;
+		seg.payload = payload;
+	} else {
+		seg.payload = payload_buf;
+	}
+	seg.payload_len = (uint32_t)len;
+	size_t n = tern_tcp_build(buf, TERN_IP_MAX_PAYLOAD, &seg, out.src, out.dst);
+	TERN_ASSERT(n > 0);
+	if (n == 0)
+		return;
+
+	tern__count(st, TERN_CTR_TcpOutSegs);
+	if (flags & TERN_TCP_RST)
+		tern__count(st, TERN_CTR_TcpOutRsts);
+	if (flags & TERN_TCP_ACK) {
+		/* Any ACK we send acknowledges all we have: nothing is owed any more, and
+		 * a D-SACK is reported once. Linux's tcp_event_ack_sent and
+		 * tcp_dec_quickack_mode: each ACK for data spends one quick ACK. */
+		if ((sk->ack_pending & ACK_SCHED) && sk->quick_acks) {
+			if (--sk->quick_acks == 0)
+				sk->ato = TERN_TCP_ATO_MIN_NS;
+		}
+		sk->dsack = 0;
+		sk->ack_pending = 0;
+		sk->rcv_unacked_segs = 0;
+		tern__timer_cancel(&st->timers, &sk->delack_timer);
+	}
+	tern__ip_output(st, &out, n);
+}
+
+/* ------------------------------------------------------------ the scoreboard */
+
+static struct tern_txseg *txseg_add(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, tern_seq end,
+				    uint8_t tcp_flags)
+{
+	struct tern_txseg *t = tern__pool_get(&st->tcp->txseg_pool);
+
+	if (!t)
+		return NULL;
+	memset(t, 0, sizeof(*t));
+	t->seq = seq;
+	t->end = end;
+	t->sent_at = st->now;
+	t->tcp_flags = tcp_flags;
+	if (sk->txq_tail)
+		sk->txq_tail->next = t;
+	else
+		sk->txq_head = t;
+	sk->txq_tail = t;
+	sk->packets_out++;
+	return t;
+}
+
+void tern__tcp_free_txq(struct tern_stack *st, struct tern_sock *sk)
+{
+	struct tern_txseg *t = sk->txq_head;
+
+	while (t) {
+		struct tern_txseg *next = t->next;
+		tern__pool_put(&st->tcp->txseg_pool, t);
+		t = next;
+	}
+	sk->txq_head = sk->txq_tail = NULL;
+	sk->packets_out = sk->sacked_out = sk->lost_out = sk->retrans_out = 0;
+}
+
+/* Segments the network holds now (RFC 6675 "pipe", Linux tcp_packets_in_flight). */
+static uint32_t in_flight(const struct tern_sock *sk)
+{
+	return sk->packets_out - (sk->sacked_out + sk->lost_out) + sk->retrans_out;
+}
+
+/* Resends one scoreboard entry as it was first cut. */
+static void retransmit_seg(struct tern_stack *st, struct tern_sock *sk, struct tern_txseg *t)
+{
+	uint8_t flags = TERN_TCP_ACK | (t->tcp_flags & (TERN_TCP_FIN | TERN_TCP_SYN));
+	size_t len = (size_t)(t->end - t->seq) - !!(t->tcp_flags & TERN_TCP_FIN) - !!(t->tcp_flags & TERN_TCP_SYN);
+	tern_seq seq = t->seq;
+
+	/* Part of it may have been acked since (a partial ACK): send only the rest. */
+	if (seq_lt(seq, sk->snd_una)) {
+		uint32_t skip = sk->snd_una - seq;
+		len = skip < len ? len - skip : 0;
+		seq = sk->snd_una;
+	}
+	if (t->tcp_flags & TERN_TCP_SYN) {
+		tern__tcp_send_syn(st, sk, true);
+		return;
+	}
+	if (len)
+		flags |= TERN_TCP_PSH;
+	transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len);
+	/* The give-up budget runs from the head's first transmission (spec §14.17). */
+	if (!sk->retrans_stamp)
+		sk->retrans_stamp = t->sent_at;
+	if (!(t->flags & TXSEG_RETRANS))
+		sk->retrans_out++;
+	t->flags |= TXSEG_RETRANS | TXSEG_EVER_RETRANS;
+	t->retrans++;
+	t->sent_at = st->now;
+	tern__count(st, TERN_CTR_TcpRetransSegs);
+}
+
+void tern__tcp_retransmit_head(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (sk->txq_head)
+		retransmit_seg(st, sk, sk->txq_head);
+}
+
+/* Resends segments marked lost while the congestion window allows (Linux's
+ * tcp_xmit_retransmit_queue). Returns true if it sent anything. */
+bool tern__tcp_retransmit_lost(struct tern_stack *st, struct tern_sock *sk)
+{
+	bool sent = false;
+
+	for (struct tern_txseg *t = sk->txq_head; t; t = t->next) {
+		if (in_flight(sk) >= sk->cc.cwnd_segs)
+			break;
+		if ((t->flags & (TXSEG_LOST | TXSEG_RETRANS | TXSEG_SACKED)) != TXSEG_LOST)
+			continue;
+		retransmit_seg(st, sk, t);
+		sent = true;
+	}
+	return sent;
+}
+
+/* ------------------------------------------------------------ SYN, ACK, RST */
+
+void tern__tcp_send_syn(struct tern_stack *st, struct tern_sock *sk, bool retransmit)
+{
+	uint8_t flags = TERN_TCP_SYN | (sk->state == TERN_TCP_SYN_RECV ? TERN_TCP_ACK : 0);
+
+	transmit(st, sk, sk->iss, flags, 0, 0);
+	if (!retransmit) {
+		if (!txseg_add(st, sk, sk->iss, sk->iss + 1, TERN_TCP_SYN))
+			return;
+		/* The SYN takes one sequence number of the stream the user writes. */
+		sk->snd_nxt = sk->write_seq = sk->iss + 1;
+		sk->snd_max = sk->pushed_seq = sk->snd_sml = sk->snd_nxt;
+		sk->retrans_stamp = st->now;
+		tern__tcp_rearm_rto(st, sk);
+	} else {
+		if (sk->txq_head)
+			sk->txq_head->flags |= TXSEG_EVER_RETRANS;
+		tern__count(st, TERN_CTR_TcpRetransSegs);
+		tern__count(st, TERN_CTR_TcpExtTCPSynRetrans);
+	}
+}
+
+void tern__tcp_send_ack(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (sk->state == TERN_TCP_CLOSE || sk->state == TERN_TCP_LISTEN || sk->state == TERN_TCP_SYN_SENT)
+		return;
+	transmit(st, sk, sk->snd_nxt, TERN_TCP_ACK, 0, 0);
+}
+
+/* Linux's tcp_send_active_reset: RST|ACK at snd_nxt acknowledging rcv_nxt. */
+void tern__tcp_send_active_reset(struct tern_stack *st, struct tern_sock *sk)
+{
+	transmit(st, sk, sk->snd_nxt, TERN_TCP_RST | TERN_TCP_ACK, 0, 0);
+}
+
+/* RFC 5961 §7 and tcp_invalid_ratelimit: at most one of these ACKs per socket per
+ * interval. Returns true when this one must be suppressed. */
+bool tern__tcp_ratelimit_ack(struct tern_stack *st, struct tern_sock *sk)
+{
+	tern_time gap = (tern_time)st->sys.tcp_invalid_ratelimit * TERN_NS_PER_MS;
+
+	if (sk->last_oow_ack && st->now - sk->last_oow_ack < gap)
+		return true;
+	sk->last_oow_ack = st->now;
+	return false;
+}
+
+/* A challenge ACK (RFC 5961 §3.2, §4.2, §5.2; spec §7.3 step 5). */
+void tern__tcp_send_challenge_ack(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (tern__tcp_ratelimit_ack(st, sk)) {
+		tern__count(st, TERN_CTR_TcpExtTCPACKSkippedChallenge);
+		return;
+	}
+	tern__count(st, TERN_CTR_TcpExtTCPChallengeACK);
+	tern__tcp_send_ack(st, sk);
+}
+
+/* A zero-window probe (spec §14.10): a bare ACK one below snd_una, which the peer
+ * must answer with its current window. */
+void tern__tcp_send_probe(struct tern_stack *st, struct tern_sock *sk)
+{
+	transmit(st, sk, sk->snd_una - 1, TERN_TCP_ACK, 0, 0);
+}
+
+/* ------------------------------------------------------------ sending data */
+
+/* Minshall's Nagle (spec §14.6): hold a small segment back only while an earlier
+ * small segment is still unacknowledged. */
+static bool nagle_holds(const struct tern_sock *sk, uint32_t len, uint32_t mss)
+{
+	if (len >= mss || (sk->flags & SK_NODELAY))
+		return false;
+	if (sk->flags & SK_CORK)
+		return true;
+	return seq_gt(sk->snd_sml, sk->snd_una) && in_flight(sk) > 0;
+}
+
+/* Sends what the windows and Nagle allow, then the FIN if it is due (Linux's
+ * tcp_write_xmit). Arms the persist timer when the peer's window stops us with
+ * nothing in flight. */
+void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
+{
+	static const uint8_t sending_states[] = {
+		[TERN_TCP_ESTABLISHED] = 1, [TERN_TCP_CLOSE_WAIT] = 1, [TERN_TCP_FIN_WAIT1] = 1,
+		[TERN_TCP_CLOSING] = 1,     [TERN_TCP_LAST_ACK] = 1,
+	};
+	uint32_t mss;
+	bool sent = false;
+
+	if (sk->state >= sizeof(sending_states) || !sending_states[sk->state])
+		return;
+	if (sk->cc.ca_state >= TERN_CA_RECOVERY)
+		tern__tcp_retransmit_lost(st, sk);
+	mss = current_mss(st, sk);
+	sk->mss_cache = (uint16_t)mss;
+
+	for (;;) {
+		uint32_t unsent = tern__tcp_unsent(sk);
+		bool fin_due = (sk->flags & SK_FIN_QUEUED) && !(sk->flags & SK_FIN_SENT);
+
+		if (unsent == 0 && !fin_due)
+			break;
+		/* A segment carrying only a FIN always fits the congestion window. */
+		if (unsent && in_flight(sk) >= sk->cc.cwnd_segs)
+			break;
+		uint32_t len = TERN_MIN(unsent, mss);
+		tern_seq wnd_end = sk->snd_una + sk->snd_wnd;
+		if (len && seq_gt(sk->snd_nxt + len, wnd_end)) {
+			/* The peer's window is the limit (RFC 9293 §3.8.6.2.1 sender SWS
+			 * avoidance: send less only if it is at least half the max window). */
+			uint32_t room = seq_gt(wnd_end, sk->snd_nxt) ? wnd_end - sk->snd_nxt : 0;
+			if (room == 0 || room < sk->max_window / 2 || room < len / 2) {
+				if (in_flight(sk) == 0)
+					tern__tcp_arm_persist(st, sk);
+				break;
+			}
+			len = room;
+		}
+		if (len && nagle_holds(sk, len, mss)) {
+			/* TCP_CORK's ceiling (spec §14.7): the persist timer, when nothing is in
+			 * flight to clock the data out. */
+			if (in_flight(sk) == 0 && (sk->flags & SK_CORK))
+				tern__tcp_arm_persist(st, sk);
+			break;
+		}
+
+		uint8_t flags = TERN_TCP_ACK;
+		tern_seq seq = sk->snd_nxt;
+		bool with_fin = fin_due && len == unsent;
+		if (len && (seq + len == sk->write_seq || (uint32_t)(seq + len - sk->pushed_seq) > sk->max_window / 2)) {
+			/* PSH at the end of what was written, and every half window inside a
+			 * large write (spec §14.8). */
+			flags |= TERN_TCP_PSH;
+		}
+		if (with_fin)
+			flags |= TERN_TCP_FIN;
+		if (!txseg_add(st, sk, seq, seq + len + (with_fin ? 1 : 0), with_fin ? TERN_TCP_FIN : 0))
+			break;
+		transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len);
+		if (flags & TERN_TCP_PSH)
+			sk->pushed_seq = seq + len;
+		if (len < mss)
+			sk->snd_sml = seq + len;
+		sk->snd_nxt = seq + len + (with_fin ? 1 : 0);
+		if (with_fin)
+			sk->flags |= SK_FIN_SENT;
+		if (seq_gt(sk->snd_nxt, sk->snd_max))
+			sk->snd_max = sk->snd_nxt;
+		sk->lsndtime = st->now;
+		sent = true;
+		if (with_fin)
+			break;
+	}
+	if (sent && !tern__timer_pending(&sk->rtx_timer))
+		tern__tcp_rearm_rto(st, sk);
+	else if (sent && sk->rtx_kind == RTX_PERSIST)
+		tern__tcp_rearm_rto(st, sk);
+}

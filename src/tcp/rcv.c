@@ -1,0 +1,302 @@
+/*
+ * tcp/rcv.c: arriving data and FIN, and when to acknowledge them (RFC 9293
+ * §3.10.7.4 "seventh, process the segment text" and "eighth, check the FIN bit";
+ * RFC 9293 §3.8.6.3 and RFC 5681 §4.2 on delayed ACKs; RFC 2018 and RFC 2883 for
+ * the SACK and D-SACK blocks we report). Shaped as Linux's tcp_data_queue,
+ * tcp_fin, tcp_event_data_recv, __tcp_ack_snd_check and tcp_cleanup_rbuf:
+ *
+ *   - in-order data joins the receive queue, then whatever the out-of-order queue
+ *     can now deliver; filling a hole is acknowledged at once;
+ *   - old data is acknowledged at once with a D-SACK, and re-enters quick-ACK mode;
+ *   - out-of-order data is held and acknowledged at once with SACK blocks;
+ *   - otherwise the ACK waits, unless more than one full segment arrived and the
+ *     window can move, or the connection is in quick-ACK mode (the first 16
+ *     segments, spec §14.1), or a read empties a queue that held a short segment.
+ */
+#include "tcp/sock.h"
+#include "tern/errors.h"
+
+/* tcp_incr_quickack: enough quick ACKs for half a window of full segments, at
+ * most `max`, at least 2. */
+static void incr_quickack(struct tern_sock *sk, unsigned max)
+{
+	unsigned quick = sk->rcv_wnd / (2u * TERN_MAX(sk->rcv_mss, 1u));
+
+	if (quick == 0)
+		quick = 2;
+	if (quick > max)
+		quick = max;
+	if (quick > sk->quick_acks)
+		sk->quick_acks = (uint8_t)quick;
+}
+
+static void enter_quickack_mode(struct tern_sock *sk)
+{
+	incr_quickack(sk, TERN_TCP_MAX_QUICKACKS);
+	sk->pingpong = 0;
+	sk->ato = TERN_TCP_ATO_MIN_NS;
+}
+
+static bool in_quickack_mode(const struct tern_sock *sk)
+{
+	return sk->quick_acks && !sk->pingpong;
+}
+
+/* Linux's tcp_event_data_recv: the adaptive ATO. Arrivals close together shrink
+ * it toward 20 ms + half the old value; a gap longer than the RTO means the sender
+ * restarted after idle, so quick-ACK mode returns (spec §14.1). */
+void tern__tcp_event_data_recv(struct tern_stack *st, struct tern_sock *sk, uint32_t len)
+{
+	tern_time rto = (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US;
+
+	sk->ack_pending |= ACK_SCHED;
+	/* tcp_measure_rcv_mss: the peer's segment size, and whether this one was
+	 * short (pushed). */
+	if (len > sk->rcv_mss)
+		sk->rcv_mss = (uint16_t)TERN_MIN(len, (uint32_t)sk->advmss);
+	else if (len < sk->rcv_mss)
+		sk->ack_pending |= ACK_PUSHED;
+
+	if (!sk->ato) {
+		incr_quickack(sk, TERN_TCP_MAX_QUICKACKS);
+		sk->ato = TERN_TCP_ATO_MIN_NS;
+	} else {
+		tern_time m = st->now - sk->last_rcv_data;
+		if (m <= TERN_TCP_ATO_MIN_NS / 2) {
+			sk->ato = (sk->ato >> 1) + TERN_TCP_ATO_MIN_NS / 2;
+		} else if (m < sk->ato) {
+			sk->ato = (sk->ato >> 1) + m;
+			if (sk->ato > rto)
+				sk->ato = rto;
+		} else if (m > rto) {
+			incr_quickack(sk, TERN_TCP_MAX_QUICKACKS);
+		}
+	}
+	sk->last_rcv_data = st->now;
+}
+
+/* Linux's __tcp_ack_snd_check: send the owed ACK now, or let it wait. */
+void tern__tcp_ack_snd_check(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (!(sk->ack_pending & ACK_SCHED))
+		return;
+	uint32_t rcv_mss = TERN_MAX(sk->rcv_mss, 1u);
+	bool more_than_one = (uint32_t)(sk->rcv_nxt - sk->rcv_wup) > rcv_mss;
+	bool app_caught_up = sk->rcv_nxt == sk->copied_seq;
+	if ((more_than_one && (app_caught_up || tern__tcp_select_window_peek(sk) >= sk->rcv_wnd)) ||
+	    in_quickack_mode(sk) || (sk->ack_pending & ACK_NOW) || !tern__ooo_empty(&sk->ooo)) {
+		tern__tcp_send_ack(st, sk);
+		return;
+	}
+	tern__tcp_arm_delack(st, sk);
+}
+
+/* ------------------------------------------------------------ SACK blocks */
+
+static void dsack_set(struct tern_stack *st, struct tern_sock *sk, tern_seq start, tern_seq end)
+{
+	if (!sk->neg.sack_ok || !st->sys.tcp_dsack)
+		return;
+	if (seq_lt(start, sk->rcv_nxt))
+		tern__count(st, TERN_CTR_TcpExtTCPDSACKOldSent);
+	sk->dsack = 1;
+	sk->dsack_block.start = start;
+	sk->dsack_block.end = end;
+}
+
+/* ------------------------------------------------------------ FIN */
+
+/* Linux's tcp_fin (spec §6.3), once everything before the FIN has arrived. */
+static void rcv_fin(struct tern_stack *st, struct tern_sock *sk)
+{
+	sk->ack_pending |= ACK_SCHED;
+	sk->flags |= SK_PEER_FIN;
+	sk->fin_seq = sk->rcv_nxt - 1;
+	switch (sk->state) {
+	case TERN_TCP_SYN_RECV:
+	case TERN_TCP_ESTABLISHED:
+		tern__tcp_set_state(st, sk, TERN_TCP_CLOSE_WAIT);
+		/* LINUX-COMPAT: the ACK of a FIN is delayed (ping-pong mode), spec §13.9. */
+		sk->pingpong = 1;
+		break;
+	case TERN_TCP_FIN_WAIT1:
+		tern__tcp_send_ack(st, sk);
+		tern__tcp_set_state(st, sk, TERN_TCP_CLOSING);
+		break;
+	case TERN_TCP_FIN_WAIT2:
+		tern__tcp_send_ack(st, sk);
+		tern__tcp_enter_time_wait(st, sk, TERN_TCP_TIMEWAIT_NS);
+		break;
+	default:
+		break;   /* CLOSE_WAIT, CLOSING, LAST_ACK: a retransmitted FIN */
+	}
+	tern__ooo_clear(&sk->ooo, &st->tcp->chunk_pool);
+	sk->ooo_fin = 0;
+	tern__sock_wakeup(st, sk);
+}
+
+/* ------------------------------------------------------------ data */
+
+/* Receive memory is charged twice the payload (Linux's default scaling ratio of
+ * 1/2), so what fits is half of SO_RCVBUF. */
+static bool rmem_admits(const struct tern_sock *sk, uint32_t len)
+{
+	uint64_t queued = tern__stream_len(&sk->rcvq) + tern__ooo_bytes(&sk->ooo);
+	return (queued + len) * 2 <= sk->rcvbuf;
+}
+
+static uint32_t receive_window(const struct tern_sock *sk)
+{
+	int32_t w = (int32_t)(sk->rcv_wup + sk->rcv_wnd - sk->rcv_nxt);
+	return w < 0 ? 0 : (uint32_t)w;
+}
+
+/* Moves what the out-of-order queue can now deliver, and a FIN that was waiting
+ * for it. */
+static void ofo_deliver(struct tern_stack *st, struct tern_sock *sk)
+{
+	size_t moved = tern__ooo_deliver(&sk->ooo, &st->tcp->chunk_pool, sk->rcv_nxt, &sk->rcvq);
+
+	sk->rcv_nxt += (uint32_t)moved;
+	if (sk->ooo_fin && sk->ooo_fin_seq == sk->rcv_nxt) {
+		sk->rcv_nxt++;
+		rcv_fin(st, sk);
+	}
+}
+
+static void queue_ofo(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	tern_seq seq = seg->seq;
+	tern_seq end = seg->seq + seg->payload_len;
+
+	if (!rmem_admits(sk, seg->payload_len)) {
+		/* Prune the highest out-of-order data first (Linux's tcp_prune_ofo_queue),
+		 * then give up on this segment if still short. */
+		tern__ooo_prune_tail(&sk->ooo, &st->tcp->chunk_pool, 1 + seg->payload_len / TERN_CHUNK_DATA);
+		if (!rmem_admits(sk, seg->payload_len)) {
+			tern__count(st, TERN_CTR_TcpExtTCPOFODrop);
+			return;
+		}
+	}
+	tern__count(st, TERN_CTR_TcpExtTCPOFOQueue);
+	sk->ack_pending |= ACK_SCHED;
+	if (seg->flags & TERN_TCP_FIN) {
+		sk->ooo_fin = 1;
+		sk->ooo_fin_seq = end;
+	}
+	if (!seg->payload_len)
+		return;
+	struct tern_ooo_insert r = tern__ooo_insert(&sk->ooo, &st->tcp->chunk_pool, seq, seg->payload,
+						    seg->payload_len);
+	if (r.refused)
+		tern__count(st, TERN_CTR_TcpExtTCPOFODrop);
+	if (r.dup)
+		dsack_set(st, sk, r.dup_span.start, r.dup_span.end);
+}
+
+/* Linux's tcp_data_queue. `seg` has passed the acceptability test and carries
+ * data, a FIN, or both. */
+void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	tern_seq seq = seg->seq;
+	tern_seq end = seg->seq + seg->payload_len;   /* without the FIN */
+	const uint8_t *data = seg->payload;
+	uint32_t len = seg->payload_len;
+	bool fin = seg->flags & TERN_TCP_FIN;
+
+	if (len == 0 && !fin)
+		return;
+	if (seq_leq(end + fin, sk->rcv_nxt) && !(fin && end == sk->rcv_nxt)) {
+		/* All of it arrived before: our ACK was lost. Answer at once with a
+		 * D-SACK for what was repeated. */
+		tern__count(st, TERN_CTR_TcpExtDelayedACKLost);
+		if (len)
+			dsack_set(st, sk, seq, end);
+		enter_quickack_mode(sk);
+		sk->ack_pending |= ACK_SCHED | ACK_NOW;
+		return;
+	}
+	if (seq_gt(seq, sk->rcv_nxt)) {
+		if (seq_geq(seq, sk->rcv_nxt + receive_window(sk))) {
+			/* Beyond the window, a zero-window probe for instance. */
+			enter_quickack_mode(sk);
+			sk->ack_pending |= ACK_SCHED | ACK_NOW;
+			return;
+		}
+		queue_ofo(st, sk, seg);
+		return;
+	}
+	if (seq_lt(seq, sk->rcv_nxt)) {
+		/* Starts before rcv_nxt: keep only the new part (and D-SACK the old). */
+		uint32_t skip = sk->rcv_nxt - seq;
+		dsack_set(st, sk, seq, sk->rcv_nxt);
+		data += skip;
+		len -= skip;
+		seq = sk->rcv_nxt;
+	}
+	if (len && receive_window(sk) == 0) {
+		tern__count(st, TERN_CTR_TcpExtTCPZeroWindowDrop);
+		enter_quickack_mode(sk);
+		sk->ack_pending |= ACK_SCHED | ACK_NOW;
+		return;
+	}
+	if (len && !rmem_admits(sk, len) && tern__stream_len(&sk->rcvq)) {
+		tern__count(st, TERN_CTR_TcpExtTCPRcvQDrop);
+		sk->ack_pending |= ACK_SCHED | ACK_NOW;
+		return;
+	}
+	if (len) {
+		size_t got = tern__stream_append(&sk->rcvq, &st->tcp->chunk_pool, data, len);
+		if (got < len) {
+			/* Out of chunk memory: keep what fit, the peer resends the rest. */
+			tern__count(st, TERN_CTR_TcpExtTCPRcvQDrop);
+			len = (uint32_t)got;
+			fin = false;
+		}
+		sk->rcv_nxt += len;
+		tern__tcp_event_data_recv(st, sk, len);
+	}
+	if (fin && seq + len == end) {
+		sk->rcv_nxt++;
+		rcv_fin(st, sk);
+	}
+	if (!tern__ooo_empty(&sk->ooo) || sk->ooo_fin) {
+		ofo_deliver(st, sk);
+		TERN_ASSERT(tern__ooo_empty(&sk->ooo) || seq_gt(tern__ooo_start(&sk->ooo), sk->rcv_nxt));
+		/* RFC 5681 §4.2: a hole filled is acknowledged at once. */
+		if (tern__ooo_empty(&sk->ooo))
+			sk->ack_pending |= ACK_NOW;
+	}
+	/* Everything between what the user read and rcv_nxt is in the queue (the FIN
+	 * takes a sequence number but no byte). */
+	TERN_ASSERT(sk->rcv_nxt - sk->copied_seq - !!(sk->flags & SK_PEER_FIN) == tern__stream_len(&sk->rcvq));
+	tern__sock_wakeup(st, sk);
+}
+
+/* Linux's tcp_cleanup_rbuf: after a read of `copied` bytes, the ACK that waited
+ * goes now if a full segment's worth is unacknowledged, or if the read emptied a
+ * queue that held a short segment (spec §14.4); and a window that at least doubled
+ * is announced. */
+void tern__tcp_clean_rbuf(struct tern_stack *st, struct tern_sock *sk, size_t copied)
+{
+	bool time_to_ack = false;
+
+	if (sk->state == TERN_TCP_CLOSE || sk->state == TERN_TCP_LISTEN || sk->state == TERN_TCP_SYN_SENT)
+		return;
+	if (sk->ack_pending & ACK_SCHED) {
+		if ((uint32_t)(sk->rcv_nxt - sk->rcv_wup) > TERN_MAX(sk->rcv_mss, 1u) ||
+		    (copied > 0 && (sk->ack_pending & ACK_PUSHED) && !sk->pingpong &&
+		     tern__stream_len(&sk->rcvq) == 0))
+			time_to_ack = true;
+	}
+	if (copied > 0 && !time_to_ack && !(sk->flags & SK_PEER_FIN)) {
+		uint32_t now_wnd = receive_window(sk);
+		if (2 * now_wnd <= sk->window_clamp) {
+			uint32_t new_wnd = tern__tcp_select_window_peek(sk);
+			if (new_wnd && new_wnd >= 2 * now_wnd)
+				time_to_ack = true;
+		}
+	}
+	if (time_to_ack)
+		tern__tcp_send_ack(st, sk);
+}

@@ -1,0 +1,348 @@
+/*
+ * tcp/sock.h: the TCP socket (the TCB of RFC 9293 §3.3.1 plus Linux's per-socket
+ * state), the descriptor table, and the functions the TCP files call on each other.
+ *
+ * Who owns what:
+ *   table.c   descriptors, the connection hash (4-tuple), listeners, bind buckets
+ *   ports.c   bind() conflicts and ephemeral ports (spec §8)
+ *   isn.c     ISNs and timestamp offsets (RFC 6528, spec §7.2)
+ *   output.c  building and sending segments: options, windows, what may be sent
+ *   input.c   segment arrival in RFC 9293 §3.10.7's order
+ *   timers.c  retransmission, persist, delayed ACK, keepalive, TIME-WAIT, FIN_WAIT2
+ *   socket.c  the user calls (include/tern/socket.h)
+ *   poll.c    readiness: poll and epoll
+ *
+ * State numbers are Linux's (include/net/tcp_states.h) so /proc and ss map 1:1.
+ */
+#ifndef TERN_TCP_SOCK_H
+#define TERN_TCP_SOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/stack.h"
+#include "tcp/cc.h"
+#include "tcp/ooo.h"
+#include "tcp/rtt.h"
+#include "tcp/seq.h"
+#include "tcp/stream.h"
+#include "tern/socket.h"
+#include "tern/wire.h"
+
+enum tern_tcp_state {
+	TERN_TCP_ESTABLISHED = 1,
+	TERN_TCP_SYN_SENT = 2,
+	TERN_TCP_SYN_RECV = 3,
+	TERN_TCP_FIN_WAIT1 = 4,
+	TERN_TCP_FIN_WAIT2 = 5,
+	TERN_TCP_TIME_WAIT = 6,
+	TERN_TCP_CLOSE = 7,
+	TERN_TCP_CLOSE_WAIT = 8,
+	TERN_TCP_LAST_ACK = 9,
+	TERN_TCP_LISTEN = 10,
+	TERN_TCP_CLOSING = 11,
+};
+
+/* ss's name for a state ("ESTAB", "SYN-SENT", ...). */
+const char *tern__tcp_state_name(int state);
+
+/* Linux's TCP_MAX_WSCALE (RFC 7323 §2.3). */
+#define TERN_TCP_MAX_WSCALE 14
+/* The MSS assumed when the peer sends none (RFC 9293 §3.7.1, MUST-15). */
+#define TERN_TCP_DEFAULT_MSS 536
+/* TCP_TIMEWAIT_LEN: Linux's fixed TIME-WAIT lifetime (spec §6.5). */
+#define TERN_TCP_TIMEWAIT_NS (60 * TERN_NS_PER_SEC)
+/* TCP_DELACK_MIN / TCP_DELACK_MAX (HZ/25 and HZ/5). */
+#define TERN_TCP_DELACK_MIN_NS (40 * TERN_NS_PER_MS)
+#define TERN_TCP_DELACK_MAX_NS (200 * TERN_NS_PER_MS)
+/* TCP_ATO_MIN. */
+#define TERN_TCP_ATO_MIN_NS (40 * TERN_NS_PER_MS)
+/* TCP_MAX_QUICKACKS: the quick-ACK budget (spec §14.1). */
+#define TERN_TCP_MAX_QUICKACKS 16
+/* TCP_INIT_CWND (RFC 6928). */
+#define TERN_TCP_INIT_CWND 10
+/* TCP_RESOURCE_PROBE/persist bounds share the RTO's. */
+
+/* A segment we sent and the peer has not yet acknowledged in full: the send-side
+ * scoreboard (RFC 6675) is the list of these, in sequence order. */
+struct tern_txseg {
+	struct tern_txseg *next;
+	tern_seq seq;
+	tern_seq end;           /* seq + payload, + 1 for SYN and for FIN */
+	tern_time sent_at;      /* last transmission */
+	uint8_t flags;          /* TXSEG_* */
+	uint8_t tcp_flags;      /* SYN/FIN it carries */
+	uint16_t retrans;       /* times retransmitted */
+};
+#define TXSEG_SACKED   0x01  /* covered by a SACK block */
+#define TXSEG_LOST     0x02  /* judged lost, to be retransmitted */
+#define TXSEG_RETRANS  0x04  /* retransmitted and not yet acked (RFC 6675 "in flight") */
+#define TXSEG_EVER_RETRANS 0x08  /* ever retransmitted: Karn's rule */
+
+/* Socket flags (sk->flags). */
+#define SK_NONBLOCK     0x0001
+#define SK_REUSEADDR    0x0002
+#define SK_REUSEPORT    0x0004
+#define SK_KEEPALIVE    0x0008
+#define SK_NODELAY      0x0010
+#define SK_CORK         0x0020
+#define SK_ORPHAN       0x0040  /* close() called; no descriptor */
+#define SK_BOUND        0x0080  /* bound to a port */
+#define SK_USER_BOUND   0x0100  /* bind() named the port (not ephemeral) */
+#define SK_SHUT_RD      0x0200
+#define SK_SHUT_WR      0x0400
+#define SK_FIN_QUEUED   0x0800  /* our FIN is due after the send queue */
+#define SK_FIN_SENT     0x1000
+#define SK_LINGER       0x2000
+#define SK_RCVBUF_LOCK  0x4000  /* SO_RCVBUF set by the user */
+#define SK_SNDBUF_LOCK  0x8000
+#define SK_ACCEPTED     0x10000 /* handed out by accept() */
+#define SK_HASHED       0x20000 /* in the connection hash */
+#define SK_PEER_FIN     0x40000 /* the peer's FIN has been received */
+#define SK_CONNECTING   0x80000 /* connect() started; its outcome not yet reported */
+
+/* Negotiated options (tp->rx_opt in Linux). */
+struct tern_tcp_neg {
+	uint8_t ts_ok : 1;
+	uint8_t sack_ok : 1;
+	uint8_t wscale_ok : 1;
+	uint8_t snd_wscale : 4;   /* the peer's shift, applied to its windows */
+	uint8_t rcv_wscale : 4;   /* our shift, applied to our advertised windows */
+	uint16_t mss_clamp;       /* the peer's MSS option (or 536) */
+};
+
+struct tern_sock {
+	/* ---- identity and tables */
+	struct tern_sock *hash_next;    /* connection hash or listener chain */
+	struct tern_sock *bind_next;    /* sockets sharing the local port */
+	uint32_t laddr, raddr;          /* host order; laddr 0 = wildcard */
+	uint16_t lport, rport;
+	uint8_t state;
+	uint8_t ip_tos;
+	uint16_t ip_id;                 /* next IP ID (connected sockets, Linux inet_id) */
+	int fd;                         /* -1 once orphaned or for an unaccepted child */
+	uint32_t flags;                 /* SK_* */
+	int err;                        /* pending SO_ERROR (positive errno) */
+	int soft_err;
+
+	/* ---- listener */
+	struct tern_sock *parent;       /* the listener of a child not yet accepted */
+	struct tern_sock *acc_head, *acc_tail, *acc_next;  /* accept queue (FIFO) */
+	uint32_t acc_len;               /* established children waiting for accept() */
+	uint32_t syn_len;               /* children in SYN_RECV */
+	int backlog;                    /* backlog' = min(backlog, somaxconn) */
+
+	/* ---- send sequence space (RFC 9293 §3.3.1) */
+	tern_seq iss, snd_una, snd_nxt, snd_wl1, snd_wl2, snd_up;
+	tern_seq write_seq;             /* end of the data the user queued */
+	tern_seq snd_max;               /* highest sequence ever sent (snd_nxt may rewind) */
+	tern_seq pushed_seq;            /* end of the last segment sent with PSH */
+	tern_seq snd_sml;               /* end of the last small segment sent (Minshall) */
+	uint32_t snd_wnd;               /* peer's window, scaled to bytes */
+	uint32_t max_window;            /* largest window the peer offered */
+	/* ---- receive sequence space */
+	tern_seq irs, rcv_nxt, rcv_wup; /* rcv_wup: rcv_nxt when the window was last sent */
+	uint32_t rcv_wnd;               /* window last advertised, in bytes */
+	uint32_t window_clamp;          /* largest window we will offer */
+	tern_seq copied_seq;            /* next byte the user will read */
+	tern_seq fin_seq;               /* where the peer's FIN sits, valid with SK_PEER_FIN */
+
+	struct tern_tcp_neg neg;
+	uint16_t advmss;                /* the MSS we advertise (MTU - 40) */
+	uint16_t mss_cache;             /* payload bytes per full segment we send */
+	uint16_t user_mss;              /* TCP_MAXSEG before connect, 0 = none */
+
+	/* ---- timestamps (RFC 7323) */
+	uint32_t ts_offset;             /* added to our ms clock (spec §7.2) */
+	uint32_t ts_recent;             /* peer's TSval to echo */
+	tern_time ts_recent_stamp;      /* when ts_recent was set (ns); 0 = never */
+
+	/* ---- buffers */
+	struct tern_stream sndq;        /* bytes from snd_una to write_seq */
+	struct tern_stream rcvq;        /* bytes from copied_seq to rcv_nxt */
+	struct tern_ooo ooo;            /* bytes beyond rcv_nxt */
+	struct tern_txseg *txq_head, *txq_tail;   /* sent, not fully acked */
+	uint32_t sndbuf, rcvbuf;        /* limits in bytes (Linux sk_sndbuf/sk_rcvbuf) */
+
+	/* ---- RTT, RTO, congestion */
+	struct tern_rtt rtt;
+	struct tern_cc cc;
+	uint32_t packets_out;           /* segments in flight (txq entries not sacked) */
+	uint32_t sacked_out, lost_out, retrans_out;
+	uint8_t dupacks;
+	tern_seq high_seq;              /* snd_nxt when recovery began (RFC 6582 "recover") */
+	uint8_t backoff;                /* RTO doublings since the last valid sample */
+	uint8_t retransmits;            /* consecutive RTO expiries */
+	uint8_t probes_out;             /* unanswered persist or keepalive probes */
+	tern_time retrans_stamp;        /* first (re)transmission of the oldest segment */
+	tern_time lsndtime;             /* last time we sent data */
+	tern_time rcv_tstamp;           /* last time a segment arrived */
+
+	/* ---- delayed ACK (Linux icsk_ack) */
+	uint8_t ack_pending;            /* ACK_* */
+	uint8_t quick_acks;             /* immediate ACKs left (quick-ACK mode) */
+	uint8_t pingpong;               /* interactive: delay ACKs */
+	uint8_t rcv_unacked_segs;       /* full segments received since the last ACK */
+	tern_time ato;                  /* current delayed-ACK timeout */
+	tern_time last_rcv_data;        /* last data segment arrival */
+	uint16_t rcv_mss;               /* estimate of the peer's segment size */
+
+	/* ---- D-SACK (RFC 2883) for the next ACK; the SACK blocks live in `ooo` */
+	uint8_t dsack;                  /* dsack_block goes first in the next ACK */
+	struct tern_sack_block dsack_block;
+	uint8_t ooo_fin;                /* a FIN arrived beyond rcv_nxt, at ooo_fin_seq */
+	tern_seq ooo_fin_seq;
+
+	/* ---- RFC 5961 challenge ACK limit */
+	tern_time last_oow_ack;         /* last rate-limited ACK we sent (ns) */
+
+	/* ---- per-socket options */
+	int keepidle_s, keepintvl_s, keepcnt;   /* 0 = the sysctl */
+	int syncnt;                     /* 0 = tcp_syn_retries / tcp_synack_retries */
+	int linger2_s;                  /* TCP_LINGER2: 0 = tcp_fin_timeout, <0 = RST */
+	int linger_s;                   /* SO_LINGER seconds when SK_LINGER */
+	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0 = off */
+	int defer_accept;               /* TCP_DEFER_ACCEPT in retransmission periods */
+
+	/* ---- timers */
+	struct tern_timer rtx_timer;    /* retransmit, SYN, persist (one at a time) */
+	uint8_t rtx_kind;               /* RTX_* */
+	struct tern_timer delack_timer;
+	struct tern_timer ka_timer;     /* keepalive, FIN_WAIT2 and TIME-WAIT lifetime */
+
+	/* ---- readiness */
+	struct tern_epitem *epitems;    /* epoll registrations watching this socket */
+};
+
+#define ACK_SCHED  0x01   /* an ACK is owed */
+#define ACK_TIMER  0x02   /* the delayed-ACK timer is armed */
+#define ACK_PUSHED 0x04   /* send it as soon as possible */
+#define ACK_NOW    0x08   /* send it at once */
+
+#define RTX_NONE 0
+#define RTX_RETRANS 1
+#define RTX_PERSIST 2
+
+
+/* Bytes the user wrote that have not been sent yet. Once our FIN is out, snd_nxt
+ * is one past write_seq, and there is nothing. */
+static inline uint32_t tern__tcp_unsent(const struct tern_sock *sk)
+{
+	return (sk->flags & SK_FIN_SENT) ? 0 : sk->write_seq - sk->snd_nxt;
+}
+
+/* ------------------------------------------------------------ per-stack TCP */
+
+#define TERN_LHASH_SIZE 256
+#define TERN_BHASH_SIZE 4096
+/* DEVIATION: Linux's perturbation table has 2^16 entries; 256 keep a stack small
+ * and still spread consecutive connects to one destination across the range. */
+#define TERN_PERTURB_SIZE 256
+
+/* Descriptor table entry. */
+enum tern_fd_kind { FD_FREE = 0, FD_SOCK, FD_EPOLL };
+
+struct tern_tcp_tables {
+	/* Descriptors: fds[i] for descriptor i; 0..2 are never used. */
+	struct { uint8_t kind; void *obj; } *fds;
+	int nfds;
+	int fd_hint;                    /* lowest possibly free descriptor */
+	/* Connection hash: every socket with a 4-tuple, by SipHash of it. */
+	struct tern_sock **ehash;
+	uint32_t ehash_mask;
+	uint32_t ehash_count;
+	/* Listeners and bind buckets, by local port. */
+	struct tern_sock *lhash[TERN_LHASH_SIZE];
+	struct tern_sock *bhash[TERN_BHASH_SIZE];  /* every bound socket, by port */
+	uint32_t perturb[TERN_PERTURB_SIZE];       /* RFC 6056 alg. 4 table (spec §8.1) */
+	struct tern_pool sock_pool;
+	struct tern_pool txseg_pool;
+	struct tern_pool chunk_pool;
+	struct tern_pool epitem_pool;
+	uint32_t orphans;
+	uint64_t hash_probes;           /* chain links followed in lookups (work counter) */
+};
+
+/* table.c */
+int tern__tcp_init(struct tern_stack *st);
+void tern__tcp_fini(struct tern_stack *st);
+int tern__fd_alloc(struct tern_stack *st, enum tern_fd_kind kind, void *obj);
+void tern__fd_free(struct tern_stack *st, int fd);
+struct tern_sock *tern__fd_sock(struct tern_stack *st, int fd, int *err);
+struct tern_sock *tern__sock_alloc(struct tern_stack *st);
+void tern__sock_free(struct tern_stack *st, struct tern_sock *sk);
+void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk);
+void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk);
+struct tern_sock *tern__ehash_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+				     uint16_t rport);
+void tern__lhash_insert(struct tern_stack *st, struct tern_sock *sk);
+void tern__lhash_remove(struct tern_stack *st, struct tern_sock *sk);
+struct tern_sock *tern__lhash_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport);
+
+/* ports.c */
+int tern__port_bind(struct tern_stack *st, struct tern_sock *sk, uint32_t addr, uint16_t port);
+void tern__port_unbind(struct tern_stack *st, struct tern_sock *sk);
+int tern__port_relisten_check(struct tern_stack *st, struct tern_sock *sk);
+void tern__port_inherit(struct tern_stack *st, struct tern_sock *child, const struct tern_sock *listener);
+int tern__port_connect(struct tern_stack *st, struct tern_sock *sk, uint32_t raddr, uint16_t rport);
+
+/* isn.c */
+tern_seq tern__isn(struct tern_stack *st, uint32_t laddr, uint32_t raddr, uint16_t lport, uint16_t rport);
+uint32_t tern__ts_offset(struct tern_stack *st, uint32_t laddr, uint32_t raddr);
+/* Our TSval clock (ms) for a socket. */
+uint32_t tern__tcp_ts_now(const struct tern_stack *st, const struct tern_sock *sk);
+
+/* output.c */
+void tern__tcp_init_mss(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_send_syn(struct tern_stack *st, struct tern_sock *sk, bool retransmit);
+void tern__tcp_send_ack(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_send_active_reset(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_retransmit_head(struct tern_stack *st, struct tern_sock *sk);
+bool tern__tcp_retransmit_lost(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_send_probe(struct tern_stack *st, struct tern_sock *sk);
+uint32_t tern__tcp_select_window(struct tern_stack *st, struct tern_sock *sk);
+uint32_t tern__tcp_select_window_peek(struct tern_sock *sk);
+void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_ack_snd_check(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_schedule_ack(struct tern_stack *st, struct tern_sock *sk, bool now);
+bool tern__tcp_ratelimit_ack(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_send_challenge_ack(struct tern_stack *st, struct tern_sock *sk);
+
+/* ack.c */
+int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg);
+void tern__tcp_enter_loss(struct tern_stack *st, struct tern_sock *sk);
+
+/* rcv.c */
+void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg);
+void tern__tcp_event_data_recv(struct tern_stack *st, struct tern_sock *sk, uint32_t len);
+void tern__tcp_clean_rbuf(struct tern_stack *st, struct tern_sock *sk, size_t copied);
+
+/* input.c */
+void tern__tcp_rcv(struct tern_stack *st, struct tern_sock *sk, const struct tern_ipv4 *ip,
+		   const struct tern_tcp *seg);
+
+/* timers.c */
+void tern__tcp_timers_init(struct tern_sock *sk);
+void tern__tcp_rearm_rto(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_arm_persist(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_arm_delack(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_arm_keepalive(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_enter_time_wait(struct tern_stack *st, struct tern_sock *sk, tern_time timeout);
+void tern__tcp_clear_timers(struct tern_stack *st, struct tern_sock *sk);
+
+/* socket.c: state changes with their bookkeeping */
+void tern__tcp_set_state(struct tern_stack *st, struct tern_sock *sk, int state);
+void tern__tcp_done(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_reset(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_established(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_free_txq(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_listener_stop(struct tern_stack *st, struct tern_sock *lsk);
+
+/* poll.c */
+void tern__sock_wakeup(struct tern_stack *st, struct tern_sock *sk);
+uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk);
+void tern__sock_epoll_detach(struct tern_stack *st, struct tern_sock *sk);
+void tern__epoll_destroy(struct tern_stack *st, int epfd);
+
+#endif

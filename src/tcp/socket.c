@@ -1,0 +1,686 @@
+/*
+ * tcp/socket.c: the user calls of include/tern/socket.h (RFC 9293 §3.9.1 user
+ * interface, with Linux's errors and choices), and the state changes they and the
+ * input path share (tern__tcp_set_state, tern__tcp_done, tern__tcp_reset,
+ * tern__tcp_established), which keep the Tcp: MIB as Linux's tcp_set_state and
+ * tcp_done do.
+ *
+ * close() and shutdown() follow spec §6.1-§6.2 step by step. Calls never block:
+ * where Linux would sleep, tern returns -EAGAIN / -EINPROGRESS and the driver waits
+ * for readiness.
+ */
+#include <string.h>
+
+#include "ip/ip.h"
+#include "tcp/sock.h"
+#include "tcp/tcp.h"
+#include "tern/errors.h"
+
+const char *tern__tcp_state_name(int state)
+{
+	static const char *const names[] = {
+		[TERN_TCP_ESTABLISHED] = "ESTAB",    [TERN_TCP_SYN_SENT] = "SYN-SENT",
+		[TERN_TCP_SYN_RECV] = "SYN-RECV",    [TERN_TCP_FIN_WAIT1] = "FIN-WAIT-1",
+		[TERN_TCP_FIN_WAIT2] = "FIN-WAIT-2", [TERN_TCP_TIME_WAIT] = "TIME-WAIT",
+		[TERN_TCP_CLOSE] = "UNCONN",         [TERN_TCP_CLOSE_WAIT] = "CLOSE-WAIT",
+		[TERN_TCP_LAST_ACK] = "LAST-ACK",    [TERN_TCP_LISTEN] = "LISTEN",
+		[TERN_TCP_CLOSING] = "CLOSING",
+	};
+	return state > 0 && state < (int)TERN_ARRAY_SIZE(names) && names[state] ? names[state] : "UNKNOWN";
+}
+
+static bool rcv_shutdown(const struct tern_sock *sk)
+{
+	return sk->flags & (SK_SHUT_RD | SK_PEER_FIN);
+}
+
+/* ------------------------------------------------------------ state changes */
+
+void tern__tcp_set_state(struct tern_stack *st, struct tern_sock *sk, int state)
+{
+	int old = sk->state;
+	bool was_estab = old == TERN_TCP_ESTABLISHED || old == TERN_TCP_CLOSE_WAIT;
+	bool is_estab = state == TERN_TCP_ESTABLISHED || state == TERN_TCP_CLOSE_WAIT;
+
+	if (is_estab && !was_estab)
+		st->counters[TERN_CTR_TcpCurrEstab]++;
+	if (was_estab && !is_estab)
+		st->counters[TERN_CTR_TcpCurrEstab]--;
+	if (state == TERN_TCP_CLOSE) {
+		if (was_estab)
+			tern__count(st, TERN_CTR_TcpEstabResets);
+		tern__ehash_remove(st, sk);
+		/* An ephemeral port goes back; a port the user bound stays bound until
+		 * the descriptor is closed (Linux's SOCK_BINDPORT_LOCK). */
+		if ((sk->flags & SK_BOUND) && !(sk->flags & SK_USER_BOUND))
+			tern__port_unbind(st, sk);
+	}
+	sk->state = (uint8_t)state;
+	tern__sock_wakeup(st, sk);
+}
+
+static void unlink_from_parent(struct tern_sock *sk)
+{
+	struct tern_sock *lsk = sk->parent;
+
+	if (!lsk)
+		return;
+	if (sk->state == TERN_TCP_SYN_RECV) {
+		lsk->syn_len--;
+	} else {
+		for (struct tern_sock **pp = &lsk->acc_head; *pp; pp = &(*pp)->acc_next) {
+			if (*pp == sk) {
+				*pp = sk->acc_next;
+				if (lsk->acc_tail == sk) {
+					lsk->acc_tail = NULL;
+					for (struct tern_sock *p = lsk->acc_head; p; p = p->acc_next)
+						lsk->acc_tail = p;
+				}
+				lsk->acc_len--;
+				break;
+			}
+		}
+	}
+	sk->parent = NULL;
+	sk->acc_next = NULL;
+}
+
+static void destroy(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (sk->flags & SK_ORPHAN) {
+		TERN_ASSERT(st->tcp->orphans > 0);
+		st->tcp->orphans--;
+	}
+	tern__ehash_remove(st, sk);
+	tern__sock_free(st, sk);
+}
+
+/* Linux's tcp_done: the connection is over. A socket nobody holds (an orphan, or a
+ * child never accepted) is freed at once; one with a descriptor waits for close(). */
+void tern__tcp_done(struct tern_stack *st, struct tern_sock *sk)
+{
+	bool attempt = sk->state == TERN_TCP_SYN_SENT || sk->state == TERN_TCP_SYN_RECV;
+
+	if (attempt)
+		tern__count(st, TERN_CTR_TcpAttemptFails);
+	if (sk->parent && sk->state == TERN_TCP_SYN_RECV)
+		unlink_from_parent(sk);
+	tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
+	tern__tcp_clear_timers(st, sk);
+	sk->flags |= SK_SHUT_RD | SK_SHUT_WR;
+	if (sk->parent)
+		unlink_from_parent(sk);
+	if (sk->fd < 0)
+		destroy(st, sk);
+}
+
+/* Linux's tcp_reset: the peer reset the connection (spec §7.1 for the errors). */
+void tern__tcp_reset(struct tern_stack *st, struct tern_sock *sk)
+{
+	switch (sk->state) {
+	case TERN_TCP_SYN_SENT:
+		sk->err = TERN_ECONNREFUSED;
+		break;
+	case TERN_TCP_CLOSE_WAIT:
+		sk->err = TERN_EPIPE;
+		break;
+	case TERN_TCP_CLOSE:
+		return;
+	default:
+		sk->err = TERN_ECONNRESET;
+		break;
+	}
+	if (sk->state == TERN_TCP_SYN_RECV && sk->parent)
+		tern__count(st, TERN_CTR_TcpExtEmbryonicRsts);
+	tern__stream_clear(&sk->sndq, &st->tcp->chunk_pool);
+	tern__tcp_free_txq(st, sk);
+	sk->write_seq = sk->snd_nxt;
+	tern__tcp_done(st, sk);
+}
+
+void tern__tcp_established(struct tern_stack *st, struct tern_sock *sk)
+{
+	struct tern_cc_conn c = { .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt };
+	struct tern_sock *lsk = sk->parent;
+
+	tern__tcp_set_state(st, sk, TERN_TCP_ESTABLISHED);
+	tern__cc_start(&sk->cc, &c);
+	sk->mss_cache = 0;
+	tern__tcp_arm_keepalive(st, sk);
+	if (lsk) {
+		/* Passive open done: the child joins the accept queue (Linux counts
+		 * PassiveOpens when it creates the child, at this moment). */
+		lsk->syn_len--;
+		sk->acc_next = NULL;
+		if (lsk->acc_tail)
+			lsk->acc_tail->acc_next = sk;
+		else
+			lsk->acc_head = sk;
+		lsk->acc_tail = sk;
+		lsk->acc_len++;
+		tern__count(st, TERN_CTR_TcpPassiveOpens);
+		tern__sock_wakeup(st, lsk);
+	}
+}
+
+/* ------------------------------------------------------------ socket, bind, listen */
+
+int tern_socket(struct tern_stack *st, int domain, int type, int protocol)
+{
+	const struct tern_cc_ops *cc;
+	struct tern_sock *sk;
+	int base = type & ~(TERN_SOCK_NONBLOCK | TERN_SOCK_CLOEXEC);
+
+	if (domain != TERN_AF_INET)
+		return -TERN_EAFNOSUPPORT;
+	if (base != TERN_SOCK_STREAM)
+		return -TERN_ESOCKTNOSUPPORT;
+	if (protocol != TERN_IPPROTO_IP && protocol != TERN_IPPROTO_TCP)
+		return -TERN_EPROTONOSUPPORT;
+	sk = tern__sock_alloc(st);
+	if (!sk)
+		return -TERN_ENOBUFS;
+	sk->rcvbuf = (uint32_t)st->sys.tcp_rmem[1];
+	sk->sndbuf = (uint32_t)st->sys.tcp_wmem[1];
+	sk->mss_cache = TERN_TCP_DEFAULT_MSS;
+	if (tern__cc_find(st->sys.tcp_congestion_control == TERN_CC_RENO ? "reno" : "cubic", &cc) < 0)
+		tern__cc_find("reno", &cc);
+	tern__cc_init(&sk->cc, cc);
+	if (type & TERN_SOCK_NONBLOCK)
+		sk->flags |= SK_NONBLOCK;
+	int fd = tern__fd_alloc(st, FD_SOCK, sk);
+	if (fd < 0) {
+		tern__sock_free(st, sk);
+		return fd;
+	}
+	sk->fd = fd;
+	return fd;
+}
+
+static int check_addr(struct tern_stack *st, const struct tern_sockaddr *a)
+{
+	if (!a)
+		return -TERN_EFAULT;
+	if (a->addr.family != TERN_AF_INET)
+		return -TERN_EAFNOSUPPORT;
+	return 0;
+}
+
+int tern_bind(struct tern_stack *st, int fd, const struct tern_sockaddr *addr)
+{
+	int err;
+	struct tern_sock *sk = tern__fd_sock(st, fd, &err);
+
+	if (!sk)
+		return err;
+	if ((err = check_addr(st, addr)) < 0)
+		return err;
+	if (addr->addr.u.v4 && !tern__stack_owns_v4(st, addr->addr.u.v4))
+		return -TERN_EADDRNOTAVAIL;
+	if ((sk->flags & SK_BOUND) || sk->state != TERN_TCP_CLOSE)
+		return -TERN_EINVAL;
+	return tern__port_bind(st, sk, addr->addr.u.v4, addr->port);
+}
+
+int tern_listen(struct tern_stack *st, int fd, int backlog)
+{
+	int err;
+	struct tern_sock *sk = tern__fd_sock(st, fd, &err);
+	uint32_t somaxconn = (uint32_t)st->sys.somaxconn;
+
+	if (!sk)
+		return err;
+	/* backlog' = min(backlog, somaxconn); a negative backlog is huge unsigned, so
+	 * it becomes somaxconn too (spec §2.1). */
+	int bl = (uint32_t)backlog > somaxconn ? (int)somaxconn : backlog;
+	if (sk->state == TERN_TCP_LISTEN) {
+		sk->backlog = bl;   /* listen() again only updates the backlog */
+		return 0;
+	}
+	if (sk->state != TERN_TCP_CLOSE || sk->raddr)
+		return -TERN_EINVAL;
+	sk->state = TERN_TCP_LISTEN;
+	if (!(sk->flags & SK_BOUND)) {
+		/* LINUX-COMPAT: an unbound socket is bound to an ephemeral port. */
+		err = tern__port_bind(st, sk, 0, 0);
+	} else {
+		err = tern__port_relisten_check(st, sk);
+	}
+	if (err < 0) {
+		sk->state = TERN_TCP_CLOSE;
+		return err;
+	}
+	sk->backlog = bl;
+	tern__lhash_insert(st, sk);
+	return 0;
+}
+
+int tern_accept(struct tern_stack *st, int fd, struct tern_sockaddr *peer, int flags)
+{
+	int err;
+	struct tern_sock *lsk = tern__fd_sock(st, fd, &err);
+
+	if (!lsk)
+		return err;
+	if (lsk->state != TERN_TCP_LISTEN)
+		return -TERN_EINVAL;
+	if (flags & ~(TERN_SOCK_NONBLOCK | TERN_SOCK_CLOEXEC))
+		return -TERN_EINVAL;
+	struct tern_sock *sk = lsk->acc_head;
+	if (!sk)
+		return -TERN_EAGAIN;
+	int nfd = tern__fd_alloc(st, FD_SOCK, sk);
+	if (nfd < 0)
+		return nfd;
+	unlink_from_parent(sk);
+	sk->fd = nfd;
+	sk->flags |= SK_ACCEPTED;
+	if (flags & TERN_SOCK_NONBLOCK)
+		sk->flags |= SK_NONBLOCK;
+	if (peer) {
+		peer->addr = (struct tern_addr){ .family = TERN_AF_INET, .u.v4 = sk->raddr };
+		peer->port = sk->rport;
+	}
+	return nfd;
+}
+
+/* ------------------------------------------------------------ connect */
+
+int tern_connect(struct tern_stack *st, int fd, const struct tern_sockaddr *addr)
+{
+	int err;
+	struct tern_sock *sk = tern__fd_sock(st, fd, &err);
+
+	if (!sk)
+		return err;
+	if ((err = check_addr(st, addr)) < 0)
+		return err;
+	switch (sk->state) {
+	case TERN_TCP_SYN_SENT:
+	case TERN_TCP_SYN_RECV:
+		return -TERN_EALREADY;
+	case TERN_TCP_CLOSE:
+		break;
+	default:
+		/* Linux's inet_stream_connect: the first call after a non-blocking connect
+		 * completed reports success, later ones EISCONN. */
+		if (sk->flags & SK_CONNECTING) {
+			sk->flags &= ~SK_CONNECTING;
+			return 0;
+		}
+		return -TERN_EISCONN;
+	}
+	if (sk->flags & SK_CONNECTING) {
+		/* The attempt failed (RST, timeout): report it once. */
+		sk->flags &= ~SK_CONNECTING;
+		int e = sk->err ? sk->err : TERN_ECONNABORTED;
+		sk->err = 0;
+		return -e;
+	}
+	if (addr->addr.u.v4 == 0 || addr->port == 0)
+		return -TERN_ECONNREFUSED;
+
+	uint32_t raddr = addr->addr.u.v4;
+	if (!sk->laddr)
+		sk->laddr = tern__stack_owns_v4(st, raddr) ? raddr : st->addrs[0].u.v4;
+	if ((err = tern__port_connect(st, sk, raddr, addr->port)) < 0)
+		return err;
+	sk->raddr = raddr;
+	sk->rport = addr->port;
+	sk->err = 0;
+	sk->iss = tern__isn(st, sk->laddr, sk->raddr, sk->lport, sk->rport);
+	sk->snd_una = sk->snd_nxt = sk->snd_max = sk->write_seq = sk->iss;
+	sk->pushed_seq = sk->snd_sml = sk->iss;
+	sk->ts_offset = tern__ts_offset(st, sk->laddr, sk->raddr);
+	sk->ip_id = (uint16_t)tern__prng_u32(&st->prng);
+	/* What our SYN offers, per the sysctls (RFC 7323, RFC 2018). */
+	sk->neg.wscale_ok = st->sys.tcp_window_scaling != 0;
+	sk->neg.ts_ok = st->sys.tcp_timestamps != 0;
+	tern__tcp_init_mss(st, sk);
+	tern__tcp_init_rcv_window(st, sk);
+	sk->neg.ts_ok = 0;   /* until the SYN-ACK agrees */
+	sk->rcv_tstamp = st->now;
+	tern__tcp_set_state(st, sk, TERN_TCP_SYN_SENT);
+	tern__ehash_insert(st, sk);
+	tern__count(st, TERN_CTR_TcpActiveOpens);
+	sk->flags |= SK_CONNECTING;
+	tern__tcp_send_syn(st, sk, false);
+	return -TERN_EINPROGRESS;
+}
+
+/* ------------------------------------------------------------ send, recv */
+
+/* How many bytes the send queue may still take: Linux grows sk_sndbuf with the
+ * congestion window (tcp_sndbuf_expand), two windows' worth at least, up to
+ * tcp_wmem[2] unless the user fixed SO_SNDBUF. */
+static size_t send_space(const struct tern_stack *st, const struct tern_sock *sk)
+{
+	uint64_t limit = sk->sndbuf;
+
+	if (!(sk->flags & SK_SNDBUF_LOCK)) {
+		uint64_t want = 2ull * TERN_MAX(sk->cc.cwnd_segs, (uint32_t)TERN_TCP_INIT_CWND) *
+				TERN_MAX(sk->mss_cache, (uint16_t)TERN_TCP_DEFAULT_MSS);
+		limit = TERN_MAX(limit, TERN_MIN(want, (uint64_t)st->sys.tcp_wmem[2]));
+	}
+	size_t queued = tern__stream_len(&sk->sndq);
+	return queued >= limit ? 0 : (size_t)(limit - queued);
+}
+
+ssize_t tern_send(struct tern_stack *st, int fd, const void *buf, size_t len, int flags)
+{
+	int err;
+	struct tern_sock *sk = tern__fd_sock(st, fd, &err);
+
+	(void)flags;
+	if (!sk)
+		return err;
+	if (sk->err) {
+		int e = sk->err;
+		sk->err = 0;
+		return -e;
+	}
+	if (sk->state != TERN_TCP_ESTABLISHED && sk->state != TERN_TCP_CLOSE_WAIT) {
+		if (sk->state == TERN_TCP_SYN_SENT || sk->state == TERN_TCP_SYN_RECV)
+			return -TERN_EAGAIN;
+		return -TERN_EPIPE;
+	}
+	if (sk->flags & SK_SHUT_WR)
+		return -TERN_EPIPE;
+	if (len == 0)
+		return 0;
+	size_t room = send_space(st, sk);
+	if (room == 0)
+		return -TERN_EAGAIN;
+	size_t n = TERN_MIN(len, room);
+	/* After an idle spell longer than the RTO, slow start begins again
+	 * (net.ipv4.tcp_slow_start_after_idle, RFC 5681 §4.1). */
+	if (sk->packets_out == 0 && tern__tcp_unsent(sk) == 0 && st->sys.tcp_slow_start_after_idle &&
+	    sk->lsndtime) {
+		struct tern_cc_conn c = { .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt,
+					  .last_send = sk->lsndtime };
+		tern__cc_cwnd_restart(&sk->cc, &c, st->now - sk->lsndtime, tern__rtt_rto_us(&sk->rtt),
+				      TERN_TCP_INIT_CWND);
+	}
+	n = buf ? tern__stream_append(&sk->sndq, &st->tcp->chunk_pool, buf, n)
+		: tern__stream_append_zeros(&sk->sndq, &st->tcp->chunk_pool, n);
+	if (n == 0)
+		return -TERN_ENOBUFS;
+	sk->write_seq += (uint32_t)n;
+	tern__tcp_push(st, sk);
+	return (ssize_t)n;
+}
+
+ssize_t tern_recv(struct tern_stack *st, int fd, void *buf, size_t len, int flags)
+{
+	int err;
+	struct tern_sock *sk = tern__fd_sock(st, fd, &err);
+
+	if (!sk)
+		return err;
+	if (sk->state == TERN_TCP_LISTEN)
+		return -TERN_ENOTCONN;
+	size_t avail = tern__stream_len(&sk->rcvq);
+	if (avail && len) {
+		size_t n = TERN_MIN(avail, len);
+		if (flags & TERN_MSG_PEEK) {
+			n = buf ? tern__stream_peek(&sk->rcvq, 0, buf, n) : n;
+			return (ssize_t)n;
+		}
+		n = buf ? tern__stream_read(&sk->rcvq, &st->tcp->chunk_pool, buf, n)
+			: tern__stream_consume(&sk->rcvq, &st->tcp->chunk_pool, n);
+		sk->copied_seq += (uint32_t)n;
+		tern__tcp_clean_rbuf(st, sk, n);
+		return (ssize_t)n;
+	}
+	if (len == 0)
+		return 0;
+	if (sk->flags & SK_PEER_FIN)
+		return 0;
+	if (sk->err) {
+		int e = sk->err;
+		sk->err = 0;
+		return -e;
+	}
+	if (rcv_shutdown(sk))
+		return 0;
+	if (sk->state == TERN_TCP_CLOSE)
+		return -TERN_ENOTCONN;
+	return -TERN_EAGAIN;
+}
+
+/* ------------------------------------------------------------ shutdown, close */
+
+/* Linux's tcp_close_state (spec §6.1): the next state, and whether a FIN goes. */
+static bool close_state(struct tern_stack *st, struct tern_sock *sk)
+{
+	switch (sk->state) {
+	case TERN_TCP_ESTABLISHED:
+	case TERN_TCP_SYN_RECV:
+		tern__tcp_set_state(st, sk, TERN_TCP_FIN_WAIT1);
+		return true;
+	case TERN_TCP_CLOSE_WAIT:
+		tern__tcp_set_state(st, sk, TERN_TCP_LAST_ACK);
+		return true;
+	case TERN_TCP_SYN_SENT:
+	case TERN_TCP_LISTEN:
+	case TERN_TCP_CLOSE:
+	case TERN_TCP_TIME_WAIT:
+		tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* Queues our FIN after the data (the state changed first: spec §6.1). */
+static void send_fin(struct tern_stack *st, struct tern_sock *sk)
+{
+	sk->flags |= SK_FIN_QUEUED;
+	tern__tcp_push(st, sk);
+}
+
+int tern_shutdown(struct tern_stack *st, int fd, int how)
+{
+	int err;
+	struct tern_sock *sk = tern__fd_sock(st, fd, &err);
+
+	if (!sk)
+		return err;
+	if (how < TERN_SHUT_RD || how > TERN_SHUT_RDWR)
+		return -TERN_EINVAL;
+	int ret = 0;
+	switch (sk->state) {
+	case TERN_TCP_CLOSE:
+		ret = -TERN_ENOTCONN;
+		break;
+	case TERN_TCP_LISTEN:
+	case TERN_TCP_SYN_SENT:
+		/* Linux's inet_shutdown: a listener whose reading side is shut stops
+		 * listening; a connect in progress is abandoned. */
+		if (sk->state == TERN_TCP_LISTEN) {
+			if (how == TERN_SHUT_WR)
+				return 0;
+			tern__tcp_listener_stop(st, sk);
+			tern__lhash_remove(st, sk);
+		}
+		tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
+		tern__tcp_clear_timers(st, sk);
+		tern__tcp_free_txq(st, sk);
+		return 0;
+	default:
+		break;
+	}
+	if (how != TERN_SHUT_WR)
+		sk->flags |= SK_SHUT_RD;
+	if (how != TERN_SHUT_RD && !(sk->flags & SK_SHUT_WR)) {
+		sk->flags |= SK_SHUT_WR;
+		if (sk->state == TERN_TCP_ESTABLISHED || sk->state == TERN_TCP_SYN_RECV ||
+		    sk->state == TERN_TCP_CLOSE_WAIT) {
+			if (close_state(st, sk))
+				send_fin(st, sk);
+		}
+	}
+	tern__sock_wakeup(st, sk);
+	return ret;
+}
+
+/* Closing a listener (spec §2.4): every child waiting for accept() is reset;
+ * half-open ones are left to die at their next timer tick. */
+void tern__tcp_listener_stop(struct tern_stack *st, struct tern_sock *lsk)
+{
+	while (lsk->acc_head) {
+		struct tern_sock *sk = lsk->acc_head;
+		unlink_from_parent(sk);
+		tern__tcp_send_active_reset(st, sk);
+		tern__tcp_done(st, sk);
+	}
+	for (uint32_t i = 0; i <= st->tcp->ehash_mask; i++)
+		for (struct tern_sock *sk = st->tcp->ehash[i]; sk; sk = sk->hash_next)
+			if (sk->parent == lsk) {
+				lsk->syn_len--;
+				sk->parent = NULL;
+				sk->flags |= SK_ORPHAN;
+				st->tcp->orphans++;
+			}
+}
+
+/* Linux's tcp_disconnect for SO_LINGER 0 (spec §6.2 step 5). */
+static void abort_linger0(struct tern_stack *st, struct tern_sock *sk)
+{
+	int s = sk->state;
+	bool unsent = tern__tcp_unsent(sk) != 0;
+
+	if (s == TERN_TCP_ESTABLISHED || s == TERN_TCP_CLOSE_WAIT || s == TERN_TCP_FIN_WAIT1 ||
+	    s == TERN_TCP_FIN_WAIT2 || s == TERN_TCP_SYN_RECV ||
+	    ((s == TERN_TCP_CLOSING || s == TERN_TCP_LAST_ACK) && unsent))
+		tern__tcp_send_active_reset(st, sk);
+	tern__count(st, TERN_CTR_TcpExtTCPAbortOnData);
+	tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
+}
+
+int tern_close(struct tern_stack *st, int fd)
+{
+	struct tern_tcp_tables *t = st->tcp;
+	int err;
+
+	if (fd >= 0 && fd < t->nfds && t->fds[fd].kind == FD_EPOLL) {
+		tern__epoll_destroy(st, fd);
+		return 0;
+	}
+	struct tern_sock *sk = tern__fd_sock(st, fd, &err);
+	if (!sk)
+		return err;
+	tern__fd_free(st, fd);
+	sk->fd = -1;
+	sk->flags |= SK_SHUT_RD | SK_SHUT_WR;
+	tern__sock_epoll_detach(st, sk);
+
+	/* 1. A listener: its queue goes. */
+	if (sk->state == TERN_TCP_LISTEN) {
+		tern__lhash_remove(st, sk);
+		tern__tcp_listener_stop(st, sk);
+		tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
+		destroy(st, sk);
+		return 0;
+	}
+	/* 2. Unread data is discarded and counted (a FIN is not data). */
+	size_t unread = tern__stream_len(&sk->rcvq);
+	tern__stream_clear(&sk->rcvq, &t->chunk_pool);
+	tern__ooo_clear(&sk->ooo, &t->chunk_pool);
+	/* 3. Already closed (reset, timed out): nothing more to say. */
+	if (sk->state == TERN_TCP_CLOSE) {
+		destroy(st, sk);
+		return 0;
+	}
+	if (unread) {
+		/* 4. RFC 2525 §2.17: closing with unread data resets. */
+		tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
+		tern__tcp_send_active_reset(st, sk);
+		tern__count(st, TERN_CTR_TcpExtTCPAbortOnClose);
+	} else if ((sk->flags & SK_LINGER) && sk->linger_s == 0) {
+		/* 5. SO_LINGER with zero time: abort. */
+		abort_linger0(st, sk);
+	} else if (close_state(st, sk)) {
+		/* 6. The orderly close: FIN after the data. */
+		send_fin(st, sk);
+	}
+	/* 7. Nobody holds it now. */
+	sk->flags |= SK_ORPHAN;
+	t->orphans++;
+	if (sk->state == TERN_TCP_FIN_WAIT2) {
+		/* 8. Already in FIN_WAIT2: TCP_LINGER2 < 0 resets; otherwise it waits
+		 * tcp_fin_timeout (at least 3.5 RTO) for the peer's FIN. */
+		if (sk->linger2_s < 0) {
+			tern__tcp_send_active_reset(st, sk);
+			tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
+			tern__count(st, TERN_CTR_TcpExtTCPAbortOnLinger);
+		} else {
+			tern_time tmo = (tern_time)(sk->linger2_s ? sk->linger2_s : st->sys.tcp_fin_timeout) *
+					TERN_NS_PER_SEC;
+			tern_time rto = (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US;
+			tern__tcp_enter_time_wait(st, sk, TERN_MAX(tmo, rto * 7 / 2));
+		}
+	}
+	/* 9. Too many orphans: reset rather than hold on (tcp_check_oom). */
+	if (sk->state != TERN_TCP_CLOSE && t->orphans > (uint32_t)st->sys.tcp_max_orphans) {
+		tern__tcp_send_active_reset(st, sk);
+		tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
+		tern__count(st, TERN_CTR_TcpExtTCPAbortOnMemory);
+		tern__log(st, TERN_LOG_WARNING, "too many orphaned sockets");
+	}
+	if (sk->state == TERN_TCP_CLOSE) {
+		tern__tcp_clear_timers(st, sk);
+		destroy(st, sk);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ names, fcntl */
+
+int tern_getsockname(struct tern_stack *st, int fd, struct tern_sockaddr *out)
+{
+	int err;
+	struct tern_sock *sk = tern__fd_sock(st, fd, &err);
+
+	if (!sk)
+		return err;
+	out->addr = (struct tern_addr){ .family = TERN_AF_INET, .u.v4 = sk->laddr };
+	out->port = sk->lport;
+	return 0;
+}
+
+int tern_getpeername(struct tern_stack *st, int fd, struct tern_sockaddr *out)
+{
+	int err;
+	struct tern_sock *sk = tern__fd_sock(st, fd, &err);
+
+	if (!sk)
+		return err;
+	if (!sk->raddr || sk->state == TERN_TCP_LISTEN || sk->state == TERN_TCP_SYN_SENT ||
+	    (sk->state == TERN_TCP_CLOSE && !(sk->flags & SK_PEER_FIN)))
+		return -TERN_ENOTCONN;
+	out->addr = (struct tern_addr){ .family = TERN_AF_INET, .u.v4 = sk->raddr };
+	out->port = sk->rport;
+	return 0;
+}
+
+int tern_fcntl(struct tern_stack *st, int fd, int cmd, int arg)
+{
+	int err;
+	struct tern_sock *sk = tern__fd_sock(st, fd, &err);
+
+	if (!sk)
+		return err;
+	switch (cmd) {
+	case TERN_F_GETFL:
+		return TERN_O_RDWR | ((sk->flags & SK_NONBLOCK) ? TERN_O_NONBLOCK : 0);
+	case TERN_F_SETFL:
+		if (arg & TERN_O_NONBLOCK)
+			sk->flags |= SK_NONBLOCK;
+		else
+			sk->flags &= ~SK_NONBLOCK;
+		return 0;
+	default:
+		return -TERN_EINVAL;
+	}
+}

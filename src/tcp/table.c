@@ -1,0 +1,268 @@
+/*
+ * tcp/table.c: where sockets are found. Descriptors (lowest free first, from 3, as
+ * a process's are), the connection hash keyed by SipHash of the 4-tuple (so a
+ * hostile peer cannot aim at one chain), listeners by local port, bind chains by
+ * port, and the pools every TCP object comes from.
+ *
+ * The connection hash doubles when it holds more sockets than chains, rehashing at
+ * once; lookups count the chain links they follow (hash_probes) so tests can show
+ * that a lookup's cost does not grow with the number of connections.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp/sock.h"
+#include "tern/errors.h"
+
+#define EHASH_INITIAL 256
+
+static uint32_t ehash_of(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+			 uint16_t rport)
+{
+	return (uint32_t)tern__siphash_3u32(&st->secrets.port, laddr, raddr,
+					    (uint32_t)lport << 16 | rport);
+}
+
+int tern__tcp_init(struct tern_stack *st)
+{
+	struct tern_tcp_tables *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -TERN_ENOMEM;
+	t->ehash = calloc(EHASH_INITIAL, sizeof(*t->ehash));
+	t->nfds = 64;
+	t->fds = calloc((size_t)t->nfds, sizeof(*t->fds));
+	if (!t->ehash || !t->fds) {
+		free(t->ehash);
+		free(t->fds);
+		free(t);
+		return -TERN_ENOMEM;
+	}
+	t->ehash_mask = EHASH_INITIAL - 1;
+	t->fd_hint = 3;
+	tern__pool_init(&t->sock_pool, sizeof(struct tern_sock), 0, 0);
+	tern__pool_init(&t->txseg_pool, sizeof(struct tern_txseg), 0, 0);
+	tern__chunk_pool_init(&t->chunk_pool, 0);
+	tern__pool_init(&t->epitem_pool, 64, 0, 0);
+	for (int i = 0; i < TERN_PERTURB_SIZE; i++)
+		t->perturb[i] = tern__prng_u32(&st->prng);
+	st->tcp = t;
+	return 0;
+}
+
+void tern__tcp_fini(struct tern_stack *st)
+{
+	struct tern_tcp_tables *t = st->tcp;
+
+	if (!t)
+		return;
+	/* Pools own every object, so destroying them frees sockets, segments, chunks
+	 * and epoll items at once; nothing outside the pools points into them. */
+	tern__pool_destroy(&t->sock_pool);
+	tern__pool_destroy(&t->txseg_pool);
+	tern__pool_destroy(&t->chunk_pool);
+	tern__pool_destroy(&t->epitem_pool);
+	for (int i = 0; i < t->nfds; i++)
+		if (t->fds[i].kind == FD_EPOLL)
+			free(t->fds[i].obj);
+	free(t->fds);
+	free(t->ehash);
+	free(t);
+	st->tcp = NULL;
+}
+
+/* ------------------------------------------------------------ descriptors */
+
+int tern__fd_alloc(struct tern_stack *st, enum tern_fd_kind kind, void *obj)
+{
+	struct tern_tcp_tables *t = st->tcp;
+	int fd = t->fd_hint;
+
+	while (fd < t->nfds && t->fds[fd].kind != FD_FREE)
+		fd++;
+	if (fd == t->nfds) {
+		int n = t->nfds * 2;
+		void *grown = realloc(t->fds, (size_t)n * sizeof(*t->fds));
+		if (!grown)
+			return -TERN_EMFILE;
+		t->fds = grown;
+		memset(t->fds + t->nfds, 0, (size_t)(n - t->nfds) * sizeof(*t->fds));
+		t->nfds = n;
+	}
+	t->fds[fd].kind = (uint8_t)kind;
+	t->fds[fd].obj = obj;
+	t->fd_hint = fd + 1;
+	return fd;
+}
+
+void tern__fd_free(struct tern_stack *st, int fd)
+{
+	struct tern_tcp_tables *t = st->tcp;
+
+	TERN_ASSERT(fd >= 3 && fd < t->nfds && t->fds[fd].kind != FD_FREE);
+	t->fds[fd].kind = FD_FREE;
+	t->fds[fd].obj = NULL;
+	if (fd < t->fd_hint)
+		t->fd_hint = fd;
+}
+
+struct tern_sock *tern__fd_sock(struct tern_stack *st, int fd, int *err)
+{
+	struct tern_tcp_tables *t = st->tcp;
+
+	if (fd < 0 || fd >= t->nfds || t->fds[fd].kind == FD_FREE) {
+		*err = -TERN_EBADF;
+		return NULL;
+	}
+	if (t->fds[fd].kind != FD_SOCK) {
+		*err = -TERN_ENOTSOCK;
+		return NULL;
+	}
+	return t->fds[fd].obj;
+}
+
+/* ------------------------------------------------------------ sockets */
+
+struct tern_sock *tern__sock_alloc(struct tern_stack *st)
+{
+	struct tern_sock *sk = tern__pool_get(&st->tcp->sock_pool);
+
+	if (!sk)
+		return NULL;
+	memset(sk, 0, sizeof(*sk));
+	sk->fd = -1;
+	sk->state = TERN_TCP_CLOSE;
+	tern__stream_init(&sk->sndq);
+	tern__stream_init(&sk->rcvq);
+	tern__ooo_init(&sk->ooo);
+	tern__rtt_init(&sk->rtt);
+	tern__tcp_timers_init(sk);
+	return sk;
+}
+
+void tern__sock_free(struct tern_stack *st, struct tern_sock *sk)
+{
+	struct tern_tcp_tables *t = st->tcp;
+
+	TERN_ASSERT(!(sk->flags & SK_HASHED));
+	tern__tcp_clear_timers(st, sk);
+	tern__sock_epoll_detach(st, sk);
+	tern__stream_clear(&sk->sndq, &t->chunk_pool);
+	tern__stream_clear(&sk->rcvq, &t->chunk_pool);
+	tern__ooo_clear(&sk->ooo, &t->chunk_pool);
+	tern__tcp_free_txq(st, sk);
+	if (sk->flags & SK_BOUND)
+		tern__port_unbind(st, sk);
+	tern__pool_put(&t->sock_pool, sk);
+}
+
+/* ------------------------------------------------------------ connection hash */
+
+static void ehash_grow(struct tern_stack *st)
+{
+	struct tern_tcp_tables *t = st->tcp;
+	uint32_t n = (t->ehash_mask + 1) * 2;
+	struct tern_sock **grown = calloc(n, sizeof(*grown));
+
+	if (!grown)
+		return; /* keep the longer chains: slower, still correct */
+	for (uint32_t i = 0; i <= t->ehash_mask; i++) {
+		struct tern_sock *sk = t->ehash[i];
+		while (sk) {
+			struct tern_sock *next = sk->hash_next;
+			uint32_t h = ehash_of(st, sk->laddr, sk->lport, sk->raddr, sk->rport) & (n - 1);
+			sk->hash_next = grown[h];
+			grown[h] = sk;
+			sk = next;
+		}
+	}
+	free(t->ehash);
+	t->ehash = grown;
+	t->ehash_mask = n - 1;
+}
+
+void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk)
+{
+	struct tern_tcp_tables *t = st->tcp;
+
+	TERN_ASSERT(!(sk->flags & SK_HASHED));
+	if (t->ehash_count > t->ehash_mask)
+		ehash_grow(st);
+	uint32_t h = ehash_of(st, sk->laddr, sk->lport, sk->raddr, sk->rport) & t->ehash_mask;
+	sk->hash_next = t->ehash[h];
+	t->ehash[h] = sk;
+	t->ehash_count++;
+	sk->flags |= SK_HASHED;
+}
+
+void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk)
+{
+	struct tern_tcp_tables *t = st->tcp;
+
+	if (!(sk->flags & SK_HASHED))
+		return;
+	uint32_t h = ehash_of(st, sk->laddr, sk->lport, sk->raddr, sk->rport) & t->ehash_mask;
+	for (struct tern_sock **pp = &t->ehash[h]; *pp; pp = &(*pp)->hash_next) {
+		if (*pp == sk) {
+			*pp = sk->hash_next;
+			sk->hash_next = NULL;
+			sk->flags &= ~SK_HASHED;
+			t->ehash_count--;
+			return;
+		}
+	}
+	TERN_ASSERT(!"hashed socket missing from its chain");
+}
+
+struct tern_sock *tern__ehash_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+				     uint16_t rport)
+{
+	struct tern_tcp_tables *t = st->tcp;
+	uint32_t h = ehash_of(st, laddr, lport, raddr, rport) & t->ehash_mask;
+
+	for (struct tern_sock *sk = t->ehash[h]; sk; sk = sk->hash_next) {
+		t->hash_probes++;
+		if (sk->lport == lport && sk->rport == rport && sk->laddr == laddr && sk->raddr == raddr)
+			return sk;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ listeners */
+
+void tern__lhash_insert(struct tern_stack *st, struct tern_sock *sk)
+{
+	struct tern_sock **head = &st->tcp->lhash[sk->lport % TERN_LHASH_SIZE];
+
+	sk->hash_next = *head;
+	*head = sk;
+}
+
+void tern__lhash_remove(struct tern_stack *st, struct tern_sock *sk)
+{
+	for (struct tern_sock **pp = &st->tcp->lhash[sk->lport % TERN_LHASH_SIZE]; *pp; pp = &(*pp)->hash_next) {
+		if (*pp == sk) {
+			*pp = sk->hash_next;
+			sk->hash_next = NULL;
+			return;
+		}
+	}
+}
+
+/* A listener bound to the exact address beats a wildcard one (Linux scores them
+ * the same way in compute_score). */
+struct tern_sock *tern__lhash_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport)
+{
+	struct tern_sock *wild = NULL;
+
+	for (struct tern_sock *sk = st->tcp->lhash[lport % TERN_LHASH_SIZE]; sk; sk = sk->hash_next) {
+		st->tcp->hash_probes++;
+		if (sk->lport != lport)
+			continue;
+		if (sk->laddr == laddr)
+			return sk;
+		if (sk->laddr == 0 && !wild)
+			wild = sk;
+	}
+	return wild;
+}

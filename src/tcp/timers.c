@@ -1,0 +1,342 @@
+/*
+ * tcp/timers.c: a connection's three timers, as Linux's tcp_timer.c runs them.
+ *
+ *   rtx_timer     retransmission (RFC 6298 with Linux's constants: spec §4.1,
+ *                 §14.14-17), the SYN schedule with tcp_syn_linear_timeouts (§4.3),
+ *                 or the persist timer's zero-window probes (RFC 9293 §3.8.6.1,
+ *                 spec §14.10): one at a time, as Linux's icsk_retransmit_timer.
+ *   delack_timer  the delayed ACK (RFC 9293 §3.8.6.3; Linux's adaptive ATO, §14.2)
+ *   ka_timer      keepalive (RFC 9293 §3.8.4, spec §6.8), and the lifetime of
+ *                 TIME-WAIT (60 s, §6.5) and of an orphan in FIN_WAIT2 (§6.4)
+ *
+ * Give-up decisions count time, not only retransmissions: Linux's
+ * retransmits_timed_out budget runs from the first transmission of the oldest
+ * unacknowledged segment (spec §14.17).
+ */
+#include "tcp/sock.h"
+#include "tern/errors.h"
+
+static tern_time us(uint64_t v) { return (tern_time)v * TERN_NS_PER_US; }
+
+static uint32_t rto_max_us(const struct tern_stack *st)
+{
+	return (uint32_t)st->sys.tcp_rto_max_ms * 1000u;
+}
+
+static uint32_t rto_min_us(const struct tern_stack *st)
+{
+	return (uint32_t)st->sys.tcp_rto_min_us;
+}
+
+/* The RTO with backoff applied, capped at tcp_rto_max_ms. */
+static tern_time backed_off_rto(const struct tern_stack *st, const struct tern_sock *sk)
+{
+	return us(tern__rtt_backoff_us(tern__rtt_rto_us(&sk->rtt), sk->backoff, rto_max_us(st)));
+}
+
+void tern__tcp_rearm_rto(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (!sk->packets_out) {
+		if (sk->rtx_kind == RTX_RETRANS) {
+			tern__timer_cancel(&st->timers, &sk->rtx_timer);
+			sk->rtx_kind = RTX_NONE;
+		}
+		return;
+	}
+	sk->rtx_kind = RTX_RETRANS;
+	tern__timer_arm(&st->timers, &sk->rtx_timer, st->now + backed_off_rto(st, sk));
+}
+
+/* Persist: probe0's interval is max(RTO, 200 ms) << backoff, capped (Linux's
+ * tcp_probe0_when). */
+void tern__tcp_arm_persist(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (sk->rtx_kind == RTX_PERSIST && tern__timer_pending(&sk->rtx_timer))
+		return;
+	uint32_t base = TERN_MAX(tern__rtt_rto_us(&sk->rtt), TERN_TCP_RTO_MIN_US);
+	sk->rtx_kind = RTX_PERSIST;
+	tern__timer_arm(&st->timers, &sk->rtx_timer,
+			st->now + us(tern__rtt_backoff_us(base, sk->backoff, rto_max_us(st))));
+}
+
+/* ------------------------------------------------------------ giving up */
+
+/* Linux's tcp_write_err: the connection dies with the soft error if one is
+ * pending, else ETIMEDOUT; no RST is sent. */
+static void write_err(struct tern_stack *st, struct tern_sock *sk)
+{
+	sk->err = sk->soft_err ? sk->soft_err : TERN_ETIMEDOUT;
+	tern__count(st, TERN_CTR_TcpExtTCPAbortOnTimeout);
+	tern__tcp_done(st, sk);
+}
+
+static bool budget_spent(struct tern_stack *st, const struct tern_sock *sk, unsigned boundary, uint32_t base_us)
+{
+	uint64_t budget;
+
+	if (!sk->retransmits)
+		return false;
+	budget = sk->user_timeout_ms ? (uint64_t)sk->user_timeout_ms * 1000u
+				     : tern__timeout_budget_us(boundary, base_us, rto_max_us(st));
+	return st->now - sk->retrans_stamp >= us(budget);
+}
+
+/* tcp_orphan_retries: 0 means 8 while the RTO is still below its maximum. */
+static unsigned orphan_retries(const struct tern_stack *st, bool alive)
+{
+	int r = (int)st->sys.tcp_orphan_retries;
+	return r == 0 && alive ? 8 : (unsigned)r;
+}
+
+/* Linux's tcp_write_timeout. True when the connection was given up. */
+static bool write_timeout(struct tern_stack *st, struct tern_sock *sk)
+{
+	bool expired;
+
+	if (sk->state == TERN_TCP_SYN_SENT || sk->state == TERN_TCP_SYN_RECV) {
+		unsigned retries = sk->syncnt ? (unsigned)sk->syncnt : (unsigned)st->sys.tcp_syn_retries;
+		unsigned max = retries;
+		if (sk->state == TERN_TCP_SYN_SENT)
+			max += (unsigned)st->sys.tcp_syn_linear_timeouts;
+		expired = sk->retransmits >= max || budget_spent(st, sk, retries, TERN_TCP_TIMEOUT_INIT_US);
+	} else {
+		unsigned retries = (unsigned)st->sys.tcp_retries2;
+		if (sk->flags & SK_ORPHAN) {
+			bool alive = tern__rtt_rto_us(&sk->rtt) < rto_max_us(st);
+			retries = orphan_retries(st, alive);
+		}
+		expired = budget_spent(st, sk, retries, rto_min_us(st));
+	}
+	if (expired)
+		write_err(st, sk);
+	return expired;
+}
+
+/* ------------------------------------------------------------ retransmission */
+
+static void retransmit_timeout(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (!sk->packets_out)
+		return;
+	if (write_timeout(st, sk))
+		return;
+	tern__count(st, TERN_CTR_TcpExtTCPTimeouts);
+
+	if (sk->state == TERN_TCP_SYN_SENT || sk->state == TERN_TCP_SYN_RECV) {
+		tern__count(st, TERN_CTR_TcpExtTCPSynRetrans);
+		tern__tcp_send_syn(st, sk, true);
+		sk->retransmits++;
+		/* LINUX-COMPAT: net.ipv4.tcp_syn_linear_timeouts keeps the first RTOs of
+		 * an active open at 1 s (spec §4.3). */
+		if (sk->state != TERN_TCP_SYN_SENT || sk->retransmits > st->sys.tcp_syn_linear_timeouts)
+			sk->backoff++;
+	} else {
+		tern__tcp_enter_loss(st, sk);
+		tern__tcp_retransmit_head(st, sk);
+		sk->retransmits++;
+		sk->backoff++;
+	}
+	sk->rtx_kind = RTX_RETRANS;
+	tern__timer_arm(&st->timers, &sk->rtx_timer, st->now + backed_off_rto(st, sk));
+}
+
+/* Linux's tcp_probe_timer and tcp_send_probe0. */
+static void probe_timeout(struct tern_stack *st, struct tern_sock *sk)
+{
+	unsigned max_probes = (unsigned)st->sys.tcp_retries2;
+
+	if (sk->packets_out || tern__tcp_unsent(sk) == 0) {
+		/* Data went out or nothing waits: the persist timer has no job. */
+		sk->probes_out = 0;
+		sk->rtx_kind = RTX_NONE;
+		return;
+	}
+	if (sk->flags & SK_ORPHAN) {
+		bool alive = tern__rtt_backoff_us(tern__rtt_rto_us(&sk->rtt), sk->backoff, rto_max_us(st)) <
+			     rto_max_us(st);
+		max_probes = orphan_retries(st, alive);
+		if (!alive && sk->backoff >= max_probes) {
+			write_err(st, sk);
+			return;
+		}
+	}
+	if (sk->probes_out >= max_probes) {
+		write_err(st, sk);
+		return;
+	}
+	tern__count(st, TERN_CTR_TcpExtTCPWinProbe);
+	tern__tcp_send_probe(st, sk);
+	sk->probes_out++;
+	if (sk->backoff < st->sys.tcp_retries2)
+		sk->backoff++;
+	sk->rtx_kind = RTX_NONE;
+	tern__tcp_arm_persist(st, sk);
+}
+
+static void rtx_fire(void *ctx, struct tern_timer *t)
+{
+	struct tern_stack *st = ctx;
+	struct tern_sock *sk = TERN_CONTAINER_OF(t, struct tern_sock, rtx_timer);
+	uint8_t kind = sk->rtx_kind;
+
+	sk->rtx_kind = RTX_NONE;
+	if (kind == RTX_PERSIST)
+		probe_timeout(st, sk);
+	else if (kind == RTX_RETRANS)
+		retransmit_timeout(st, sk);
+}
+
+/* ------------------------------------------------------------ delayed ACK */
+
+/* Linux's tcp_delack_timer_handler: a timer that really fires means the ACK was
+ * delayed for nothing, so the next delay grows (doubling, capped by the RTO), or,
+ * in interactive mode, interactive mode ends. */
+static void delack_fire(void *ctx, struct tern_timer *t)
+{
+	struct tern_stack *st = ctx;
+	struct tern_sock *sk = TERN_CONTAINER_OF(t, struct tern_sock, delack_timer);
+	tern_time rto = us(tern__rtt_rto_us(&sk->rtt));
+
+	sk->ack_pending &= (uint8_t)~ACK_TIMER;
+	if (!(sk->ack_pending & ACK_SCHED))
+		return;
+	if (!sk->pingpong) {
+		sk->ato = TERN_MIN(sk->ato * 2, rto);
+	} else {
+		sk->pingpong = 0;
+		sk->ato = TERN_TCP_ATO_MIN_NS;
+	}
+	tern__count(st, TERN_CTR_TcpExtDelayedACKs);
+	tern__tcp_send_ack(st, sk);
+}
+
+void tern__tcp_arm_delack(struct tern_stack *st, struct tern_sock *sk)
+{
+	tern_time ato = sk->ato;
+	tern_time when;
+
+	if (ato > TERN_TCP_DELACK_MIN_NS) {
+		/* Cap: 500 ms, or 200 ms when interactive or pushed, and never more than
+		 * the smoothed RTT (at least 40 ms): spec §14.2. */
+		tern_time max_ato = TERN_NS_PER_SEC / 2;
+		if (sk->pingpong || (sk->ack_pending & ACK_PUSHED))
+			max_ato = TERN_TCP_DELACK_MAX_NS;
+		if (tern__rtt_has_sample(&sk->rtt)) {
+			tern_time rtt = TERN_MAX(us(tern__rtt_srtt_us(&sk->rtt)), TERN_TCP_DELACK_MIN_NS);
+			if (rtt < max_ato)
+				max_ato = rtt;
+		}
+		ato = TERN_MIN(ato, max_ato);
+	}
+	when = st->now + ato;
+	if (sk->ack_pending & ACK_TIMER) {
+		tern_time armed = tern__timer_expiry(&sk->delack_timer);
+		/* Nearly due anyway: send now rather than move it. */
+		if (armed <= st->now + (ato >> 2)) {
+			tern__tcp_send_ack(st, sk);
+			return;
+		}
+		if (when > armed)
+			when = armed;
+	}
+	sk->ack_pending |= ACK_SCHED | ACK_TIMER;
+	tern__timer_arm(&st->timers, &sk->delack_timer, when);
+}
+
+/* ------------------------------------------------------------ keepalive, lifetimes */
+
+static tern_time keepalive_time(const struct tern_stack *st, const struct tern_sock *sk)
+{
+	return (tern_time)(sk->keepidle_s ? sk->keepidle_s : st->sys.tcp_keepalive_time) * TERN_NS_PER_SEC;
+}
+
+static tern_time keepalive_intvl(const struct tern_stack *st, const struct tern_sock *sk)
+{
+	return (tern_time)(sk->keepintvl_s ? sk->keepintvl_s : st->sys.tcp_keepalive_intvl) * TERN_NS_PER_SEC;
+}
+
+void tern__tcp_arm_keepalive(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (!(sk->flags & SK_KEEPALIVE) || sk->state == TERN_TCP_CLOSE || sk->state == TERN_TCP_LISTEN ||
+	    sk->state == TERN_TCP_SYN_SENT || sk->state == TERN_TCP_TIME_WAIT) {
+		if (sk->state != TERN_TCP_TIME_WAIT && !(sk->state == TERN_TCP_FIN_WAIT2 && (sk->flags & SK_ORPHAN)))
+			tern__timer_cancel(&st->timers, &sk->ka_timer);
+		return;
+	}
+	tern__timer_arm(&st->timers, &sk->ka_timer, st->now + keepalive_time(st, sk));
+}
+
+/* Linux's tcp_keepalive_timer for a live connection (spec §6.8). */
+static void keepalive_fire(struct tern_stack *st, struct tern_sock *sk)
+{
+	tern_time idle = st->now - sk->rcv_tstamp;
+	tern_time next;
+	int probes = sk->keepcnt ? sk->keepcnt : (int)st->sys.tcp_keepalive_probes;
+
+	if (!(sk->flags & SK_KEEPALIVE) || sk->state == TERN_TCP_CLOSE || sk->state == TERN_TCP_SYN_SENT)
+		return;
+	/* Data in flight or waiting: the retransmission logic watches the peer. */
+	if (sk->packets_out || tern__tcp_unsent(sk) != 0) {
+		next = keepalive_time(st, sk);
+	} else if (idle >= keepalive_time(st, sk)) {
+		bool user_out = sk->user_timeout_ms && idle >= (tern_time)sk->user_timeout_ms * TERN_NS_PER_MS &&
+				sk->probes_out > 0;
+		if (user_out || (!sk->user_timeout_ms && sk->probes_out >= probes)) {
+			tern__tcp_send_active_reset(st, sk);
+			write_err(st, sk);
+			return;
+		}
+		tern__count(st, TERN_CTR_TcpExtTCPKeepAlive);
+		tern__tcp_send_probe(st, sk);
+		sk->probes_out++;
+		next = keepalive_intvl(st, sk);
+	} else {
+		next = keepalive_time(st, sk) - idle;
+	}
+	tern__timer_arm(&st->timers, &sk->ka_timer, st->now + next);
+}
+
+static void ka_fire(void *ctx, struct tern_timer *t)
+{
+	struct tern_stack *st = ctx;
+	struct tern_sock *sk = TERN_CONTAINER_OF(t, struct tern_sock, ka_timer);
+
+	if (sk->state == TERN_TCP_TIME_WAIT || (sk->state == TERN_TCP_FIN_WAIT2 && (sk->flags & SK_ORPHAN))) {
+		/* TIME-WAIT's 60 s or an orphan's FIN_WAIT2 timeout ran out: the
+		 * connection disappears silently (spec §6.4, §6.5). */
+		tern__tcp_done(st, sk);
+		return;
+	}
+	keepalive_fire(st, sk);
+}
+
+/* TIME-WAIT as a full socket for now (the compact form is the TIME-WAIT issue's):
+ * every timer but the lifetime stops, and the lifetime is `timeout`. */
+void tern__tcp_enter_time_wait(struct tern_stack *st, struct tern_sock *sk, tern_time timeout)
+{
+	tern__timer_cancel(&st->timers, &sk->rtx_timer);
+	tern__timer_cancel(&st->timers, &sk->delack_timer);
+	sk->rtx_kind = RTX_NONE;
+	sk->ack_pending = 0;
+	if (sk->state != TERN_TCP_TIME_WAIT && sk->state != TERN_TCP_FIN_WAIT2)
+		tern__tcp_set_state(st, sk, TERN_TCP_TIME_WAIT);
+	if (sk->state == TERN_TCP_TIME_WAIT && timeout > 4 * TERN_NS_PER_SEC)
+		tern__count(st, TERN_CTR_TcpExtTW);
+	tern__timer_arm(&st->timers, &sk->ka_timer, st->now + timeout);
+}
+
+void tern__tcp_timers_init(struct tern_sock *sk)
+{
+	tern__timer_init(&sk->rtx_timer, rtx_fire);
+	tern__timer_init(&sk->delack_timer, delack_fire);
+	tern__timer_init(&sk->ka_timer, ka_fire);
+}
+
+void tern__tcp_clear_timers(struct tern_stack *st, struct tern_sock *sk)
+{
+	tern__timer_cancel(&st->timers, &sk->rtx_timer);
+	tern__timer_cancel(&st->timers, &sk->delack_timer);
+	tern__timer_cancel(&st->timers, &sk->ka_timer);
+	sk->rtx_kind = RTX_NONE;
+	sk->ack_pending = 0;
+}

@@ -1,0 +1,234 @@
+/*
+ * Two tern stacks move data both ways over the simulated network: every byte
+ * arrives exactly (checked against the sender's generator), both ends close, the
+ * active closer's TIME-WAIT expires after 60 s, and nothing is left behind: no
+ * socket, no buffer chunk, no scoreboard entry. Run clean, then under loss,
+ * duplication and reordering, with and without SACK, window scaling, timestamps
+ * and Nagle.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "support/bulk.h"
+#include "support/tcp_sim.h"
+#include "tcp/sock.h"
+
+struct scenario {
+	const char *name;
+	struct tern_link_params link;
+	uint64_t bytes_c2s, bytes_s2c;
+	int nconns;
+	const char *sysctls[4];   /* "name=value" for both stacks */
+	bool nodelay;
+	uint64_t seed;
+};
+
+struct run {
+	struct tcp_sim ts;
+	const struct scenario *sc;
+	int lfd;
+	struct bulk_end *clients, *servers;
+	int accepted;
+};
+
+static void server_step(void *ctx)
+{
+	struct run *r = ctx;
+
+	for (;;) {
+		struct tern_sockaddr peer;
+		int fd = tern_accept(r->ts.server, r->lfd, &peer, TERN_SOCK_NONBLOCK);
+		if (fd < 0)
+			break;
+		assert_true(r->accepted < r->sc->nconns);
+		/* The client's port tells which stream this is. */
+		int i;
+		for (i = 0; i < r->sc->nconns; i++) {
+			struct tern_sockaddr me;
+			if (r->clients[i].fd >= 0 && tern_getsockname(r->ts.client, r->clients[i].fd, &me) == 0 &&
+			    me.port == peer.port)
+				break;
+		}
+		assert_true(i < r->sc->nconns);
+		bulk_accepted(&r->servers[i], r->ts.server, fd, r->sc->bytes_s2c, 2000 + (uint64_t)i,
+			      1000 + (uint64_t)i);
+		if (r->sc->nodelay) {
+			int one = 1;
+			tern_setsockopt(r->ts.server, fd, TERN_SOL_TCP, TERN_TCP_NODELAY, &one, sizeof(one));
+		}
+		r->accepted++;
+	}
+	for (int i = 0; i < r->sc->nconns; i++) {
+		bulk_step(&r->clients[i]);
+		if (r->servers[i].st)
+			bulk_step(&r->servers[i]);
+	}
+}
+
+static bool all_finished(void *ctx)
+{
+	struct run *r = ctx;
+
+	for (int i = 0; i < r->sc->nconns; i++)
+		if (!bulk_finished(&r->clients[i]) || !r->servers[i].st || !bulk_finished(&r->servers[i]))
+			return false;
+	return true;
+}
+
+static void set_knobs(struct tern_stack *st, const struct scenario *sc)
+{
+	for (int i = 0; i < 4 && sc->sysctls[i]; i++) {
+		char name[96];
+		const char *eq = strchr(sc->sysctls[i], '=');
+		assert_non_null(eq);
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - sc->sysctls[i]), sc->sysctls[i]);
+		assert_int_equal(tern_sysctl_set(st, name, eq + 1), 0);
+	}
+}
+
+static void run_scenario(const struct scenario *sc)
+{
+	struct run r = { .sc = sc };
+	struct tern_sockaddr any = { .addr = { .family = TERN_AF_INET }, .port = 8080 };
+	struct tern_sockaddr server = { .addr = tern_addr_v4(10, 0, 0, 2), .port = 8080 };
+	int one = 1;
+
+	tcp_sim_init(&r.ts, sc->seed, &sc->link);
+	/* TERN_TEST_PCAP=DIR writes each scenario's traffic to DIR/<seed>.pcap. */
+	if (getenv("TERN_TEST_PCAP")) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%llu.pcap", getenv("TERN_TEST_PCAP"), (unsigned long long)sc->seed);
+		tern_sim_tap(r.ts.sim, r.ts.link, path, TERN_SIM_TAP_RECV);
+	}
+	set_knobs(r.ts.client, sc);
+	set_knobs(r.ts.server, sc);
+	r.clients = calloc((size_t)sc->nconns, sizeof(*r.clients));
+	r.servers = calloc((size_t)sc->nconns, sizeof(*r.servers));
+
+	r.lfd = tern_socket(r.ts.server, TERN_AF_INET, TERN_SOCK_STREAM | TERN_SOCK_NONBLOCK, 0);
+	assert_true(r.lfd >= 3);
+	assert_int_equal(tern_setsockopt(r.ts.server, r.lfd, TERN_SOL_SOCKET, TERN_SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(tern_bind(r.ts.server, r.lfd, &any), 0);
+	assert_int_equal(tern_listen(r.ts.server, r.lfd, 4096), 0);
+	for (int i = 0; i < sc->nconns; i++) {
+		bulk_connect(&r.clients[i], r.ts.client, &server, sc->bytes_c2s, 1000 + (uint64_t)i, 2000 + (uint64_t)i);
+		assert_int_equal(r.clients[i].err, 0);
+		if (sc->nodelay)
+			tern_setsockopt(r.ts.client, r.clients[i].fd, TERN_SOL_TCP, TERN_TCP_NODELAY, &one, sizeof(one));
+	}
+
+	bool done = tcp_sim_run(&r.ts, 600 * TERN_NS_PER_SEC, all_finished, server_step, &r);
+	for (int i = 0; i < sc->nconns; i++) {
+		struct bulk_end *c = &r.clients[i], *s = &r.servers[i];
+		if (!done)
+			print_message("%s conn %d: client tx %llu/%llu rx %llu err %d; server tx %llu rx %llu err %d\n",
+				      sc->name, i, (unsigned long long)c->tx_done, (unsigned long long)c->tx_total,
+				      (unsigned long long)c->rx_done, c->err, (unsigned long long)s->tx_done,
+				      (unsigned long long)s->rx_done, s->err);
+		assert_true(done);
+		assert_int_equal(c->err, 0);
+		assert_int_equal(s->err, 0);
+		assert_int_equal(c->rx_done, sc->bytes_s2c);
+		assert_int_equal(s->rx_done, sc->bytes_c2s);
+		assert_int_equal(c->mismatches, 0);
+		assert_int_equal(s->mismatches, 0);
+	}
+	assert_int_equal(tern_stack_counter(r.ts.client, TERN_CTR_TcpActiveOpens), sc->nconns);
+	assert_int_equal(tern_stack_counter(r.ts.server, TERN_CTR_TcpPassiveOpens), sc->nconns);
+	assert_int_equal(tern_stack_counter(r.ts.client, TERN_CTR_TcpCurrEstab), 0);
+	assert_int_equal(tern_stack_counter(r.ts.server, TERN_CTR_TcpCurrEstab), 0);
+	assert_int_equal(tern_stack_counter(r.ts.client, TERN_CTR_TcpOutRsts), 0);
+	assert_int_equal(tern_stack_counter(r.ts.server, TERN_CTR_TcpOutRsts), 0);
+
+	/* Both sent FIN at once after their data, so either may be the active closer;
+	 * whoever is in TIME-WAIT leaves it 60 s later, and then nothing remains. */
+	tern_sim_run_until(r.ts.sim, tern_sim_now(r.ts.sim) + 61 * TERN_NS_PER_SEC);
+	tcp_sim_sync(&r.ts);
+	struct tern_stack *both[2] = { r.ts.client, r.ts.server };
+	for (int k = 0; k < 2; k++) {
+		struct tern_tcp_tables *t = both[k]->tcp;
+		assert_int_equal(t->ehash_count, 0);
+		assert_int_equal(t->sock_pool.in_use, k == 1 ? 1 : 0);   /* the listener */
+		assert_int_equal(t->chunk_pool.in_use, 0);
+		assert_int_equal(t->txseg_pool.in_use, 0);
+		assert_int_equal(t->orphans, 0);
+	}
+	assert_int_equal(tern_close(r.ts.server, r.lfd), 0);
+	assert_int_equal(r.ts.server->tcp->sock_pool.in_use, 0);
+	free(r.clients);
+	free(r.servers);
+	tcp_sim_fini(&r.ts);
+}
+
+static void clean_link_one_connection(void **state)
+{
+	(void)state;
+	struct scenario sc = { .name = "clean", .link = { .delay = 5 * TERN_NS_PER_MS },
+			       .bytes_c2s = 200000, .bytes_s2c = 300000, .nconns = 1, .seed = 1 };
+	run_scenario(&sc);
+}
+
+static void lossy_link(void **state)
+{
+	(void)state;
+	struct scenario sc = {
+		.name = "lossy 5%",
+		.link = { .delay = 10 * TERN_NS_PER_MS, .jitter = TERN_NS_PER_MS, .loss = 0.05,
+			  .duplicate = 0.01, .reorder = 0.02, .rate_bps = 100000000, .queue_bytes = 256 * 1024 },
+		.bytes_c2s = 1 << 20, .bytes_s2c = 1 << 20, .nconns = 4, .seed = 2,
+	};
+	run_scenario(&sc);
+}
+
+static void very_lossy_link(void **state)
+{
+	(void)state;
+	struct scenario sc = {
+		.name = "lossy 20%",
+		.link = { .delay = 10 * TERN_NS_PER_MS, .loss = 0.20, .duplicate = 0.01, .reorder = 0.05 },
+		.bytes_c2s = 100000, .bytes_s2c = 150000, .nconns = 3, .seed = 3,
+	};
+	run_scenario(&sc);
+}
+
+static void no_sack_no_wscale_no_ts(void **state)
+{
+	(void)state;
+	struct scenario sc = {
+		.name = "plain",
+		.link = { .delay = 10 * TERN_NS_PER_MS, .loss = 0.05, .reorder = 0.02 },
+		.bytes_c2s = 300000, .bytes_s2c = 300000, .nconns = 2, .seed = 4,
+		.sysctls = { "net.ipv4.tcp_sack=0", "net.ipv4.tcp_window_scaling=0", "net.ipv4.tcp_timestamps=0" },
+	};
+	run_scenario(&sc);
+}
+
+static void nodelay_reno(void **state)
+{
+	(void)state;
+	struct scenario sc = {
+		.name = "nodelay reno",
+		.link = { .delay = 2 * TERN_NS_PER_MS, .loss = 0.05, .duplicate = 0.02 },
+		.bytes_c2s = 300000, .bytes_s2c = 1000, .nconns = 2, .seed = 5, .nodelay = true,
+		.sysctls = { "net.ipv4.tcp_congestion_control=reno" },
+	};
+	run_scenario(&sc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(clean_link_one_connection),
+		cmocka_unit_test(lossy_link),
+		cmocka_unit_test(very_lossy_link),
+		cmocka_unit_test(no_sack_no_wscale_no_ts),
+		cmocka_unit_test(nodelay_reno),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
