@@ -2,6 +2,7 @@
 #ifndef TERN_TERN_H
 #define TERN_TERN_H
 
+#include "tern/diag.h"
 #include "tern/errors.h"
 #include "tern/pcap.h"
 #include "tern/sim.h"

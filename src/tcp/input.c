@@ -377,12 +377,12 @@ static void fin_acked(struct tern_stack *st, struct tern_sock *sk)
 					TERN_NS_PER_SEC;
 			tern_time rto = (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US;
 			tmo = TERN_MAX(tmo, rto * 7 / 2);
-			tern__tcp_enter_time_wait(st, sk, tmo);
+			tern__tcp_time_wait(st, sk, TERN_TCP_FIN_WAIT2, tmo);
 		}
 		break;
 	}
 	case TERN_TCP_CLOSING:
-		tern__tcp_enter_time_wait(st, sk, TERN_TCP_TIMEWAIT_NS);
+		tern__tcp_time_wait(st, sk, TERN_TCP_TIME_WAIT, TERN_TCP_TIMEWAIT_NS);
 		break;
 	case TERN_TCP_LAST_ACK:
 		tern__tcp_done(st, sk);
@@ -404,12 +404,12 @@ static void time_wait_rcv(struct tern_stack *st, struct tern_sock *sk, const str
 	}
 	if ((seg->flags & TERN_TCP_FIN) && seg->seq + seg->payload_len + 1 == sk->rcv_nxt) {
 		tern__tcp_send_ack(st, sk);
-		tern__tcp_enter_time_wait(st, sk, TERN_TCP_TIMEWAIT_NS);
+		tern__tcp_time_wait(st, sk, TERN_TCP_TIME_WAIT, TERN_TCP_TIMEWAIT_NS);
 		return;
 	}
 	if ((seg->flags & TERN_TCP_ACK) && seg->seq == sk->rcv_nxt && !seg->payload_len &&
 	    !(seg->flags & TERN_TCP_SYN)) {
-		tern__tcp_enter_time_wait(st, sk, TERN_TCP_TIMEWAIT_NS);
+		tern__tcp_time_wait(st, sk, TERN_TCP_TIME_WAIT, TERN_TCP_TIMEWAIT_NS);
 		return;
 	}
 	if (!tern__tcp_ratelimit_ack(st, sk))

@@ -125,7 +125,7 @@ static void rcv_fin(struct tern_stack *st, struct tern_sock *sk)
 		break;
 	case TERN_TCP_FIN_WAIT2:
 		tern__tcp_send_ack(st, sk);
-		tern__tcp_enter_time_wait(st, sk, TERN_TCP_TIMEWAIT_NS);
+		tern__tcp_time_wait(st, sk, TERN_TCP_TIME_WAIT, TERN_TCP_TIMEWAIT_NS);
 		break;
 	default:
 		break;   /* CLOSE_WAIT, CLOSING, LAST_ACK: a retransmitted FIN */

@@ -328,7 +328,7 @@ void tern__tcp_rearm_rto(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_arm_persist(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_arm_delack(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_arm_keepalive(struct tern_stack *st, struct tern_sock *sk);
-void tern__tcp_enter_time_wait(struct tern_stack *st, struct tern_sock *sk, tern_time timeout);
+void tern__tcp_time_wait(struct tern_stack *st, struct tern_sock *sk, int state, tern_time timeout);
 void tern__tcp_clear_timers(struct tern_stack *st, struct tern_sock *sk);
 
 /* socket.c: state changes with their bookkeeping */

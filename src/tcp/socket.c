@@ -618,7 +618,7 @@ int tern_close(struct tern_stack *st, int fd)
 			tern_time tmo = (tern_time)(sk->linger2_s ? sk->linger2_s : st->sys.tcp_fin_timeout) *
 					TERN_NS_PER_SEC;
 			tern_time rto = (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US;
-			tern__tcp_enter_time_wait(st, sk, TERN_MAX(tmo, rto * 7 / 2));
+			tern__tcp_time_wait(st, sk, TERN_TCP_FIN_WAIT2, TERN_MAX(tmo, rto * 7 / 2));
 		}
 	}
 	/* 9. Too many orphans: reset rather than hold on (tcp_check_oom). */

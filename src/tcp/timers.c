@@ -310,17 +310,26 @@ static void ka_fire(void *ctx, struct tern_timer *t)
 	keepalive_fire(st, sk);
 }
 
-/* TIME-WAIT as a full socket for now (the compact form is the TIME-WAIT issue's):
- * every timer but the lifetime stops, and the lifetime is `timeout`. */
-void tern__tcp_enter_time_wait(struct tern_stack *st, struct tern_sock *sk, tern_time timeout)
+/* TIME-WAIT, or an orphan's FIN-WAIT-2, as a full socket for now (the compact
+ * form is the TIME-WAIT issue's): every timer but the lifetime stops, the socket
+ * enters `state`, and the lifetime is `timeout` (60 s for TIME-WAIT, spec §6.5;
+ * tcp_fin_timeout for FIN-WAIT-2, §6.4). Entering it again restarts the clock. */
+void tern__tcp_time_wait(struct tern_stack *st, struct tern_sock *sk, int state, tern_time timeout)
 {
+	/* Already a time-wait object (TIME-WAIT, or an orphan's timed FIN-WAIT-2)? */
+	bool was_tw = sk->state == TERN_TCP_TIME_WAIT ||
+		      (sk->state == TERN_TCP_FIN_WAIT2 && (sk->flags & SK_ORPHAN) && tern__timer_pending(&sk->ka_timer));
+
+	TERN_ASSERT(state == TERN_TCP_TIME_WAIT || state == TERN_TCP_FIN_WAIT2);
 	tern__timer_cancel(&st->timers, &sk->rtx_timer);
 	tern__timer_cancel(&st->timers, &sk->delack_timer);
 	sk->rtx_kind = RTX_NONE;
 	sk->ack_pending = 0;
-	if (sk->state != TERN_TCP_TIME_WAIT && sk->state != TERN_TCP_FIN_WAIT2)
-		tern__tcp_set_state(st, sk, TERN_TCP_TIME_WAIT);
-	if (sk->state == TERN_TCP_TIME_WAIT && timeout > 4 * TERN_NS_PER_SEC)
+	if (sk->state != state)
+		tern__tcp_set_state(st, sk, state);
+	/* Linux counts a time-wait object scheduled with a timeout above 4 s as TW
+	 * when it is created, not when its timer restarts (spec §6.5). */
+	if (!was_tw && timeout > 4 * TERN_NS_PER_SEC)
 		tern__count(st, TERN_CTR_TcpExtTW);
 	tern__timer_arm(&st->timers, &sk->ka_timer, st->now + timeout);
 }
