@@ -103,7 +103,7 @@ extern "C" {
 	X(Tern, IpTotLenBelowBuf, "IP total length smaller than the packet (trailing bytes)") \
 	X(Tern, IpBadChecksum,    "IP header checksum does not verify") \
 	X(Tern, IpFragment,       "Fragment (MF set or offset nonzero): not reassembled") \
-	X(Tern, IpBadSource,      "Source is a multicast, broadcast or zero address") \
+	X(Tern, IpBadSource,      "Source is martian: zero network, broadcast, multicast, loopback from outside, or our own") \
 	X(Tern, IpNotForUs,       "Destination is not one of the host's addresses") \
 	X(Tern, IpUnknownProto,   "Protocol is neither ICMP nor TCP") \
 	X(Tern, IcmpTooShort,     "ICMP message shorter than its 8-byte header") \

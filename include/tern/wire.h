@@ -189,8 +189,9 @@ struct tern_tcp {
 };
 
 /* Parses a TCP segment (the IP payload, `len` bytes). With `check_sum`, verifies the
- * checksum against the IPv4 pseudo-header for src/dst (host order) first.
- * Order of checks: length, checksum, data offset, options. */
+ * checksum against the IPv4 pseudo-header for src/dst (host order). Order of checks
+ * as Linux's tcp_v4_rcv: length, data offset, header within the segment, checksum,
+ * then options. */
 enum tern_wire_status tern_tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
 				     bool check_sum, struct tern_tcp *out);
 

@@ -3,10 +3,10 @@
  * window scale and timestamps RFC 7323 §2.2 and §3.2; SACK-permitted and SACK
  * RFC 2018 §2 and §3) taken apart and put together.
  *
- * The parser sits between the IP layer and TCP input. It checks, in order: that
- * the fixed header is there, the checksum over the pseudo-header (when asked), that
- * the data offset is at least 5 words and within the segment, and then walks the
- * options. The option walk keeps every option, in wire order, in kinds[]/lens[]
+ * The parser sits between the IP layer and TCP input. It checks, in Linux's order
+ * (tcp_v4_rcv): that the fixed header is there, that the data offset is at least 5
+ * words and within the segment, the checksum over the pseudo-header (when asked),
+ * and then walks the options. The option walk keeps every option, in wire order, in kinds[]/lens[]
  * (NOP and EOL included) so that the builder and the formatter can reproduce the
  * segment exactly; the known options with their expected lengths are also decoded.
  *
@@ -145,6 +145,16 @@ enum tern_wire_status tern_tcp_parse(const uint8_t *buf, size_t len, uint32_t sr
 	seg.checksum = tern_get16(buf + 16);
 	seg.urg = tern_get16(buf + 18);
 
+	/* Linux's order (tcp_v4_rcv): the data offset, then that the header fits,
+	 * then the checksum. */
+	if (seg.hdr_len < TERN_TCP_HDR_LEN) {
+		st = TERN_WIRE_TCP_BAD_DATA_OFFSET;
+		goto done;
+	}
+	if (seg.hdr_len > len) {
+		st = TERN_WIRE_TCP_DATA_OFFSET_PAST_END;
+		goto done;
+	}
 	if (check_sum) {
 		/* The pseudo-header's length field is 16 bits; a TCP segment inside an
 		 * IPv4 datagram is always shorter than that. */
@@ -153,14 +163,6 @@ enum tern_wire_status tern_tcp_parse(const uint8_t *buf, size_t len, uint32_t sr
 			st = TERN_WIRE_TCP_BAD_CHECKSUM;
 			goto done;
 		}
-	}
-	if (seg.hdr_len < TERN_TCP_HDR_LEN) {
-		st = TERN_WIRE_TCP_BAD_DATA_OFFSET;
-		goto done;
-	}
-	if (seg.hdr_len > len) {
-		st = TERN_WIRE_TCP_DATA_OFFSET_PAST_END;
-		goto done;
 	}
 	seg.payload = buf + seg.hdr_len;
 	seg.payload_len = (uint32_t)(len - seg.hdr_len);
