@@ -85,6 +85,12 @@ int tern_sim_link(struct tern_sim *sim, int a, int b, const struct tern_link_par
 enum tern_sim_tap_point { TERN_SIM_TAP_SEND, TERN_SIM_TAP_RECV };
 int tern_sim_tap(struct tern_sim *sim, int link, const char *path, enum tern_sim_tap_point at);
 
+/* Hands each datagram of a link (both directions) to `fn` at the chosen point,
+ * like a capture but in memory: for live traces. The bytes are valid only during
+ * the call. 0 or -EINVAL. */
+typedef void (*tern_sim_watch_fn)(void *ctx, tern_time now, const uint8_t *pkt, size_t len);
+int tern_sim_watch(struct tern_sim *sim, int link, enum tern_sim_tap_point at, tern_sim_watch_fn fn, void *ctx);
+
 /* A raw endpoint sends a datagram at the current time. 0 or a negative errno
  * (-EINVAL for a node that is not an endpoint or a bad size, -ENETUNREACH). */
 int tern_sim_inject(struct tern_sim *sim, int node, const void *pkt, size_t len);

@@ -62,9 +62,12 @@
 #define SIM_DEFAULT_REORDER_NS TERN_NS_PER_MS
 #define SIM_INITIAL_CAP 16u
 
+/* A tap writes a pcap file, or hands each datagram to a watcher callback. */
 struct sim_tap {
 	struct sim_tap *next;
 	struct tern_pcap_writer *w;
+	tern_sim_watch_fn fn;
+	void *ctx;
 	enum tern_sim_tap_point at;
 };
 
@@ -275,9 +278,14 @@ static void tap_record(struct sim_link *l, enum tern_sim_tap_point at, tern_time
 {
 	/* A failing tap never disturbs the simulation; the writer keeps its first
 	 * error, and the capture simply stops growing. */
-	for (struct sim_tap *t = l->taps; t; t = t->next)
-		if (t->at == at)
+	for (struct sim_tap *t = l->taps; t; t = t->next) {
+		if (t->at != at)
+			continue;
+		if (t->fn)
+			t->fn(t->ctx, now, pkt, len);
+		else
 			(void)tern_pcap_write(t->w, now, pkt, len);
+	}
 }
 
 /* One datagram enters direction `dir` of `link` at the current time: the model in
@@ -443,7 +451,8 @@ void tern_sim_destroy(struct tern_sim *sim)
 		struct sim_tap *t = sim->links[i].taps;
 		while (t) {
 			struct sim_tap *next = t->next;
-			(void)tern_pcap_close(t->w);
+			if (t->w)
+				(void)tern_pcap_close(t->w);
 			free(t);
 			t = next;
 		}
@@ -554,10 +563,23 @@ int tern_sim_link(struct tern_sim *sim, int a, int b, const struct tern_link_par
 	return id;
 }
 
+static void tap_append(struct tern_sim *sim, int link, struct sim_tap *t)
+{
+	/* Append, so that taps record in the order they were opened. */
+	struct sim_tap **tail = &sim->links[link].taps;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = t;
+}
+
+static bool tap_args_ok(const struct tern_sim *sim, int link, enum tern_sim_tap_point at)
+{
+	return sim && link >= 0 && (size_t)link < sim->nlinks && (at == TERN_SIM_TAP_SEND || at == TERN_SIM_TAP_RECV);
+}
+
 int tern_sim_tap(struct tern_sim *sim, int link, const char *path, enum tern_sim_tap_point at)
 {
-	if (!sim || !path || link < 0 || (size_t)link >= sim->nlinks ||
-	    (at != TERN_SIM_TAP_SEND && at != TERN_SIM_TAP_RECV))
+	if (!path || !tap_args_ok(sim, link, at))
 		return -TERN_EINVAL;
 	struct sim_tap *t = calloc(1, sizeof *t);
 	if (!t)
@@ -568,11 +590,21 @@ int tern_sim_tap(struct tern_sim *sim, int link, const char *path, enum tern_sim
 		return rc;
 	}
 	t->at = at;
-	/* Append, so that taps record in the order they were opened. */
-	struct sim_tap **tail = &sim->links[link].taps;
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = t;
+	tap_append(sim, link, t);
+	return 0;
+}
+
+int tern_sim_watch(struct tern_sim *sim, int link, enum tern_sim_tap_point at, tern_sim_watch_fn fn, void *ctx)
+{
+	if (!fn || !tap_args_ok(sim, link, at))
+		return -TERN_EINVAL;
+	struct sim_tap *t = calloc(1, sizeof *t);
+	if (!t)
+		return -TERN_ENOMEM;
+	t->fn = fn;
+	t->ctx = ctx;
+	t->at = at;
+	tap_append(sim, link, t);
 	return 0;
 }
 

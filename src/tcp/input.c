@@ -124,7 +124,7 @@ static struct tern_sock *new_child(struct tern_stack *st, struct tern_sock *lsk,
 	sk->ts_offset = tern__ts_offset(st, sk->laddr, sk->raddr);
 	negotiate(st, sk, seg);
 	tern__tcp_init_mss(st, sk);
-	tern__tcp_init_rcv_window(st, sk);
+	tern__tcp_init_rcv_window(st, sk, sk->advmss - (sk->neg.ts_ok ? 12u : 0u));
 	/* The SYN's window is never scaled (RFC 7323 §2.2). */
 	sk->snd_wnd = seg->win;
 	sk->max_window = seg->win;
@@ -228,7 +228,6 @@ static bool syn_sent_rcv(struct tern_stack *st, struct tern_sock *sk, const stru
 		if (rtt_us < 0 && !tern__rtt_has_sample(&sk->rtt))
 			tern__rtt_handshake_fallback(&sk->rtt);
 		tern__tcp_established(st, sk);
-		tern__tcp_init_rcv_window(st, sk);
 		sk->rcv_mss = (uint16_t)TERN_MIN(TERN_MIN(sk->advmss, (uint16_t)TERN_TCP_DEFAULT_MSS),
 						 (uint16_t)(sk->rcv_wnd / 2));
 		tern__tcp_send_ack(st, sk);
@@ -237,7 +236,6 @@ static bool syn_sent_rcv(struct tern_stack *st, struct tern_sock *sk, const stru
 	}
 	/* A SYN without ACK: simultaneous open (RFC 9293 §3.5, figure 8). */
 	tern__tcp_set_state(st, sk, TERN_TCP_SYN_RECV);
-	tern__tcp_init_rcv_window(st, sk);
 	tern__tcp_send_syn(st, sk, true);
 	return false;
 }

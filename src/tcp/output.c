@@ -69,14 +69,16 @@ static uint32_t full_space(const struct tern_sock *sk)
 /* The initial window and our scale (Linux's tcp_select_initial_window, spec §13.15):
  * the space is half of SO_RCVBUF (tcp_rmem[1] by default), rounded down to whole
  * segments of `mss`; the scale is the smallest that lets tcp_rmem[2] (or rmem_max,
- * whichever is larger) be offered. With the corpus's tcp_rmem this gives 65160 and
- * wscale 7 with timestamps, 64240 without. */
-void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk)
+ * whichever is larger) be offered. A passive open rounds by the MSS less the
+ * timestamp option, an active open by the full MSS, so with the corpus's tcp_rmem
+ * a SYN-ACK offers 65160 (64240 without timestamps) and a SYN 64240; wscale 7.
+ * The window's ceiling (rcv_ssthresh) starts at that first offer. */
+void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk, uint32_t mss)
 {
-	uint32_t mss = sk->advmss - (sk->neg.ts_ok ? TCPOLEN_TS_ALIGNED : 0);
 	uint32_t space = sk->rcvbuf / 2;
-	uint32_t clamp = 65535u << TERN_TCP_MAX_WSCALE;
+	uint32_t clamp = sk->window_clamp ? sk->window_clamp : 65535u << TERN_TCP_MAX_WSCALE;
 
+	space = TERN_MIN(space, clamp);
 	if (space > mss)
 		space -= space % mss;
 	sk->rcv_wnd = st->sys.tcp_workaround_signed_windows ? TERN_MIN(space, 32767u) : TERN_MIN(space, 65535u);
@@ -90,15 +92,36 @@ void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk)
 		sk->neg.rcv_wscale = (uint8_t)(ws < 0 ? 0 : ws > TERN_TCP_MAX_WSCALE ? TERN_TCP_MAX_WSCALE : ws);
 	}
 	sk->window_clamp = TERN_MIN(65535u << sk->neg.rcv_wscale, clamp);
-	/* tcp_init_buffer_space: the clamp follows the buffer (tcp_app_win keeps
-	 * 1/2^31 of it for the application: nothing, at the default 31). */
+	sk->rcv_ssthresh = sk->rcv_wnd;
+	sk->rcv_wup = sk->rcv_nxt;
+}
+
+/* Linux's tcp_init_buffer_space, when the connection is established: the window's
+ * clamp follows the buffer (tcp_app_win keeps 1/2^tcp_app_win of it for the
+ * application: nothing at the default 31), and the ceiling stays under the clamp.
+ * A peer without window scaling caps everything at 65535. */
+void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk)
+{
 	uint32_t maxwin = sk->rcvbuf / 2;
+
+	if (!sk->neg.wscale_ok)
+		sk->window_clamp = TERN_MIN(sk->window_clamp, 65535u);
 	if (sk->window_clamp >= maxwin) {
 		sk->window_clamp = maxwin;
-		if (st->sys.tcp_app_win && maxwin > 4u * sk->advmss && st->sys.tcp_app_win < 32)
+		if (st->sys.tcp_app_win && st->sys.tcp_app_win < 32 && maxwin > 4u * sk->advmss)
 			sk->window_clamp = TERN_MAX(maxwin - (maxwin >> st->sys.tcp_app_win), 4u * sk->advmss);
 	}
-	sk->rcv_wup = sk->rcv_nxt;
+	sk->rcv_ssthresh = TERN_MIN(sk->rcv_ssthresh, sk->window_clamp);
+}
+
+/* Linux's tcp_grow_window, for each in-order data segment: while the buffer has
+ * room, the ceiling rises by two segments. With receive memory charged at twice
+ * the payload, Linux's truesize test always takes the two-segment step. */
+void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk)
+{
+	(void)st;
+	if (sk->rcv_ssthresh < sk->window_clamp && (int64_t)sk->rcv_ssthresh < rcv_space(sk))
+		sk->rcv_ssthresh = TERN_MIN(sk->rcv_ssthresh + 2u * sk->advmss, sk->window_clamp);
 }
 
 /* Linux's __tcp_select_window: what the window should be from buffer space alone. */
@@ -109,6 +132,8 @@ static uint32_t compute_window(struct tern_sock *sk)
 	int64_t free_space = rcv_space(sk);
 	uint32_t window;
 
+	uint32_t allowed = sk->rcvbuf / 2;
+
 	if (mss > full)
 		mss = full;
 	if (free_space < (int64_t)(full >> 1)) {
@@ -118,11 +143,11 @@ static uint32_t compute_window(struct tern_sock *sk)
 		if (free_space < 0)
 			free_space = 0;
 		free_space &= ~(int64_t)((1u << sk->neg.rcv_wscale) - 1);
-		if (free_space < (int64_t)(full >> 4) || free_space < (int64_t)mss)
+		if (free_space < (int64_t)(allowed >> 4) || free_space < (int64_t)mss)
 			return 0;
 	}
-	if (free_space > (int64_t)full)
-		free_space = full;
+	if (free_space > (int64_t)sk->rcv_ssthresh)
+		free_space = sk->rcv_ssthresh;
 	if (sk->neg.rcv_wscale) {
 		window = (uint32_t)free_space;
 		uint32_t unit = 1u << sk->neg.rcv_wscale;

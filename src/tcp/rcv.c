@@ -255,6 +255,7 @@ void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const str
 		}
 		sk->rcv_nxt += len;
 		tern__tcp_event_data_recv(st, sk, len);
+		tern__tcp_grow_window(st, sk);
 	}
 	if (fin && seq + len == end) {
 		sk->rcv_nxt++;

@@ -144,6 +144,8 @@ struct tern_sock {
 	tern_seq irs, rcv_nxt, rcv_wup; /* rcv_wup: rcv_nxt when the window was last sent */
 	uint32_t rcv_wnd;               /* window last advertised, in bytes */
 	uint32_t window_clamp;          /* largest window we will offer */
+	uint32_t rcv_ssthresh;          /* the window's current ceiling; grows as data
+					   arrives (Linux's tcp_grow_window) */
 	tern_seq copied_seq;            /* next byte the user will read */
 	tern_seq fin_seq;               /* where the peer's FIN sits, valid with SK_PEER_FIN */
 
@@ -303,7 +305,9 @@ bool tern__tcp_retransmit_lost(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_send_probe(struct tern_stack *st, struct tern_sock *sk);
 uint32_t tern__tcp_select_window(struct tern_stack *st, struct tern_sock *sk);
 uint32_t tern__tcp_select_window_peek(struct tern_sock *sk);
-void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk, uint32_t mss);
+void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_ack_snd_check(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_schedule_ack(struct tern_stack *st, struct tern_sock *sk, bool now);
 bool tern__tcp_ratelimit_ack(struct tern_stack *st, struct tern_sock *sk);

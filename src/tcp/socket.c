@@ -144,6 +144,7 @@ void tern__tcp_established(struct tern_stack *st, struct tern_sock *sk)
 	struct tern_sock *lsk = sk->parent;
 
 	tern__tcp_set_state(st, sk, TERN_TCP_ESTABLISHED);
+	tern__tcp_init_buffer_space(st, sk);
 	tern__cc_start(&sk->cc, &c);
 	sk->mss_cache = 0;
 	tern__tcp_arm_keepalive(st, sk);
@@ -335,10 +336,8 @@ int tern_connect(struct tern_stack *st, int fd, const struct tern_sockaddr *addr
 	sk->ip_id = (uint16_t)tern__prng_u32(&st->prng);
 	/* What our SYN offers, per the sysctls (RFC 7323, RFC 2018). */
 	sk->neg.wscale_ok = st->sys.tcp_window_scaling != 0;
-	sk->neg.ts_ok = st->sys.tcp_timestamps != 0;
 	tern__tcp_init_mss(st, sk);
-	tern__tcp_init_rcv_window(st, sk);
-	sk->neg.ts_ok = 0;   /* until the SYN-ACK agrees */
+	tern__tcp_init_rcv_window(st, sk, sk->advmss);
 	sk->rcv_tstamp = st->now;
 	tern__tcp_set_state(st, sk, TERN_TCP_SYN_SENT);
 	tern__ehash_insert(st, sk);
