@@ -14,27 +14,61 @@
  * as reading a /proc/sys directory does. -n prints values only, -N names only, -q
  * keeps writes quiet, -e ignores unknown names.
  *
- * For now the command acts on a fresh stack holding the defaults, so a write is
- * checked and echoed but does not outlive the command; a later version reaches a
- * running stack through a control socket.
+ * The formatting is tern_tool_sysctl, which acts on whatever stack it is given: the
+ * control server (tools/ctl.c) runs it against a live stack for the `sysctl` shim
+ * and for `tern sysctl` when $TERN_CTL names an instance; without one, `tern sysctl`
+ * runs it on a fresh stack holding the defaults, so a write is checked and echoed
+ * but does not outlive the command. As a shim it answers help and bad options as
+ * procps does (usage on stdout, status 0 after a bad option); as `tern sysctl` it
+ * keeps tern's own usage text.
  */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "tern.h"
 #include "tern/sysctl.h"
 #include "tern/tern.h"
 
 struct sysctl_opts {
+	FILE *out, *err;
 	bool values_only;       /* -n */
 	bool names_only;        /* -N */
 	bool quiet;             /* -q */
 	bool ignore_unknown;    /* -e */
 	bool write;             /* -w */
+	bool binary;            /* -b */
 };
+
+/* The shim's help, laid out as procps lays out its own. */
+static void procps_usage(FILE *out)
+{
+	fputs("\n"
+	      "Usage:\n"
+	      " sysctl [options] [variable[=value] ...]\n"
+	      "\n"
+	      "Options:\n"
+	      "  -a, --all            show every knob of the tern instance\n"
+	      "  -A                   same as -a\n"
+	      "  -X                   same as -a\n"
+	      "  -b, --binary         print the value with no newline after it\n"
+	      "  -e, --ignore         say nothing about unknown names\n"
+	      "  -N, --names          print names only\n"
+	      "  -n, --values         print values only\n"
+	      "  -q, --quiet          print nothing for writes\n"
+	      "  -w, --write          set variable=value\n"
+	      "  -o                   ignored\n"
+	      "  -x                   ignored\n"
+	      "  -d                   same as -h\n"
+	      "\n"
+	      " -h, --help     show this text\n"
+	      " -V, --version  show the version\n"
+	      "\n"
+	      "tern's sysctl: it reads and sets the knobs of the tern instance named by\n"
+	      "$TERN_CTL; docs/sysctl.md lists them.\n", out);
+}
 
 static void usage(FILE *out)
 {
@@ -43,7 +77,8 @@ static void usage(FILE *out)
 		"\n"
 		"Reads and writes tern's knobs as procps sysctl(8) does; names are Linux's\n"
 		"(net.ipv4.tcp_syncookies, or the path form net/ipv4/tcp_syncookies).\n"
-		"For now it acts on a fresh stack with the default values.\n"
+		"With $TERN_CTL naming a tern instance it acts on that instance's stack;\n"
+		"without, on a fresh stack holding the default values.\n"
 		"\n"
 		"options:\n"
 		"  -a, --all         print every knob (-A and -X are the same)\n"
@@ -58,31 +93,33 @@ static void usage(FILE *out)
 
 /* The /proc/sys path procps names in its "cannot stat" message: a dotted name has
  * its dots and slashes swapped, a name that starts as a path is kept. */
-static void print_unknown(const char *name)
+static void print_unknown(const struct sysctl_opts *o, const char *name)
 {
 	size_t sep = strcspn(name, "./");
 	bool dotted = name[sep] == '.';
 
-	fputs("sysctl: cannot stat /proc/sys/", stderr);
+	fputs("sysctl: cannot stat /proc/sys/", o->err);
 	for (const char *p = name; *p; p++) {
 		char c = *p;
 		if (dotted && c == '.')
 			c = '/';
 		else if (dotted && c == '/')
 			c = '.';
-		fputc(c, stderr);
+		fputc(c, o->err);
 	}
-	fputs(": No such file or directory\n", stderr);
+	fputs(": No such file or directory\n", o->err);
 }
 
 static void print_setting(const struct sysctl_opts *o, const char *name, const char *value)
 {
-	if (o->names_only)
-		printf("%s\n", name);
+	if (o->binary)                  /* procps -b: the bare value, no newline */
+		fputs(value, o->out);
+	else if (o->names_only)
+		fprintf(o->out, "%s\n", name);
 	else if (o->values_only)
-		printf("%s\n", value);
+		fprintf(o->out, "%s\n", value);
 	else
-		printf("%s = %s\n", name, value);
+		fprintf(o->out, "%s = %s\n", name, value);
 }
 
 static int show_knob(const struct sysctl_opts *o, const struct tern_stack *st,
@@ -91,7 +128,7 @@ static int show_knob(const struct sysctl_opts *o, const struct tern_stack *st,
 	char value[256];
 	int n = tern_sysctl_get(st, k->name, value, sizeof(value));
 	if (n < 0) {
-		fprintf(stderr, "sysctl: reading key \"%s\": %s\n", k->name, tern_strerror(n));
+		fprintf(o->err, "sysctl: reading key \"%s\": %s\n", k->name, tern_strerror(n));
 		return 1;
 	}
 	print_setting(o, k->name, value);
@@ -137,7 +174,7 @@ static int read_one(const struct sysctl_opts *o, const struct tern_stack *st, co
 		return rc;
 	if (o->ignore_unknown)
 		return 0;
-	print_unknown(name);
+	print_unknown(o, name);
 	return 1;
 }
 
@@ -157,13 +194,13 @@ static int write_one(const struct sysctl_opts *o, struct tern_stack *st, const c
 	char *eq;
 
 	if (strlen(arg) >= sizeof(buf) || !(eq = strchr(strcpy(buf, arg), '='))) {
-		fputs("sysctl: command line(0): invalid syntax, continuing...\n", stderr);
+		fputs("sysctl: command line(0): invalid syntax, continuing...\n", o->err);
 		return 1;
 	}
 	*eq = '\0';
 	char *name = trim(buf), *value = trim(eq + 1);
 	if (!*name) {
-		fputs("sysctl: command line(0): invalid syntax, continuing...\n", stderr);
+		fputs("sysctl: command line(0): invalid syntax, continuing...\n", o->err);
 		return 1;
 	}
 
@@ -171,12 +208,12 @@ static int write_one(const struct sysctl_opts *o, struct tern_stack *st, const c
 	if (!k) {
 		if (o->ignore_unknown)
 			return 0;
-		print_unknown(name);
+		print_unknown(o, name);
 		return 1;
 	}
 	int err = tern_sysctl_set(st, name, value);
 	if (err < 0) {
-		fprintf(stderr, "sysctl: setting key \"%s\": %s\n", k->name, tern_strerror(err));
+		fprintf(o->err, "sysctl: setting key \"%s\": %s\n", k->name, tern_strerror(err));
 		return 1;
 	}
 	if (!o->quiet)
@@ -279,6 +316,103 @@ static void print_markdown(void)
 
 /* ------------------------------------------------------------ the command */
 
+static const struct tern_tool_longopt sysctl_longopts[] = {
+	{ "all", false, 'a' }, { "binary", false, 'b' }, { "ignore", false, 'e' },
+	{ "names", false, 'N' }, { "values", false, 'n' }, { "quiet", false, 'q' },
+	{ "write", false, 'w' }, { "help", false, 'h' }, { "version", false, 'V' },
+	{ "load", true, 'p' }, { "system", false, 256 }, { "pattern", true, 'r' },
+	{ "deprecated", false, 257 }, { "dry-run", false, 258 }, { NULL, false, 0 },
+};
+
+int tern_tool_sysctl(struct tern_stack *st, int argc, char **argv, FILE *out, FILE *err)
+{
+	struct sysctl_opts o = { .out = out, .err = err };
+	/* argv[0] "tern sysctl": the local command, with tern's own help. */
+	bool tern_cli = argc > 0 && !strcmp(argv[0], "tern sysctl");
+	const char *invoked = argc > 0 ? argv[0] : "sysctl";
+	struct tern_tool_getopt g;
+	bool all = false;
+	int c, rc = 0;
+	char **names = calloc((size_t)argc + 1, sizeof(char *));
+
+	if (!names) {
+		fputs("sysctl: out of memory\n", err);
+		return 1;
+	}
+	tern_tool_getopt_init(&g, argc, argv, names, "sysctl", err);
+	while ((c = tern_tool_getopt(&g, "bneNwfpqoxaAXr:Vdh", sysctl_longopts)) != -1) {
+		switch (c) {
+		case 'a': case 'A': case 'X': all = true; break;
+		case 'b': o.binary = true; break;
+		case 'w': o.write = true; break;
+		case 'n': o.values_only = true; break;
+		case 'N': o.names_only = true; break;
+		case 'q': o.quiet = true; break;
+		case 'e': o.ignore_unknown = true; break;
+		case 'o': case 'x': break;
+		case 'V':
+			fprintf(out, "sysctl from tern %s\n", TERN_VERSION);
+			goto done;
+		case 'h': case 'd':
+			if (tern_cli)
+				usage(out);
+			else
+				procps_usage(out);
+			goto done;
+		case '?':
+			/* procps follows a bad option with its help on stdout, status 0. */
+			if (tern_cli) {
+				usage(err);
+				rc = 1;
+			} else {
+				procps_usage(out);
+			}
+			goto done;
+		default:
+			/* -p, --system, -r, --dry-run, --deprecated: files and patterns
+			 * of the host, not of a tern stack. */
+			if (c >= 256) {
+				for (const struct tern_tool_longopt *l = sysctl_longopts; l->name; l++)
+					if (l->key == c)
+						fprintf(err, "sysctl: option '--%s' is not supported by tern\n",
+							l->name);
+			} else {
+				fprintf(err, "sysctl: option '-%c' is not supported by tern\n", c);
+			}
+			rc = 1;
+			goto done;
+		}
+	}
+	if (!all && !g.nops) {
+		if (argc <= 1) {
+			if (tern_cli)
+				usage(err);
+			else
+				procps_usage(err);
+		} else {
+			fprintf(err, "sysctl: no variables specified\n"
+				     "Try `%s --help' for more information.\n", invoked);
+		}
+		rc = 1;
+		goto done;
+	}
+
+	if (all) {
+		for (int i = 0; i < tern_sysctl_count(); i++)
+			rc |= show_knob(&o, st, tern_sysctl_at(i));
+	} else {
+		for (int i = 0; i < g.nops; i++) {
+			if (o.write || strchr(names[i], '='))
+				rc |= write_one(&o, st, names[i]);
+			else
+				rc |= read_one(&o, st, names[i]);
+		}
+	}
+done:
+	free(names);
+	return rc;
+}
+
 static void drop_packet(void *ctx, tern_time now, const uint8_t *pkt, size_t len)
 {
 	(void)ctx, (void)now, (void)pkt, (void)len;
@@ -286,44 +420,18 @@ static void drop_packet(void *ctx, tern_time now, const uint8_t *pkt, size_t len
 
 int tern_cmd_sysctl(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "write", no_argument, NULL, 'w' },
-		{ "values", no_argument, NULL, 'n' },
-		{ "names", no_argument, NULL, 'N' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "ignore", no_argument, NULL, 'e' },
-		{ "markdown", no_argument, NULL, 'M' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct sysctl_opts o = { 0 };
-	bool all = false;
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "aAXwnNqeh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a': case 'A': case 'X': all = true; break;
-		case 'w': o.write = true; break;
-		case 'n': o.values_only = true; break;
-		case 'N': o.names_only = true; break;
-		case 'q': o.quiet = true; break;
-		case 'e': o.ignore_unknown = true; break;
-		case 'M': print_markdown(); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--markdown")) {
+			print_markdown();
+			return 0;
 		}
 	}
-	if (!all && optind == argc) {
-		if (argc <= 1) {
-			usage(stderr);
-		} else {
-			fputs("sysctl: no variables specified\n"
-			      "Try `tern sysctl --help' for more information.\n", stderr);
-		}
-		return 1;
-	}
+	/* With an instance, act on its stack, as the `sysctl` shim does. */
+	const char *ctl = getenv("TERN_CTL");
+	if (ctl && *ctl)
+		return tern_ctl_client(argc, argv);
 
 	struct tern_stack_config cfg;
 	struct tern_stack *st;
@@ -335,19 +443,17 @@ int tern_cmd_sysctl(int argc, char **argv)
 		fprintf(stderr, "tern sysctl: cannot create a stack: %s\n", tern_strerror(err));
 		return 1;
 	}
-
-	int rc = 0;
-	if (all) {
-		for (int i = 0; i < tern_sysctl_count(); i++)
-			rc |= show_knob(&o, st, tern_sysctl_at(i));
-	} else {
-		for (int i = optind; i < argc; i++) {
-			if (o.write || strchr(argv[i], '='))
-				rc |= write_one(&o, st, argv[i]);
-			else
-				rc |= read_one(&o, st, argv[i]);
-		}
+	char **args = calloc((size_t)argc + 1, sizeof(char *));
+	if (!args) {
+		tern_stack_destroy(st);
+		fputs("tern sysctl: out of memory\n", stderr);
+		return 1;
 	}
+	args[0] = (char *)"tern sysctl";
+	for (int i = 1; i < argc; i++)
+		args[i] = argv[i];
+	int rc = tern_tool_sysctl(st, argc, args, stdout, stderr);
+	free(args);
 	tern_stack_destroy(st);
 	return rc;
 }

@@ -1,10 +1,13 @@
 /*
  * tools/tern.c: the `tern` command, one binary with subcommands (like `ip` or
  * `git`). This file only dispatches; each subcommand lives in its own file.
+ * Started under the name ss, nstat or sysctl (a link made by `tern shims DIR`),
+ * the binary is that tool for the tern instance named by $TERN_CTL (tools/ctl.h).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "tern.h"
 
 struct subcommand {
@@ -16,6 +19,10 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "demo", tern_cmd_demo, "two simulated hosts ping over a lossy link; writes a pcap" },
 	{ "sysctl", tern_cmd_sysctl, "read and set the stack's knobs, as sysctl(8) does" },
+	{ "script", tern_cmd_script, "run packetdrill scripts against tern in virtual time" },
+	{ "ss", tern_cmd_ss, "list a tern instance's sockets, as ss(8) does ($TERN_CTL)" },
+	{ "nstat", tern_cmd_nstat, "print a tern instance's counters, as nstat(8) does ($TERN_CTL)" },
+	{ "shims", tern_cmd_shims, "make DIR/ss, DIR/nstat, DIR/sysctl that act on $TERN_CTL" },
 };
 
 static void usage(FILE *out)
@@ -32,6 +39,11 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	if (argc >= 1 && argv[0]) {
+		const char *name = tern_tool_basename(argv[0]);
+		if (!strcmp(name, "ss") || !strcmp(name, "nstat") || !strcmp(name, "sysctl"))
+			return tern_ctl_client(argc, argv);
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -123,8 +123,7 @@ static void retransmit_timeout(struct tern_stack *st, struct tern_sock *sk)
 	tern__count(st, TERN_CTR_TcpExtTCPTimeouts);
 
 	if (sk->state == TERN_TCP_SYN_SENT || sk->state == TERN_TCP_SYN_RECV) {
-		tern__count(st, TERN_CTR_TcpExtTCPSynRetrans);
-		tern__tcp_send_syn(st, sk, true);
+		tern__tcp_send_syn(st, sk, true);   /* counts RetransSegs and TCPSynRetrans */
 		sk->retransmits++;
 		/* LINUX-COMPAT: net.ipv4.tcp_syn_linear_timeouts keeps the first RTOs of
 		 * an active open at 1 s (spec §4.3). */
