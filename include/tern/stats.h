@@ -81,6 +81,7 @@ extern "C" {
 	X(TcpExt, TCPChallengeACK,   "Challenge ACKs sent (RFC 5961)") \
 	X(TcpExt, TCPSYNChallenge,   "Challenge ACKs sent in answer to a SYN") \
 	X(TcpExt, TCPACKSkippedChallenge, "Challenge ACKs suppressed by tcp_invalid_ratelimit") \
+	X(TcpExt, TCPACKSkippedSynRecv, "SYN-ACK resends for duplicate SYNs suppressed by the rate limit") \
 	X(TcpExt, TCPACKSkippedSeq,  "Out-of-window duplicate ACKs suppressed by the rate limit") \
 	X(TcpExt, TCPACKSkippedPAWS, "PAWS duplicate ACKs suppressed by the rate limit") \
 	X(TcpExt, TCPOFOQueue,       "Segments queued out of order") \

@@ -380,7 +380,10 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 		sk->rtx_kind = RTX_NONE;
 		sk->backoff = 0;
 	}
-	if (seq_gt(ack, prior_una))
+	if (seq_gt(ack, prior_una)) {
+		/* A grown window wants a bigger buffer (Linux's tcp_new_space). */
+		tern__tcp_sndbuf_expand(st, sk);
 		tern__sock_wakeup(st, sk);
+	}
 	return 0;
 }

@@ -324,13 +324,25 @@ static bool validate(struct tern_stack *st, struct tern_sock *sk, const struct t
 			tern__tcp_send_challenge_ack(st, sk);
 		return false;
 	}
-	/* RFC 5961 §4.2: a SYN in a synchronized state draws a challenge ACK. */
+	/* RFC 5961 §4.2: a SYN in a synchronized state draws a challenge ACK, except
+	 * the SYN-ACK that completes a simultaneous open: in SYN-RECV, acking our
+	 * SYN and repeating the peer's (Linux's tcp_validate_incoming). */
+	if ((seg->flags & TERN_TCP_SYN) && sk->state == TERN_TCP_SYN_RECV && !sk->parent &&
+	    (seg->flags & TERN_TCP_ACK) && seg->payload_len == 0 && seg->seq + 1 == sk->rcv_nxt &&
+	    seg->ack == sk->snd_nxt)
+		return true;
 	if (seg->flags & TERN_TCP_SYN) {
 		if (sk->state == TERN_TCP_SYN_RECV && sk->parent && seg->seq == sk->irs) {
 			/* The peer's SYN again, before it saw our SYN-ACK: resend it, at
 			 * most once per tcp_invalid_ratelimit (spec §4.2). */
-			if (!tern__tcp_ratelimit_ack(st, sk))
+			if (tern__tcp_ratelimit_ack(st, sk)) {
+				tern__count(st, TERN_CTR_TcpExtTCPACKSkippedSynRecv);
+			} else {
 				tern__tcp_send_syn(st, sk, true);
+				/* The timer restarts with the current interval; the count of
+				 * timeouts does not move. */
+				tern__tcp_rearm_rto(st, sk);
+			}
 			return false;
 		}
 		tern__count(st, TERN_CTR_TcpExtTCPSYNChallenge);
@@ -433,13 +445,15 @@ static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const s
 	 * §3.10.7.4). */
 	if (!(seg->flags & TERN_TCP_ACK))
 		return false;
+	/* Linux takes the timestamp to echo before acting on the ACK (tcp_ack with
+	 * FLAG_UPDATE_TS_RECENT), so a retransmission the ACK triggers echoes it. */
+	store_ts_recent(st, sk, seg);
 	if (sk->state == TERN_TCP_SYN_RECV) {
 		if (!synrecv_ack(st, sk, seg, &reset))
 			return reset;
 	} else if (tern__tcp_ack(st, sk, seg) < 0) {
 		return false;
 	}
-	store_ts_recent(st, sk, seg);
 	sk->rcv_tstamp = st->now;
 	if (sk->snd_una == sk->snd_nxt && (sk->flags & SK_FIN_SENT))
 		fin_acked(st, sk);
@@ -459,7 +473,7 @@ static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const s
 	if ((sk->state == TERN_TCP_CLOSE_WAIT || sk->state == TERN_TCP_CLOSING || sk->state == TERN_TCP_LAST_ACK) &&
 	    !seq_lt(seg->seq, sk->rcv_nxt)) {
 		/* nothing */
-	} else if (seg->payload_len || (seg->flags & TERN_TCP_FIN)) {
+	} else if (seg->payload_len || (seg->flags & (TERN_TCP_FIN | TERN_TCP_SYN))) {
 		tern__tcp_data_queue(st, sk, seg);
 	}
 	if (sk->state != TERN_TCP_CLOSE) {

@@ -78,6 +78,11 @@ void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk, uint
 	uint32_t space = sk->rcvbuf / 2;
 	uint32_t clamp = sk->window_clamp ? sk->window_clamp : 65535u << TERN_TCP_MAX_WSCALE;
 
+	/* A buffer the user sized (SO_RCVBUF) bounds the scale too: with SO_RCVBUF
+	 * 8192 the window is 7240 and wscale 0 (spec §14.13). */
+	if ((sk->flags & SK_RCVBUF_LOCK) && clamp > space)
+		clamp = space;
+
 	space = TERN_MIN(space, clamp);
 	if (space > mss)
 		space -= space % mss;
@@ -112,6 +117,26 @@ void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk)
 			sk->window_clamp = TERN_MAX(maxwin - (maxwin >> st->sys.tcp_app_win), 4u * sk->advmss);
 	}
 	sk->rcv_ssthresh = TERN_MIN(sk->rcv_ssthresh, sk->window_clamp);
+}
+
+/* Linux's tcp_sndbuf_expand: unless the user fixed SO_SNDBUF, the send buffer
+ * holds two congestion windows (at least 10 segments, and the reordering degree
+ * plus one) of per-segment memory: the MSS plus headers and buffer overhead,
+ * rounded to a power of two (4352 bytes at MSS 1460, so 87040 at first), up to
+ * tcp_wmem[2]. tern charges payload bytes against it. */
+void tern__tcp_sndbuf_expand(struct tern_stack *st, struct tern_sock *sk)
+{
+	uint32_t per_mss = TERN_MAX((uint32_t)sk->neg.mss_clamp, (uint32_t)sk->mss_cache) + 320u + 320u;
+	uint32_t nr_segs = TERN_MAX(TERN_MAX(sk->cc.cwnd_segs, (uint32_t)TERN_TCP_INIT_CWND),
+				    (uint32_t)st->sys.tcp_reordering + 1u);
+	uint64_t sndmem;
+
+	if (sk->flags & SK_SNDBUF_LOCK)
+		return;
+	per_mss = (per_mss <= 1 ? 1u : 1u << (32 - __builtin_clz(per_mss - 1))) + 256u;
+	sndmem = 2ull * nr_segs * per_mss;
+	if (sk->sndbuf < sndmem)
+		sk->sndbuf = (uint32_t)TERN_MIN(sndmem, (uint64_t)st->sys.tcp_wmem[2]);
 }
 
 /* Linux's tcp_grow_window, for each in-order data segment: while the buffer has
@@ -387,7 +412,8 @@ static uint32_t in_flight(const struct tern_sock *sk)
 /* Resends one scoreboard entry as it was first cut. */
 static void retransmit_seg(struct tern_stack *st, struct tern_sock *sk, struct tern_txseg *t)
 {
-	uint8_t flags = TERN_TCP_ACK | (t->tcp_flags & (TERN_TCP_FIN | TERN_TCP_SYN));
+	/* A retransmission carries what the original carried (PSH included). */
+	uint8_t flags = TERN_TCP_ACK | (t->tcp_flags & (TERN_TCP_FIN | TERN_TCP_SYN | TERN_TCP_PSH));
 	size_t len = (size_t)(t->end - t->seq) - !!(t->tcp_flags & TERN_TCP_FIN) - !!(t->tcp_flags & TERN_TCP_SYN);
 	tern_seq seq = t->seq;
 
@@ -401,8 +427,6 @@ static void retransmit_seg(struct tern_stack *st, struct tern_sock *sk, struct t
 		tern__tcp_send_syn(st, sk, true);
 		return;
 	}
-	if (len)
-		flags |= TERN_TCP_PSH;
 	transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len);
 	/* The give-up budget runs from the head's first transmission (spec §14.17). */
 	if (!sk->retrans_stamp)
@@ -576,7 +600,7 @@ void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 		}
 		if (with_fin)
 			flags |= TERN_TCP_FIN;
-		if (!txseg_add(st, sk, seq, seq + len + (with_fin ? 1 : 0), with_fin ? TERN_TCP_FIN : 0))
+		if (!txseg_add(st, sk, seq, seq + len + (with_fin ? 1 : 0), flags & (TERN_TCP_FIN | TERN_TCP_PSH)))
 			break;
 		transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len);
 		if (flags & TERN_TCP_PSH)

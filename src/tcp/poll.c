@@ -55,8 +55,7 @@ uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk)
 		 * sk_stream_is_writeable: free space >= half of what is queued). */
 		if (!wr_shut) {
 			size_t queued = tern__stream_len(&sk->sndq);
-			size_t limit = TERN_MAX((size_t)sk->sndbuf, (size_t)2 * TERN_MAX(sk->cc.cwnd_segs, 10u) *
-									TERN_MAX(sk->mss_cache, (uint16_t)536));
+			size_t limit = sk->sndbuf;
 			if (queued < limit && limit - queued >= queued / 2)
 				mask |= TERN_POLLOUT | TERN_POLLWRNORM;
 		} else {

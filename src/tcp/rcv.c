@@ -198,20 +198,21 @@ static void queue_ofo(struct tern_stack *st, struct tern_sock *sk, const struct 
  * data, a FIN, or both. */
 void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
 {
-	tern_seq seq = seg->seq;
-	tern_seq end = seg->seq + seg->payload_len;   /* without the FIN */
+	bool syn = seg->flags & TERN_TCP_SYN;    /* only a SYN repeated in SYN-RECV gets here */
+	tern_seq seq = seg->seq + syn;
+	tern_seq end = seq + seg->payload_len;   /* without the FIN */
 	const uint8_t *data = seg->payload;
 	uint32_t len = seg->payload_len;
 	bool fin = seg->flags & TERN_TCP_FIN;
 
-	if (len == 0 && !fin)
+	if (len == 0 && !fin && !syn)
 		return;
 	if (seq_leq(end + fin, sk->rcv_nxt) && !(fin && end == sk->rcv_nxt)) {
 		/* All of it arrived before: our ACK was lost. Answer at once with a
-		 * D-SACK for what was repeated. */
+		 * D-SACK for what was repeated (a repeated SYN included: spec §13.4). */
 		tern__count(st, TERN_CTR_TcpExtDelayedACKLost);
-		if (len)
-			dsack_set(st, sk, seq, end);
+		if (len || syn)
+			dsack_set(st, sk, seg->seq, end);
 		enter_quickack_mode(sk);
 		sk->ack_pending |= ACK_SCHED | ACK_NOW;
 		return;

@@ -308,6 +308,7 @@ uint32_t tern__tcp_select_window_peek(struct tern_sock *sk);
 void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk, uint32_t mss);
 void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_sndbuf_expand(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_ack_snd_check(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_schedule_ack(struct tern_stack *st, struct tern_sock *sk, bool now);
 bool tern__tcp_ratelimit_ack(struct tern_stack *st, struct tern_sock *sk);

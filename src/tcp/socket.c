@@ -146,7 +146,7 @@ void tern__tcp_established(struct tern_stack *st, struct tern_sock *sk)
 	tern__tcp_set_state(st, sk, TERN_TCP_ESTABLISHED);
 	tern__tcp_init_buffer_space(st, sk);
 	tern__cc_start(&sk->cc, &c);
-	sk->mss_cache = 0;
+	tern__tcp_sndbuf_expand(st, sk);
 	tern__tcp_arm_keepalive(st, sk);
 	if (lsk) {
 		/* Passive open done: the child joins the accept queue (Linux counts
@@ -349,20 +349,12 @@ int tern_connect(struct tern_stack *st, int fd, const struct tern_sockaddr *addr
 
 /* ------------------------------------------------------------ send, recv */
 
-/* How many bytes the send queue may still take: Linux grows sk_sndbuf with the
- * congestion window (tcp_sndbuf_expand), two windows' worth at least, up to
- * tcp_wmem[2] unless the user fixed SO_SNDBUF. */
-static size_t send_space(const struct tern_stack *st, const struct tern_sock *sk)
+/* How many bytes the send queue may still take (Linux's sk_stream_memory_free,
+ * charging payload bytes against sk_sndbuf). */
+static size_t send_space(const struct tern_sock *sk)
 {
-	uint64_t limit = sk->sndbuf;
-
-	if (!(sk->flags & SK_SNDBUF_LOCK)) {
-		uint64_t want = 2ull * TERN_MAX(sk->cc.cwnd_segs, (uint32_t)TERN_TCP_INIT_CWND) *
-				TERN_MAX(sk->mss_cache, (uint16_t)TERN_TCP_DEFAULT_MSS);
-		limit = TERN_MAX(limit, TERN_MIN(want, (uint64_t)st->sys.tcp_wmem[2]));
-	}
 	size_t queued = tern__stream_len(&sk->sndq);
-	return queued >= limit ? 0 : (size_t)(limit - queued);
+	return queued >= sk->sndbuf ? 0 : sk->sndbuf - queued;
 }
 
 ssize_t tern_send(struct tern_stack *st, int fd, const void *buf, size_t len, int flags)
@@ -387,7 +379,7 @@ ssize_t tern_send(struct tern_stack *st, int fd, const void *buf, size_t len, in
 		return -TERN_EPIPE;
 	if (len == 0)
 		return 0;
-	size_t room = send_space(st, sk);
+	size_t room = send_space(sk);
 	if (room == 0)
 		return -TERN_EAGAIN;
 	size_t n = TERN_MIN(len, room);
