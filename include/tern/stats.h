@@ -59,8 +59,14 @@ extern "C" {
 	X(TcpExt, PAWSEstab,         "Segments dropped by PAWS in synchronized states") \
 	X(TcpExt, DelayedACKs,       "Delayed ACKs sent when the timer fired") \
 	X(TcpExt, DelayedACKLost,    "Duplicate data received (our ACK was probably lost)") \
+	X(TcpExt, SyncookiesSent,    "SYN cookies sent") \
+	X(TcpExt, SyncookiesRecv,    "Valid SYN cookies received") \
+	X(TcpExt, SyncookiesFailed,  "Invalid SYN cookies received") \
 	X(TcpExt, ListenOverflows,   "Times a listener's accept queue was full") \
 	X(TcpExt, ListenDrops,       "SYNs to listening sockets dropped") \
+	X(TcpExt, TCPReqQFullDoCookies, "SYN queue full (or tcp_syncookies=2): a cookie was chosen") \
+	X(TcpExt, TCPReqQFullDrop,   "SYN queue full and cookies off: the SYN was dropped") \
+	X(TcpExt, TCPDeferAcceptDrop, "Bare ACKs held back by TCP_DEFER_ACCEPT") \
 	X(TcpExt, TCPPureAcks,       "Segments carrying only an ACK") \
 	X(TcpExt, TCPHPAcks,         "Pure ACKs that only advanced snd_una") \
 	X(TcpExt, TCPRenoRecovery,   "Fast recoveries entered without SACK") \

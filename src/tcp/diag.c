@@ -4,6 +4,7 @@
  * queue and Send-Q its backlog'; a connection's are unread bytes and bytes not yet
  * acknowledged; TIME-WAIT and an orphan's FIN-WAIT-2 show their lifetime timer.
  */
+#include "tcp/reqsk.h"
 #include "tcp/sock.h"
 #include "tern/diag.h"
 
@@ -101,5 +102,5 @@ int tern_diag_foreach(struct tern_stack *st, tern_diag_fn fn, void *ctx)
 				return r;
 		}
 	}
-	return 0;
+	return tern__req_diag(st, fn, ctx);
 }

@@ -10,6 +10,8 @@
  * with a reset (§3.10.7.1; spec §7.1).
  */
 #include "ip/ip.h"
+#include "tcp/listen.h"
+#include "tcp/reqsk.h"
 #include "tcp/sock.h"
 #include "tcp/tcp.h"
 #include "tern/errors.h"
@@ -82,91 +84,6 @@ static void store_ts_recent(struct tern_stack *st, struct tern_sock *sk, const s
 		sk->ts_recent = seg->opt.ts_val;
 		sk->ts_recent_stamp = st->now ? st->now : 1;
 	}
-}
-
-/* ------------------------------------------------------------ LISTEN */
-
-static struct tern_sock *new_child(struct tern_stack *st, struct tern_sock *lsk, const struct tern_ipv4 *ip,
-				   const struct tern_tcp *seg)
-{
-	struct tern_sock *sk = tern__sock_alloc(st);
-
-	if (!sk)
-		return NULL;
-	sk->laddr = ip->dst;
-	sk->raddr = ip->src;
-	sk->lport = seg->dport;
-	sk->rport = seg->sport;
-	sk->parent = lsk;
-	/* Children inherit the listener's options (Linux copies the socket). */
-	sk->flags = lsk->flags & (SK_REUSEADDR | SK_REUSEPORT | SK_KEEPALIVE | SK_NODELAY | SK_LINGER |
-				  SK_RCVBUF_LOCK | SK_SNDBUF_LOCK);
-	sk->keepidle_s = lsk->keepidle_s;
-	sk->keepintvl_s = lsk->keepintvl_s;
-	sk->keepcnt = lsk->keepcnt;
-	sk->syncnt = lsk->syncnt;
-	sk->linger2_s = lsk->linger2_s;
-	sk->linger_s = lsk->linger_s;
-	sk->user_timeout_ms = lsk->user_timeout_ms;
-	sk->user_mss = lsk->user_mss;
-	sk->rcvbuf = lsk->rcvbuf;
-	sk->sndbuf = lsk->sndbuf;
-	sk->ip_id = (uint16_t)tern__prng_u32(&st->prng);
-	tern__cc_init(&sk->cc, lsk->cc.ops);
-	tern__port_inherit(st, sk, lsk);
-
-	sk->irs = seg->seq;
-	sk->rcv_nxt = seg->seq + 1;
-	sk->copied_seq = sk->rcv_nxt;
-	sk->iss = tern__isn(st, sk->laddr, sk->raddr, sk->lport, sk->rport);
-	sk->snd_una = sk->snd_nxt = sk->snd_max = sk->write_seq = sk->iss;
-	sk->pushed_seq = sk->snd_sml = sk->iss;
-	sk->ts_offset = tern__ts_offset(st, sk->laddr, sk->raddr);
-	negotiate(st, sk, seg);
-	tern__tcp_init_mss(st, sk);
-	tern__tcp_init_rcv_window(st, sk, sk->advmss - (sk->neg.ts_ok ? 12u : 0u));
-	/* The SYN's window is never scaled (RFC 7323 §2.2). */
-	sk->snd_wnd = seg->win;
-	sk->max_window = seg->win;
-	sk->snd_wl1 = seg->seq;
-	sk->snd_wl2 = sk->iss;
-	sk->rcv_tstamp = st->now;
-	sk->state = TERN_TCP_SYN_RECV;
-	tern__ehash_insert(st, sk);
-	lsk->syn_len++;
-	return sk;
-}
-
-/* RFC 9293 §3.10.7.2, with Linux's limits: while the accept queue is full a SYN
- * is dropped (ListenOverflows and ListenDrops, spec §1.3 step 3). */
-static void listen_rcv(struct tern_stack *st, struct tern_sock *lsk, const struct tern_ipv4 *ip,
-		       const struct tern_tcp *seg)
-{
-	if (seg->flags & TERN_TCP_RST)
-		return;
-	if (seg->flags & TERN_TCP_ACK) {
-		tern__tcp_send_reset(st, ip, seg);
-		return;
-	}
-	if (!(seg->flags & TERN_TCP_SYN) || (seg->flags & TERN_TCP_FIN))
-		return;
-	if (lsk->acc_len > (uint32_t)lsk->backlog) {
-		tern__count(st, TERN_CTR_TcpExtListenOverflows);
-		tern__count(st, TERN_CTR_TcpExtListenDrops);
-		return;
-	}
-	/* A simple half-open limit until the Linux SYN queue lands: as many as the
-	 * backlog allows (6.13+: backlog' + 1). */
-	if (lsk->syn_len > (uint32_t)lsk->backlog) {
-		tern__count(st, TERN_CTR_TcpExtListenDrops);
-		return;
-	}
-	struct tern_sock *sk = new_child(st, lsk, ip, seg);
-	if (!sk) {
-		tern__count(st, TERN_CTR_TcpExtListenDrops);
-		return;
-	}
-	tern__tcp_send_syn(st, sk, false);
 }
 
 /* ------------------------------------------------------------ SYN-SENT */
@@ -332,19 +249,6 @@ static bool validate(struct tern_stack *st, struct tern_sock *sk, const struct t
 	    seg->ack == sk->snd_nxt)
 		return true;
 	if (seg->flags & TERN_TCP_SYN) {
-		if (sk->state == TERN_TCP_SYN_RECV && sk->parent && seg->seq == sk->irs) {
-			/* The peer's SYN again, before it saw our SYN-ACK: resend it, at
-			 * most once per tcp_invalid_ratelimit (spec §4.2). */
-			if (tern__tcp_ratelimit_ack(st, sk)) {
-				tern__count(st, TERN_CTR_TcpExtTCPACKSkippedSynRecv);
-			} else {
-				tern__tcp_send_syn(st, sk, true);
-				/* The timer restarts with the current interval; the count of
-				 * timeouts does not move. */
-				tern__tcp_rearm_rto(st, sk);
-			}
-			return false;
-		}
 		tern__count(st, TERN_CTR_TcpExtTCPSYNChallenge);
 		tern__tcp_send_challenge_ack(st, sk);
 		return false;
@@ -489,7 +393,7 @@ void tern__tcp_rcv(struct tern_stack *st, struct tern_sock *sk, const struct ter
 	bool reset;
 
 	if (sk->state == TERN_TCP_LISTEN) {
-		listen_rcv(st, sk, ip, seg);
+		tern__listen_rcv(st, sk, ip, seg);
 		return;
 	}
 	if (sk->state == TERN_TCP_SYN_SENT)
@@ -516,9 +420,17 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip)
 		return;
 	}
 
+	/* A connection, else a half-open request, else a listener (the order of
+	 * Linux's lookups: requests live in its established hash). */
 	sk = tern__ehash_lookup(st, ip->dst, seg.dport, ip->src, seg.sport);
-	if (!sk)
+	if (!sk) {
+		struct tern_req *req = tern__req_lookup(st, ip->dst, seg.dport, ip->src, seg.sport);
+		if (req) {
+			tern__req_rcv(st, req, ip, &seg);
+			return;
+		}
 		sk = tern__lhash_lookup(st, ip->dst, seg.dport);
+	}
 	if (!sk || sk->state == TERN_TCP_CLOSE) {
 		tern__count(st, TERN_CTR_TernTcpNoListener);
 		tern__tcp_send_reset(st, ip, &seg);

@@ -72,31 +72,43 @@ static uint32_t full_space(const struct tern_sock *sk)
  * whichever is larger) be offered. A passive open rounds by the MSS less the
  * timestamp option, an active open by the full MSS, so with the corpus's tcp_rmem
  * a SYN-ACK offers 65160 (64240 without timestamps) and a SYN 64240; wscale 7.
- * The window's ceiling (rcv_ssthresh) starts at that first offer. */
-void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk, uint32_t mss)
+ * tern__tcp_init_rcv_window applies it to a socket, whose window's ceiling
+ * (rcv_ssthresh) starts at that first offer. */
+void tern__tcp_select_initial_window(const struct tern_stack *st, uint32_t rcvbuf, bool rcvbuf_locked,
+				     uint32_t clamp, uint32_t mss, bool wscale_ok, uint32_t *rcv_wnd,
+				     uint8_t *rcv_wscale, uint32_t *window_clamp)
 {
-	uint32_t space = sk->rcvbuf / 2;
-	uint32_t clamp = sk->window_clamp ? sk->window_clamp : 65535u << TERN_TCP_MAX_WSCALE;
+	uint32_t space = rcvbuf / 2;
 
+	if (!clamp)
+		clamp = 65535u << TERN_TCP_MAX_WSCALE;
 	/* A buffer the user sized (SO_RCVBUF) bounds the scale too: with SO_RCVBUF
 	 * 8192 the window is 7240 and wscale 0 (spec §14.13). */
-	if ((sk->flags & SK_RCVBUF_LOCK) && clamp > space)
+	if (rcvbuf_locked && clamp > space)
 		clamp = space;
-
 	space = TERN_MIN(space, clamp);
 	if (space > mss)
 		space -= space % mss;
-	sk->rcv_wnd = st->sys.tcp_workaround_signed_windows ? TERN_MIN(space, 32767u) : TERN_MIN(space, 65535u);
-	sk->neg.rcv_wscale = 0;
-	if (sk->neg.wscale_ok) {
+	*rcv_wnd = st->sys.tcp_workaround_signed_windows ? TERN_MIN(space, 32767u) : TERN_MIN(space, 65535u);
+	*rcv_wscale = 0;
+	if (wscale_ok) {
 		uint64_t want = TERN_MAX((uint64_t)space, (uint64_t)st->sys.tcp_rmem[2]);
 		want = TERN_MAX(want, (uint64_t)st->sys.rmem_max);
 		want = TERN_MIN(want, (uint64_t)clamp);
 		int log = 63 - __builtin_clzll(want | 1);
 		int ws = log - 15;
-		sk->neg.rcv_wscale = (uint8_t)(ws < 0 ? 0 : ws > TERN_TCP_MAX_WSCALE ? TERN_TCP_MAX_WSCALE : ws);
+		*rcv_wscale = (uint8_t)(ws < 0 ? 0 : ws > TERN_TCP_MAX_WSCALE ? TERN_TCP_MAX_WSCALE : ws);
 	}
-	sk->window_clamp = TERN_MIN(65535u << sk->neg.rcv_wscale, clamp);
+	*window_clamp = TERN_MIN(65535u << *rcv_wscale, clamp);
+}
+
+void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk, uint32_t mss)
+{
+	uint8_t ws;
+
+	tern__tcp_select_initial_window(st, sk->rcvbuf, sk->flags & SK_RCVBUF_LOCK, sk->window_clamp, mss,
+					sk->neg.wscale_ok, &sk->rcv_wnd, &ws, &sk->window_clamp);
+	sk->neg.rcv_wscale = ws;
 	sk->rcv_ssthresh = sk->rcv_wnd;
 	sk->rcv_wup = sk->rcv_nxt;
 }
@@ -343,14 +355,6 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 		seg.payload = payload_buf;
 	}
 	seg.payload_len = (uint32_t)len;
-	size_t n = tern_tcp_build(buf, TERN_IP_MAX_PAYLOAD, &seg, out.src, out.dst);
-	TERN_ASSERT(n > 0);
-	if (n == 0)
-		return;
-
-	tern__count(st, TERN_CTR_TcpOutSegs);
-	if (flags & TERN_TCP_RST)
-		tern__count(st, TERN_CTR_TcpOutRsts);
 	if (flags & TERN_TCP_ACK) {
 		/* Any ACK we send acknowledges all we have: nothing is owed any more, and
 		 * a D-SACK is reported once. Linux's tcp_event_ack_sent and
@@ -364,7 +368,22 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 		sk->rcv_unacked_segs = 0;
 		tern__timer_cancel(&st->timers, &sk->delack_timer);
 	}
-	tern__ip_output(st, &out, n);
+	tern__tcp_emit(st, &out, &seg);
+}
+
+/* Builds `seg` (its payload may already sit in place in the transmit buffer) and
+ * sends it: the one place TCP segments leave and are counted. */
+void tern__tcp_emit(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg)
+{
+	size_t n = tern_tcp_build(tern__ip_payload_buf(st), TERN_IP_MAX_PAYLOAD, seg, out->src, out->dst);
+
+	TERN_ASSERT(n > 0);
+	if (n == 0)
+		return;
+	tern__count(st, TERN_CTR_TcpOutSegs);
+	if (seg->flags & TERN_TCP_RST)
+		tern__count(st, TERN_CTR_TcpOutRsts);
+	tern__ip_output(st, out, n);
 }
 
 /* ------------------------------------------------------------ the scoreboard */

@@ -10,6 +10,7 @@
  * bits (LINUX-COMPAT: Linux reflects the TOS on its control socket).
  */
 #include "ip/ip.h"
+#include "tcp/sock.h"
 #include "tcp/tcp.h"
 
 void tern__tcp_send_reset(struct tern_stack *st, const struct tern_ipv4 *ip, const struct tern_tcp *seg)
@@ -35,10 +36,5 @@ void tern__tcp_send_reset(struct tern_stack *st, const struct tern_ipv4 *ip, con
 			  !!(seg->flags & TERN_TCP_FIN);
 	}
 
-	size_t n = tern_tcp_build(tern__ip_payload_buf(st), TERN_IP_MAX_PAYLOAD, &rst, out.src, out.dst);
-	if (n == 0)
-		return;
-	tern__count(st, TERN_CTR_TcpOutSegs);
-	tern__count(st, TERN_CTR_TcpOutRsts);
-	tern__ip_output(st, &out, n);
+	tern__tcp_emit(st, &out, &rst);
 }

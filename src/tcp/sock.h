@@ -100,6 +100,9 @@ struct tern_txseg {
 #define SK_HASHED       0x20000 /* in the connection hash */
 #define SK_PEER_FIN     0x40000 /* the peer's FIN has been received */
 #define SK_CONNECTING   0x80000 /* connect() started; its outcome not yet reported */
+#define SK_ACCQ         0x100000 /* on its listener's accept queue */
+#define SK_OVERFLOWED   0x200000 /* listener: last_overflow is set */
+#define SK_SYNFLOOD_WARNED 0x400000 /* listener: the SYN flood message was logged */
 
 /* Negotiated options (tp->rx_opt in Linux). */
 struct tern_tcp_neg {
@@ -129,8 +132,11 @@ struct tern_sock {
 	struct tern_sock *parent;       /* the listener of a child not yet accepted */
 	struct tern_sock *acc_head, *acc_tail, *acc_next;  /* accept queue (FIFO) */
 	uint32_t acc_len;               /* established children waiting for accept() */
-	uint32_t syn_len;               /* children in SYN_RECV */
+	uint32_t syn_len;               /* qlen: requests in the SYN queue (spec §1.1) */
+	uint32_t young;                 /* of those, not yet retransmitted */
+	uint32_t lslot;                 /* its slot in the request table */
 	int backlog;                    /* backlog' = min(backlog, somaxconn) */
+	tern_time last_overflow;        /* last time the SYN queue overflowed (cookies) */
 
 	/* ---- send sequence space (RFC 9293 §3.3.1) */
 	tern_seq iss, snd_una, snd_nxt, snd_wl1, snd_wl2, snd_up;
@@ -261,9 +267,12 @@ struct tern_tcp_tables {
 	struct tern_pool txseg_pool;
 	struct tern_pool chunk_pool;
 	struct tern_pool epitem_pool;
+	struct tern_req_table *reqs;    /* the SYN queues' requests (reqsk.c) */
 	uint32_t orphans;
 	uint64_t hash_probes;           /* chain links followed in lookups (work counter) */
 };
+
+struct tern_req_table;
 
 /* table.c */
 int tern__tcp_init(struct tern_stack *st);
@@ -305,7 +314,12 @@ bool tern__tcp_retransmit_lost(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_send_probe(struct tern_stack *st, struct tern_sock *sk);
 uint32_t tern__tcp_select_window(struct tern_stack *st, struct tern_sock *sk);
 uint32_t tern__tcp_select_window_peek(struct tern_sock *sk);
+void tern__tcp_select_initial_window(const struct tern_stack *st, uint32_t rcvbuf, bool rcvbuf_locked,
+				     uint32_t clamp, uint32_t mss, bool wscale_ok, uint32_t *rcv_wnd,
+				     uint8_t *rcv_wscale, uint32_t *window_clamp);
 void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk, uint32_t mss);
+struct tern_ip_out;
+void tern__tcp_emit(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg);
 void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_sndbuf_expand(struct tern_stack *st, struct tern_sock *sk);

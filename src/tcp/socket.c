@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ip/ip.h"
+#include "tcp/reqsk.h"
 #include "tcp/sock.h"
 #include "tcp/tcp.h"
 #include "tern/errors.h"
@@ -59,27 +60,29 @@ void tern__tcp_set_state(struct tern_stack *st, struct tern_sock *sk, int state)
 	tern__sock_wakeup(st, sk);
 }
 
+/* Takes a child off its listener's accept queue (if it is on it) and forgets the
+ * listener. */
 static void unlink_from_parent(struct tern_sock *sk)
 {
 	struct tern_sock *lsk = sk->parent;
 
 	if (!lsk)
 		return;
-	if (sk->state == TERN_TCP_SYN_RECV) {
-		lsk->syn_len--;
-	} else {
-		for (struct tern_sock **pp = &lsk->acc_head; *pp; pp = &(*pp)->acc_next) {
-			if (*pp == sk) {
-				*pp = sk->acc_next;
-				if (lsk->acc_tail == sk) {
-					lsk->acc_tail = NULL;
-					for (struct tern_sock *p = lsk->acc_head; p; p = p->acc_next)
-						lsk->acc_tail = p;
-				}
-				lsk->acc_len--;
-				break;
-			}
+	if (sk->flags & SK_ACCQ) {
+		struct tern_sock *prev = NULL;
+		for (struct tern_sock *p = lsk->acc_head; p; prev = p, p = p->acc_next) {
+			if (p != sk)
+				continue;
+			if (prev)
+				prev->acc_next = sk->acc_next;
+			else
+				lsk->acc_head = sk->acc_next;
+			if (lsk->acc_tail == sk)
+				lsk->acc_tail = prev;
+			lsk->acc_len--;
+			break;
 		}
+		sk->flags &= ~SK_ACCQ;
 	}
 	sk->parent = NULL;
 	sk->acc_next = NULL;
@@ -103,8 +106,6 @@ void tern__tcp_done(struct tern_stack *st, struct tern_sock *sk)
 
 	if (attempt)
 		tern__count(st, TERN_CTR_TcpAttemptFails);
-	if (sk->parent && sk->state == TERN_TCP_SYN_RECV)
-		unlink_from_parent(sk);
 	tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
 	tern__tcp_clear_timers(st, sk);
 	sk->flags |= SK_SHUT_RD | SK_SHUT_WR;
@@ -149,9 +150,8 @@ void tern__tcp_established(struct tern_stack *st, struct tern_sock *sk)
 	tern__tcp_sndbuf_expand(st, sk);
 	tern__tcp_arm_keepalive(st, sk);
 	if (lsk) {
-		/* Passive open done: the child joins the accept queue (Linux counts
-		 * PassiveOpens when it creates the child, at this moment). */
-		lsk->syn_len--;
+		/* Passive open done: the child joins the accept queue. */
+		sk->flags |= SK_ACCQ;
 		sk->acc_next = NULL;
 		if (lsk->acc_tail)
 			lsk->acc_tail->acc_next = sk;
@@ -159,7 +159,6 @@ void tern__tcp_established(struct tern_stack *st, struct tern_sock *sk)
 			lsk->acc_head = sk;
 		lsk->acc_tail = sk;
 		lsk->acc_len++;
-		tern__count(st, TERN_CTR_TcpPassiveOpens);
 		tern__sock_wakeup(st, lsk);
 	}
 }
@@ -248,6 +247,10 @@ int tern_listen(struct tern_stack *st, int fd, int backlog)
 		err = tern__port_relisten_check(st, sk);
 	}
 	if (err < 0) {
+		sk->state = TERN_TCP_CLOSE;
+		return err;
+	}
+	if ((err = tern__listener_attach(st, sk)) < 0) {
 		sk->state = TERN_TCP_CLOSE;
 		return err;
 	}
@@ -515,8 +518,8 @@ int tern_shutdown(struct tern_stack *st, int fd, int how)
 	return ret;
 }
 
-/* Closing a listener (spec §2.4): every child waiting for accept() is reset;
- * half-open ones are left to die at their next timer tick. */
+/* Stopping a listener (spec §2.4): every child waiting for accept() is reset; its
+ * half-open requests are orphaned and die at their next tick. */
 void tern__tcp_listener_stop(struct tern_stack *st, struct tern_sock *lsk)
 {
 	while (lsk->acc_head) {
@@ -525,14 +528,7 @@ void tern__tcp_listener_stop(struct tern_stack *st, struct tern_sock *lsk)
 		tern__tcp_send_active_reset(st, sk);
 		tern__tcp_done(st, sk);
 	}
-	for (uint32_t i = 0; i <= st->tcp->ehash_mask; i++)
-		for (struct tern_sock *sk = st->tcp->ehash[i]; sk; sk = sk->hash_next)
-			if (sk->parent == lsk) {
-				lsk->syn_len--;
-				sk->parent = NULL;
-				sk->flags |= SK_ORPHAN;
-				st->tcp->orphans++;
-			}
+	tern__listener_detach(st, lsk);
 }
 
 /* Linux's tcp_disconnect for SO_LINGER 0 (spec §6.2 step 5). */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tcp/reqsk.h"
 #include "tcp/sock.h"
 #include "tern/errors.h"
 
@@ -47,6 +48,11 @@ int tern__tcp_init(struct tern_stack *st)
 	for (int i = 0; i < TERN_PERTURB_SIZE; i++)
 		t->perturb[i] = tern__prng_u32(&st->prng);
 	st->tcp = t;
+	int err = tern__req_init(st);
+	if (err < 0) {
+		tern__tcp_fini(st);
+		return err;
+	}
 	return 0;
 }
 
@@ -56,6 +62,8 @@ void tern__tcp_fini(struct tern_stack *st)
 
 	if (!t)
 		return;
+	if (t->reqs)
+		tern__req_fini(st);
 	/* Pools own every object, so destroying them frees sockets, segments, chunks
 	 * and epoll items at once; nothing outside the pools points into them. */
 	tern__pool_destroy(&t->sock_pool);

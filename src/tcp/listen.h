@@ -1,0 +1,23 @@
+/*
+ * tcp/listen.h: the listener (spec §1-§5): SYNs, the SYN queue of compact
+ * requests (reqsk.h), SYN cookies (syncookie.h), final ACKs and the accept queue.
+ */
+#ifndef TERN_TCP_LISTEN_H
+#define TERN_TCP_LISTEN_H
+
+#include "core/stack.h"
+#include "tern/wire.h"
+
+struct tern_sock;
+struct tern_req;
+
+/* A segment for a listener that matched no connection and no request. */
+void tern__listen_rcv(struct tern_stack *st, struct tern_sock *lsk, const struct tern_ipv4 *ip,
+		      const struct tern_tcp *seg);
+/* A segment for a half-open request (Linux's tcp_check_req). */
+void tern__req_rcv(struct tern_stack *st, struct tern_req *req, const struct tern_ipv4 *ip,
+		   const struct tern_tcp *seg);
+/* A request's timer tick (Linux's reqsk_timer_handler): resend or expire. */
+void tern__listen_req_timeout(struct tern_stack *st, struct tern_req *req);
+
+#endif
