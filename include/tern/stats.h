@@ -101,6 +101,12 @@ extern "C" {
 	X(TcpExt, TCPWinProbe,       "Zero-window probes sent") \
 	X(TcpExt, TCPDelivered,      "Segments delivered to the peer (acked or sacked)") \
 	X(TcpExt, TW,                "Connections that entered TIME-WAIT with a timeout above 4 s") \
+	X(TcpExt, TWKilled,          "Connections that entered TIME-WAIT with a timeout of 4 s or less") \
+	X(TcpExt, TWRecycled,        "TIME-WAIT entries reused by connect() (tcp_tw_reuse)") \
+	X(TcpExt, TCPTimeWaitOverflow, "TIME-WAIT entries not made: tcp_max_tw_buckets reached") \
+	X(TcpExt, PAWSTimewait,      "Segments dropped by PAWS at a TIME-WAIT entry") \
+	X(TcpExt, TCPACKSkippedTimeWait, "ACKs from TIME-WAIT suppressed by the rate limit") \
+	X(TcpExt, TCPACKSkippedFinWait2, "ACKs from FIN-WAIT-2 entries suppressed by the rate limit") \
 	/* tern's own: one counter per reason a packet is dropped */ \
 	X(Tern, IpTooShort,       "Packet shorter than a minimal IPv4 header (20 bytes)") \
 	X(Tern, IpBadVersion,     "IP version field is not 4") \

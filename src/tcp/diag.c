@@ -6,6 +6,7 @@
  */
 #include "tcp/reqsk.h"
 #include "tcp/sock.h"
+#include "tcp/tw.h"
 #include "tern/diag.h"
 
 const char *tern_state_name(int state)
@@ -102,5 +103,7 @@ int tern_diag_foreach(struct tern_stack *st, tern_diag_fn fn, void *ctx)
 				return r;
 		}
 	}
+	if ((r = tern__tw_diag(st, fn, ctx)) != 0)
+		return r;
 	return tern__req_diag(st, fn, ctx);
 }

@@ -14,6 +14,7 @@
 #include "tcp/reqsk.h"
 #include "tcp/sock.h"
 #include "tcp/tcp.h"
+#include "tcp/tw.h"
 #include "tern/errors.h"
 
 /* Counters for each way the header can be refused: Linux's MIB and ours. Linux
@@ -273,30 +274,18 @@ static bool synrecv_ack(struct tern_stack *st, struct tern_sock *sk, const struc
 	return true;
 }
 
-/* The ACK of our FIN moves the closing states on (spec §6.3). */
-static void fin_acked(struct tern_stack *st, struct tern_sock *sk)
+/* The ACK of our FIN moves the closing states on (spec §6.3). `seg_fin`: the same
+ * segment carries the peer's FIN, which will take the socket on at once. */
+static void fin_acked(struct tern_stack *st, struct tern_sock *sk, bool seg_fin)
 {
 	switch (sk->state) {
-	case TERN_TCP_FIN_WAIT1: {
+	case TERN_TCP_FIN_WAIT1:
 		tern__tcp_set_state(st, sk, TERN_TCP_FIN_WAIT2);
-		if (sk->flags & SK_ORPHAN) {
-			if (sk->linger2_s < 0) {
-				tern__count(st, TERN_CTR_TcpExtTCPAbortOnLinger);
-				tern__tcp_send_active_reset(st, sk);
-				tern__tcp_done(st, sk);
-				return;
-			}
-			/* tcp_fin_time: TCP_LINGER2 or tcp_fin_timeout, at least 3.5 RTO. */
-			tern_time tmo = (tern_time)(sk->linger2_s ? sk->linger2_s : st->sys.tcp_fin_timeout) *
-					TERN_NS_PER_SEC;
-			tern_time rto = (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US;
-			tmo = TERN_MAX(tmo, rto * 7 / 2);
-			tern__tcp_time_wait(st, sk, TERN_TCP_FIN_WAIT2, tmo);
-		}
+		if (sk->flags & SK_ORPHAN)
+			tern__tcp_orphan_fin_wait2(st, sk, seg_fin);
 		break;
-	}
 	case TERN_TCP_CLOSING:
-		tern__tcp_time_wait(st, sk, TERN_TCP_TIME_WAIT, TERN_TCP_TIMEWAIT_NS);
+		tern__tw_enter(st, sk, TERN_TCP_TIME_WAIT, TERN_TCP_TIMEWAIT_NS);
 		break;
 	case TERN_TCP_LAST_ACK:
 		tern__tcp_done(st, sk);
@@ -306,40 +295,12 @@ static void fin_acked(struct tern_stack *st, struct tern_sock *sk)
 	}
 }
 
-/* TIME-WAIT, while it is a full socket (spec §6.6, condensed): a retransmitted FIN
- * is acknowledged again and the 60 s start over; an RST at rcv_nxt ends it unless
- * tcp_rfc1337 says otherwise; anything else gets an ACK. */
-static void time_wait_rcv(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
-{
-	if (seg->flags & TERN_TCP_RST) {
-		if (seg->seq == sk->rcv_nxt && !st->sys.tcp_rfc1337)
-			tern__tcp_done(st, sk);
-		return;
-	}
-	if ((seg->flags & TERN_TCP_FIN) && seg->seq + seg->payload_len + 1 == sk->rcv_nxt) {
-		tern__tcp_send_ack(st, sk);
-		tern__tcp_time_wait(st, sk, TERN_TCP_TIME_WAIT, TERN_TCP_TIMEWAIT_NS);
-		return;
-	}
-	if ((seg->flags & TERN_TCP_ACK) && seg->seq == sk->rcv_nxt && !seg->payload_len &&
-	    !(seg->flags & TERN_TCP_SYN)) {
-		tern__tcp_time_wait(st, sk, TERN_TCP_TIME_WAIT, TERN_TCP_TIMEWAIT_NS);
-		return;
-	}
-	if (!tern__tcp_ratelimit_ack(st, sk))
-		tern__tcp_send_ack(st, sk);
-}
-
 /* RFC 9293 §3.10.7.4 for every state after SYN-SENT. Returns true when the
  * segment should be answered with a reset built from it. */
 static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
 {
 	bool reset = false;
 
-	if (sk->state == TERN_TCP_TIME_WAIT) {
-		time_wait_rcv(st, sk, seg);
-		return false;
-	}
 	/* Linux drops a segment with none of ACK, RST and SYN before anything else. */
 	if (!(seg->flags & (TERN_TCP_ACK | TERN_TCP_RST | TERN_TCP_SYN)))
 		return false;
@@ -360,7 +321,7 @@ static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const s
 	}
 	sk->rcv_tstamp = st->now;
 	if (sk->snd_una == sk->snd_nxt && (sk->flags & SK_FIN_SENT))
-		fin_acked(st, sk);
+		fin_acked(st, sk, seg->flags & TERN_TCP_FIN);
 	if (sk->state == TERN_TCP_CLOSE)
 		return false;
 
@@ -420,10 +381,15 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip)
 		return;
 	}
 
-	/* A connection, else a half-open request, else a listener (the order of
-	 * Linux's lookups: requests live in its established hash). */
+	/* A connection, else a time-wait entry, else a half-open request, else a
+	 * listener (Linux keeps the first three in one hash). */
 	sk = tern__ehash_lookup(st, ip->dst, seg.dport, ip->src, seg.sport);
 	if (!sk) {
+		struct tern_tw *tw = tern__tw_lookup(st, ip->dst, seg.dport, ip->src, seg.sport);
+		if (tw) {
+			tern__tw_rcv(st, tw, ip, &seg);
+			return;
+		}
 		struct tern_req *req = tern__req_lookup(st, ip->dst, seg.dport, ip->src, seg.sport);
 		if (req) {
 			tern__req_rcv(st, req, ip, &seg);

@@ -378,13 +378,14 @@ static void send_cookie_synack(struct tern_stack *st, struct tern_sock *lsk, con
 	synq_overflow(st, lsk);
 }
 
-/* spec §1.3, steps 2 to 5. */
+/* spec §1.3, steps 2 to 5. A SYN that reopens a TIME-WAIT connection (step 1)
+ * comes with `tw_isn` (nonzero) and skips steps 2 and 4. */
 static void listen_syn(struct tern_stack *st, struct tern_sock *lsk, const struct tern_ipv4 *ip,
-		       const struct tern_tcp *seg)
+		       const struct tern_tcp *seg, tern_seq tw_isn)
 {
 	bool want_cookie = false;
 
-	if (st->sys.tcp_syncookies == 2 || queue_full(st, lsk)) {
+	if (!tw_isn && (st->sys.tcp_syncookies == 2 || queue_full(st, lsk))) {
 		want_cookie = syn_flood_action(st, lsk);
 		if (!want_cookie) {
 			listen_drop(st);
@@ -400,7 +401,7 @@ static void listen_syn(struct tern_stack *st, struct tern_sock *lsk, const struc
 	/* 4: without cookies, the last quarter of tcp_max_syn_backlog is kept for
 	 * peers known to answer. DEVIATION: tern keeps no tcp_metrics cache, so no
 	 * peer counts as proven. */
-	if (!want_cookie && st->sys.tcp_syncookies == 0) {
+	if (!want_cookie && !tw_isn && st->sys.tcp_syncookies == 0) {
 		int64_t m = st->sys.tcp_max_syn_backlog;
 		if (m - (int64_t)lsk->syn_len < (m >> 2)) {
 			listen_drop(st);
@@ -418,7 +419,7 @@ static void listen_syn(struct tern_stack *st, struct tern_sock *lsk, const struc
 		return;
 	}
 	req->irs = seg->seq;
-	req->iss = tern__isn(st, ip->dst, ip->src, seg->dport, seg->sport);
+	req->iss = tw_isn ? tw_isn : tern__isn(st, ip->dst, ip->src, seg->dport, seg->sport);
 	req->mss = (seg->opt.present & TERN_TCPOPT_HAS_MSS) && seg->opt.mss ? seg->opt.mss : TERN_TCP_DEFAULT_MSS;
 	if (lsk->user_mss && lsk->user_mss < req->mss)
 		req->mss = lsk->user_mss;
@@ -496,7 +497,13 @@ void tern__listen_rcv(struct tern_stack *st, struct tern_sock *lsk, const struct
 	}
 	if (!(seg->flags & TERN_TCP_SYN) || (seg->flags & TERN_TCP_FIN))
 		return;
-	listen_syn(st, lsk, ip, seg);
+	listen_syn(st, lsk, ip, seg, 0);
+}
+
+void tern__listen_syn_reopen(struct tern_stack *st, struct tern_sock *lsk, const struct tern_ipv4 *ip,
+			     const struct tern_tcp *seg, tern_seq isn)
+{
+	listen_syn(st, lsk, ip, seg, isn);
 }
 
 /* ------------------------------------------------------------ segments for a request */

@@ -14,6 +14,10 @@ struct tern_req;
 /* A segment for a listener that matched no connection and no request. */
 void tern__listen_rcv(struct tern_stack *st, struct tern_sock *lsk, const struct tern_ipv4 *ip,
 		      const struct tern_tcp *seg);
+/* A SYN that reopens a TIME-WAIT connection (spec §6.6 TW_SYN): handled as a new
+ * SYN with the ISN `isn`, skipping the SYN-queue limits (spec §1.3 step 1). */
+void tern__listen_syn_reopen(struct tern_stack *st, struct tern_sock *lsk, const struct tern_ipv4 *ip,
+			     const struct tern_tcp *seg, tern_seq isn);
 /* A segment for a half-open request (Linux's tcp_check_req). */
 void tern__req_rcv(struct tern_stack *st, struct tern_req *req, const struct tern_ipv4 *ip,
 		   const struct tern_tcp *seg);

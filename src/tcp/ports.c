@@ -9,6 +9,7 @@
  * bind() or is listening: connect() never picks such a port for itself.
  */
 #include "tcp/sock.h"
+#include "tcp/tw.h"
 #include "tern/errors.h"
 
 static struct tern_sock **bchain(struct tern_stack *st, uint16_t port)
@@ -39,7 +40,8 @@ static bool bind_conflict(struct tern_stack *st, const struct tern_sock *sk, uin
 			continue;
 		return true;
 	}
-	return false;
+	/* Time-wait entries hold their ports too. */
+	return tern__tw_bind_conflict(st, addr, port, sk->flags & SK_REUSEADDR, sk->flags & SK_REUSEPORT);
 }
 
 static void bind_link(struct tern_stack *st, struct tern_sock *sk, uint32_t addr, uint16_t port)
@@ -120,7 +122,22 @@ static bool port_user_owned(struct tern_stack *st, uint16_t port)
  * low parity (even by default), the second the other parity. A port already used
  * by connect() is fine if the whole 4-tuple is new.
  */
-int tern__port_connect(struct tern_stack *st, struct tern_sock *sk, uint32_t raddr, uint16_t rport)
+/* Is the 4-tuple free? A time-wait entry holding it may be reused (spec §6.7),
+ * which fills *reuse. */
+static bool tuple_free(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport,
+		       bool bound, struct tern_tw_reuse *reuse)
+{
+	if (tern__ehash_lookup(st, laddr, lport, raddr, rport))
+		return false;
+	struct tern_tw *tw = tern__tw_lookup(st, laddr, lport, raddr, rport);
+	if (!tw)
+		return true;
+	reuse->used = tern__tw_try_reuse(st, tw, bound, &reuse->isn, &reuse->ts_recent, &reuse->ts_recent_stamp);
+	return reuse->used;
+}
+
+int tern__port_connect(struct tern_stack *st, struct tern_sock *sk, uint32_t raddr, uint16_t rport,
+		       struct tern_tw_reuse *reuse)
 {
 	struct tern_tcp_tables *t = st->tcp;
 	uint32_t low = (uint32_t)st->sys.ip_local_port_range[0];
@@ -130,11 +147,11 @@ int tern__port_connect(struct tern_stack *st, struct tern_sock *sk, uint32_t rad
 	uint64_t port_offset = tern__siphash_4u32(&st->secrets.port, sk->laddr, raddr, rport, epoch);
 	uint32_t index = (uint32_t)port_offset & (TERN_PERTURB_SIZE - 1);
 
+	reuse->used = false;
 	if (sk->flags & SK_BOUND) {
-		/* Explicitly bound: only the 4-tuple must be unique. */
-		if (tern__ehash_lookup(st, sk->laddr, sk->lport, raddr, rport))
-			return -TERN_EADDRNOTAVAIL;
-		return 0;
+		/* Explicitly bound: only the 4-tuple must be unique; a time-wait entry
+		 * on it is reused without the sysctl's say (spec §6.7 (b)). */
+		return tuple_free(st, sk->laddr, sk->lport, raddr, rport, true, reuse) ? 0 : -TERN_EADDRNOTAVAIL;
 	}
 	if (remaining == 0)
 		remaining = 2;
@@ -146,7 +163,7 @@ int tern__port_connect(struct tern_stack *st, struct tern_sock *sk, uint32_t rad
 			uint16_t port = (uint16_t)(low + (offset + i) % remaining);
 			if (port > high || port_user_owned(st, port))
 				continue;
-			if (tern__ehash_lookup(st, sk->laddr, port, raddr, rport))
+			if (!tuple_free(st, sk->laddr, port, raddr, rport, false, reuse))
 				continue;
 			uint32_t step = (uint32_t)tern__prng_below(&st->prng, 8) * 2;
 			t->perturb[index] += TERN_MAX(i, step) + 2;

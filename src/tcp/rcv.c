@@ -14,6 +14,7 @@
  *     segments, spec §14.1), or a read empties a queue that held a short segment.
  */
 #include "tcp/sock.h"
+#include "tcp/tw.h"
 #include "tern/errors.h"
 
 /* tcp_incr_quickack: enough quick ACKs for half a window of full segments, at
@@ -125,7 +126,7 @@ static void rcv_fin(struct tern_stack *st, struct tern_sock *sk)
 		break;
 	case TERN_TCP_FIN_WAIT2:
 		tern__tcp_send_ack(st, sk);
-		tern__tcp_time_wait(st, sk, TERN_TCP_TIME_WAIT, TERN_TCP_TIMEWAIT_NS);
+		tern__tw_enter(st, sk, TERN_TCP_TIME_WAIT, TERN_TCP_TIMEWAIT_NS);
 		break;
 	default:
 		break;   /* CLOSE_WAIT, CLOSING, LAST_ACK: a retransmitted FIN */

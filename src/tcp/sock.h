@@ -268,11 +268,13 @@ struct tern_tcp_tables {
 	struct tern_pool chunk_pool;
 	struct tern_pool epitem_pool;
 	struct tern_req_table *reqs;    /* the SYN queues' requests (reqsk.c) */
+	struct tern_tw_table *tws;      /* time-wait entries (tw.c) */
 	uint32_t orphans;
 	uint64_t hash_probes;           /* chain links followed in lookups (work counter) */
 };
 
 struct tern_req_table;
+struct tern_tw_table;
 
 /* table.c */
 int tern__tcp_init(struct tern_stack *st);
@@ -295,7 +297,15 @@ int tern__port_bind(struct tern_stack *st, struct tern_sock *sk, uint32_t addr, 
 void tern__port_unbind(struct tern_stack *st, struct tern_sock *sk);
 int tern__port_relisten_check(struct tern_stack *st, struct tern_sock *sk);
 void tern__port_inherit(struct tern_stack *st, struct tern_sock *child, const struct tern_sock *listener);
-int tern__port_connect(struct tern_stack *st, struct tern_sock *sk, uint32_t raddr, uint16_t rport);
+/* What connect() takes over from a reused time-wait entry (spec §6.7). */
+struct tern_tw_reuse {
+	bool used;
+	tern_seq isn;
+	uint32_t ts_recent;
+	tern_time ts_recent_stamp;
+};
+int tern__port_connect(struct tern_stack *st, struct tern_sock *sk, uint32_t raddr, uint16_t rport,
+		       struct tern_tw_reuse *reuse);
 
 /* isn.c */
 tern_seq tern__isn(struct tern_stack *st, uint32_t laddr, uint32_t raddr, uint16_t lport, uint16_t rport);
@@ -347,7 +357,7 @@ void tern__tcp_rearm_rto(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_arm_persist(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_arm_delack(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_arm_keepalive(struct tern_stack *st, struct tern_sock *sk);
-void tern__tcp_time_wait(struct tern_stack *st, struct tern_sock *sk, int state, tern_time timeout);
+void tern__tcp_orphan_fin_wait2(struct tern_stack *st, struct tern_sock *sk, bool keep_socket);
 void tern__tcp_clear_timers(struct tern_stack *st, struct tern_sock *sk);
 
 /* socket.c: state changes with their bookkeeping */

@@ -327,12 +327,20 @@ int tern_connect(struct tern_stack *st, int fd, const struct tern_sockaddr *addr
 	uint32_t raddr = addr->addr.u.v4;
 	if (!sk->laddr)
 		sk->laddr = tern__stack_owns_v4(st, raddr) ? raddr : st->addrs[0].u.v4;
-	if ((err = tern__port_connect(st, sk, raddr, addr->port)) < 0)
+	struct tern_tw_reuse reuse;
+	if ((err = tern__port_connect(st, sk, raddr, addr->port, &reuse)) < 0)
 		return err;
 	sk->raddr = raddr;
 	sk->rport = addr->port;
 	sk->err = 0;
 	sk->iss = tern__isn(st, sk->laddr, sk->raddr, sk->lport, sk->rport);
+	if (reuse.used) {
+		/* A reused time-wait 4-tuple: an ISN past what the old connection sent,
+		 * and its timestamps (spec §6.7). */
+		sk->iss = reuse.isn;
+		sk->ts_recent = reuse.ts_recent;
+		sk->ts_recent_stamp = reuse.ts_recent_stamp;
+	}
 	sk->snd_una = sk->snd_nxt = sk->snd_max = sk->write_seq = sk->iss;
 	sk->pushed_seq = sk->snd_sml = sk->iss;
 	sk->ts_offset = tern__ts_offset(st, sk->laddr, sk->raddr);
@@ -595,18 +603,10 @@ int tern_close(struct tern_stack *st, int fd)
 	sk->flags |= SK_ORPHAN;
 	t->orphans++;
 	if (sk->state == TERN_TCP_FIN_WAIT2) {
-		/* 8. Already in FIN_WAIT2: TCP_LINGER2 < 0 resets; otherwise it waits
-		 * tcp_fin_timeout (at least 3.5 RTO) for the peer's FIN. */
-		if (sk->linger2_s < 0) {
-			tern__tcp_send_active_reset(st, sk);
-			tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
-			tern__count(st, TERN_CTR_TcpExtTCPAbortOnLinger);
-		} else {
-			tern_time tmo = (tern_time)(sk->linger2_s ? sk->linger2_s : st->sys.tcp_fin_timeout) *
-					TERN_NS_PER_SEC;
-			tern_time rto = (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US;
-			tern__tcp_time_wait(st, sk, TERN_TCP_FIN_WAIT2, TERN_MAX(tmo, rto * 7 / 2));
-		}
+		/* 8. Already in FIN_WAIT2: waits tcp_fin_timeout for the peer's FIN. */
+		tern__tcp_orphan_fin_wait2(st, sk, false);
+		if (!(sk->flags & SK_HASHED) && sk->state == TERN_TCP_CLOSE)
+			return 0;   /* became a time-wait entry, or was reset: gone */
 	}
 	/* 9. Too many orphans: reset rather than hold on (tcp_check_oom). */
 	if (sk->state != TERN_TCP_CLOSE && t->orphans > (uint32_t)st->sys.tcp_max_orphans) {

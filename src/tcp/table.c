@@ -13,6 +13,7 @@
 
 #include "tcp/reqsk.h"
 #include "tcp/sock.h"
+#include "tcp/tw.h"
 #include "tern/errors.h"
 
 #define EHASH_INITIAL 256
@@ -49,6 +50,8 @@ int tern__tcp_init(struct tern_stack *st)
 		t->perturb[i] = tern__prng_u32(&st->prng);
 	st->tcp = t;
 	int err = tern__req_init(st);
+	if (err == 0)
+		err = tern__tw_init(st);
 	if (err < 0) {
 		tern__tcp_fini(st);
 		return err;
@@ -64,6 +67,8 @@ void tern__tcp_fini(struct tern_stack *st)
 		return;
 	if (t->reqs)
 		tern__req_fini(st);
+	if (t->tws)
+		tern__tw_fini(st);
 	/* Pools own every object, so destroying them frees sockets, segments, chunks
 	 * and epoll items at once; nothing outside the pools points into them. */
 	tern__pool_destroy(&t->sock_pool);

@@ -14,6 +14,7 @@
  * unacknowledged segment (spec §14.17).
  */
 #include "tcp/sock.h"
+#include "tcp/tw.h"
 #include "tern/errors.h"
 
 static tern_time us(uint64_t v) { return (tern_time)v * TERN_NS_PER_US; }
@@ -26,6 +27,14 @@ static uint32_t rto_max_us(const struct tern_stack *st)
 static uint32_t rto_min_us(const struct tern_stack *st)
 {
 	return (uint32_t)st->sys.tcp_rto_min_us;
+}
+
+/* tcp_fin_time: TCP_LINGER2 or tcp_fin_timeout, at least 3.5 RTO. */
+static tern_time fin_time(const struct tern_stack *st, const struct tern_sock *sk)
+{
+	tern_time tmo = (tern_time)(sk->linger2_s ? sk->linger2_s : st->sys.tcp_fin_timeout) * TERN_NS_PER_SEC;
+	tern_time rto = (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US;
+	return TERN_MAX(tmo, rto * 7 / 2);
 }
 
 /* The RTO with backoff applied, capped at tcp_rto_max_ms. */
@@ -300,37 +309,42 @@ static void ka_fire(void *ctx, struct tern_timer *t)
 	struct tern_stack *st = ctx;
 	struct tern_sock *sk = TERN_CONTAINER_OF(t, struct tern_sock, ka_timer);
 
-	if (sk->state == TERN_TCP_TIME_WAIT || (sk->state == TERN_TCP_FIN_WAIT2 && (sk->flags & SK_ORPHAN))) {
-		/* TIME-WAIT's 60 s or an orphan's FIN_WAIT2 timeout ran out: the
-		 * connection disappears silently (spec §6.4, §6.5). */
-		tern__tcp_done(st, sk);
+	if (sk->state == TERN_TCP_FIN_WAIT2 && (sk->flags & SK_ORPHAN)) {
+		/* Linux's tcp_keepalive_timer for an orphan in FIN_WAIT2 (spec §6.4). */
+		tern_time rest = fin_time(st, sk) - TERN_TCP_TIMEWAIT_NS;
+		if (sk->linger2_s >= 0 && rest > 0) {
+			tern__tw_enter(st, sk, TERN_TCP_FIN_WAIT2, rest);
+		} else {
+			tern__tcp_send_active_reset(st, sk);
+			tern__tcp_done(st, sk);
+		}
 		return;
 	}
 	keepalive_fire(st, sk);
 }
 
-/* TIME-WAIT, or an orphan's FIN-WAIT-2, as a full socket for now (the compact
- * form is the TIME-WAIT issue's): every timer but the lifetime stops, the socket
- * enters `state`, and the lifetime is `timeout` (60 s for TIME-WAIT, spec §6.5;
- * tcp_fin_timeout for FIN-WAIT-2, §6.4). Entering it again restarts the clock. */
-void tern__tcp_time_wait(struct tern_stack *st, struct tern_sock *sk, int state, tern_time timeout)
+/* An orphan in FIN_WAIT2 (spec §6.2 step 8, §6.3, §6.4): with TCP_LINGER2 < 0 it
+ * is reset at once; otherwise it waits tcp_fin_time for the peer's FIN as a
+ * time-wait entry in the FIN_WAIT2 sub-state. Linux keeps the full socket (on its
+ * keepalive timer) when the segment that acked our FIN also carries the peer's
+ * FIN, or when the wait is longer than 60 s: then tcp_fin_time - 60 s later it
+ * becomes a time-wait entry for tcp_fin_time - 60 s more. */
+void tern__tcp_orphan_fin_wait2(struct tern_stack *st, struct tern_sock *sk, bool keep_socket)
 {
-	/* Already a time-wait object (TIME-WAIT, or an orphan's timed FIN-WAIT-2)? */
-	bool was_tw = sk->state == TERN_TCP_TIME_WAIT ||
-		      (sk->state == TERN_TCP_FIN_WAIT2 && (sk->flags & SK_ORPHAN) && tern__timer_pending(&sk->ka_timer));
+	tern_time tmo = fin_time(st, sk);
 
-	TERN_ASSERT(state == TERN_TCP_TIME_WAIT || state == TERN_TCP_FIN_WAIT2);
-	tern__timer_cancel(&st->timers, &sk->rtx_timer);
-	tern__timer_cancel(&st->timers, &sk->delack_timer);
-	sk->rtx_kind = RTX_NONE;
-	sk->ack_pending = 0;
-	if (sk->state != state)
-		tern__tcp_set_state(st, sk, state);
-	/* Linux counts a time-wait object scheduled with a timeout above 4 s as TW
-	 * when it is created, not when its timer restarts (spec §6.5). */
-	if (!was_tw && timeout > 4 * TERN_NS_PER_SEC)
-		tern__count(st, TERN_CTR_TcpExtTW);
-	tern__timer_arm(&st->timers, &sk->ka_timer, st->now + timeout);
+	if (sk->linger2_s < 0) {
+		tern__count(st, TERN_CTR_TcpExtTCPAbortOnLinger);
+		tern__tcp_send_active_reset(st, sk);
+		tern__tcp_done(st, sk);
+		return;
+	}
+	if (keep_socket || tmo > TERN_TCP_TIMEWAIT_NS) {
+		tern__timer_arm(&st->timers, &sk->ka_timer,
+				st->now + (tmo > TERN_TCP_TIMEWAIT_NS ? tmo - TERN_TCP_TIMEWAIT_NS : tmo));
+		return;
+	}
+	tern__tw_enter(st, sk, TERN_TCP_FIN_WAIT2, tmo);
 }
 
 void tern__tcp_timers_init(struct tern_sock *sk)

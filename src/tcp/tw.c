@@ -1,0 +1,595 @@
+/*
+ * tcp/tw.c: TIME-WAIT as a compact object (spec §6.5-§6.7; RFC 9293 §3.6.1 for
+ * why it exists, RFC 7323 §5 for the PAWS that lets Linux keep it 60 s).
+ *
+ * Design. A busy client or server holds tens of thousands of TIME-WAIT entries, a
+ * flood of short connections millions. Linux keeps a ~200-byte tw_sock with its
+ * own timer; tern keeps what §6.5 lists in a 64-byte entry of one growable array,
+ * linked by index: a hash chain by 4-tuple, a chain by local port (bind() must see
+ * the port as taken, with the closed socket's SO_REUSEADDR/SO_REUSEPORT), and an
+ * expiry list.
+ *
+ * Expiry without a timer per entry: TIME-WAIT lasts exactly 60 s (TCP_TIMEWAIT_LEN)
+ * and is restarted by moving to the tail, so its list is in expiry order by
+ * construction. An orphan's FIN-WAIT-2 lives max(tcp_fin_timeout or TCP_LINGER2,
+ * 3.5 RTO), which is nearly always the same value; its list is kept sorted by
+ * inserting from the tail, O(1) in that common case. One wheel timer per stack
+ * follows the earlier of the two heads. Times are 32-bit milliseconds: an entry
+ * lives at most a few minutes, so modular comparison is exact.
+ *
+ * tern__tw_rcv is Linux's tcp_timewait_state_process, a verdict per segment, plus
+ * what tcp_v4_rcv does with the verdict.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ip/ip.h"
+#include "tcp/listen.h"
+#include "tcp/sock.h"
+#include "tcp/tcp.h"
+#include "tcp/tw.h"
+#include "tern/errors.h"
+
+_Static_assert(sizeof(struct tern_tw) == 64, "a time-wait entry is 64 bytes");
+
+#define TW_HASH_INITIAL 256u
+#define TW_PORT_BUCKETS 4096u
+#define LIST_TW 0
+#define LIST_FW2 1
+/* PAWS limits (RFC 7323 §5.5, Linux 6.7+): a timestamp older than this is not
+ * used to judge; an RST is judged against one at most 60 s old. */
+#define PAWS_WRAP_S 2147u
+#define PAWS_MSL_S 60u
+
+struct tern_tw_table {
+	struct tern_tw *tws;
+	uint32_t cap, high, free_head, count;
+	uint32_t *buckets;
+	uint32_t mask;
+	uint32_t port_heads[TW_PORT_BUCKETS];
+	uint32_t head[2], tail[2];
+	struct tern_timer timer;
+};
+
+static struct tern_tw_table *table(const struct tern_stack *st)
+{
+	return st->tcp->tws;
+}
+
+static struct tern_tw *at(struct tern_tw_table *t, uint32_t i1)
+{
+	return i1 ? &t->tws[i1 - 1] : NULL;
+}
+
+static uint32_t idx1(struct tern_tw_table *t, const struct tern_tw *tw)
+{
+	return (uint32_t)(tw - t->tws) + 1;
+}
+
+static uint32_t ms_now(const struct tern_stack *st)
+{
+	return (uint32_t)(st->now / TERN_NS_PER_MS);
+}
+
+static uint32_t secs_now(const struct tern_stack *st)
+{
+	return (uint32_t)(st->now / TERN_NS_PER_SEC) + 1;
+}
+
+static uint32_t hash4(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	return (uint32_t)tern__siphash_3u32(&st->secrets.port, laddr, raddr, (uint32_t)lport << 16 | rport);
+}
+
+/* ------------------------------------------------------------ expiry */
+
+static void list_unlink(struct tern_tw_table *t, struct tern_tw *tw)
+{
+	if (tw->prev)
+		at(t, tw->prev)->next = tw->next;
+	else
+		t->head[tw->list] = tw->next;
+	if (tw->next)
+		at(t, tw->next)->prev = tw->prev;
+	else
+		t->tail[tw->list] = tw->prev;
+	tw->prev = tw->next = 0;
+}
+
+/* Inserts in expiry order, walking back from the tail (O(1) when lifetimes are
+ * equal, as they are for TIME-WAIT). */
+static void list_insert(struct tern_tw_table *t, struct tern_tw *tw)
+{
+	uint32_t me = idx1(t, tw);
+	uint32_t after = t->tail[tw->list];
+
+	while (after && (int32_t)(at(t, after)->expires_ms - tw->expires_ms) > 0)
+		after = at(t, after)->prev;
+	tw->prev = after;
+	tw->next = after ? at(t, after)->next : t->head[tw->list];
+	if (tw->next)
+		at(t, tw->next)->prev = me;
+	else
+		t->tail[tw->list] = me;
+	if (after)
+		at(t, after)->next = me;
+	else
+		t->head[tw->list] = me;
+}
+
+static void rearm_timer(struct tern_stack *st)
+{
+	struct tern_tw_table *t = table(st);
+	tern_time first = TERN_TIME_NEVER;
+	uint32_t now = ms_now(st);
+
+	for (int l = 0; l < 2; l++) {
+		struct tern_tw *h = at(t, t->head[l]);
+		if (h) {
+			tern_time when = st->now + (tern_time)(int32_t)(h->expires_ms - now) * TERN_NS_PER_MS;
+			if (when < first)
+				first = when;
+		}
+	}
+	if (first == TERN_TIME_NEVER)
+		tern__timer_cancel(&st->timers, &t->timer);
+	else if (!tern__timer_pending(&t->timer) || tern__timer_expiry(&t->timer) != first)
+		tern__timer_arm(&st->timers, &t->timer, first);
+}
+
+static void schedule(struct tern_stack *st, struct tern_tw *tw, tern_time timeout)
+{
+	struct tern_tw_table *t = table(st);
+
+	if (tw->prev || tw->next || t->head[tw->list] == idx1(t, tw))
+		list_unlink(t, tw);
+	tw->list = tw->substate == TERN_TCP_TIME_WAIT ? LIST_TW : LIST_FW2;
+	tw->expires_ms = ms_now(st) + (uint32_t)((timeout + TERN_NS_PER_MS - 1) / TERN_NS_PER_MS);
+	list_insert(t, tw);
+	rearm_timer(st);
+}
+
+/* The lifetime ran out: the entry goes silently (spec §6.5). */
+static void tw_timer_fire(void *ctx, struct tern_timer *tm)
+{
+	struct tern_stack *st = ctx;
+	struct tern_tw_table *t = table(st);
+	uint32_t now = ms_now(st);
+
+	(void)tm;
+	for (int l = 0; l < 2; l++) {
+		struct tern_tw *h;
+		while ((h = at(t, t->head[l])) && (int32_t)(h->expires_ms - now) <= 0)
+			tern__tw_kill(st, h);
+	}
+	rearm_timer(st);
+}
+
+/* ------------------------------------------------------------ the table */
+
+int tern__tw_init(struct tern_stack *st)
+{
+	struct tern_tw_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -TERN_ENOMEM;
+	t->buckets = calloc(TW_HASH_INITIAL, sizeof(*t->buckets));
+	if (!t->buckets) {
+		free(t);
+		return -TERN_ENOMEM;
+	}
+	t->mask = TW_HASH_INITIAL - 1;
+	tern__timer_init(&t->timer, tw_timer_fire);
+	st->tcp->tws = t;
+	return 0;
+}
+
+void tern__tw_fini(struct tern_stack *st)
+{
+	struct tern_tw_table *t = table(st);
+
+	if (!t)
+		return;
+	tern__timer_cancel(&st->timers, &t->timer);
+	free(t->tws);
+	free(t->buckets);
+	free(t);
+	st->tcp->tws = NULL;
+}
+
+uint32_t tern__tw_count(const struct tern_stack *st)
+{
+	return table(st)->count;
+}
+
+static bool grow_hash(struct tern_stack *st)
+{
+	struct tern_tw_table *t = table(st);
+	uint32_t n = (t->mask + 1) * 2;
+	uint32_t *b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return false;
+	for (uint32_t i = 0; i < t->high; i++) {
+		struct tern_tw *tw = &t->tws[i];
+		if (!(tw->flags & TW_IN_USE))
+			continue;
+		uint32_t h = hash4(st, tw->laddr, tw->lport, tw->raddr, tw->rport) & (n - 1);
+		tw->hnext = b[h];
+		b[h] = i + 1;
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->mask = n - 1;
+	return true;
+}
+
+static struct tern_tw *entry_alloc(struct tern_tw_table *t)
+{
+	if (t->free_head) {
+		struct tern_tw *tw = at(t, t->free_head);
+		t->free_head = tw->hnext;
+		return tw;
+	}
+	if (t->high == t->cap) {
+		uint32_t n = t->cap ? t->cap * 2 : 256;
+		struct tern_tw *grown = realloc(t->tws, (size_t)n * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		t->tws = grown;
+		t->cap = n;
+	}
+	return &t->tws[t->high++];
+}
+
+struct tern_tw *tern__tw_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+				uint16_t rport)
+{
+	struct tern_tw_table *t = table(st);
+
+	if (!t->count)
+		return NULL;
+	for (uint32_t i = t->buckets[hash4(st, laddr, lport, raddr, rport) & t->mask]; i; i = t->tws[i - 1].hnext) {
+		struct tern_tw *tw = &t->tws[i - 1];
+		st->tcp->hash_probes++;
+		if (tw->lport == lport && tw->rport == rport && tw->laddr == laddr && tw->raddr == raddr)
+			return tw;
+	}
+	return NULL;
+}
+
+void tern__tw_kill(struct tern_stack *st, struct tern_tw *tw)
+{
+	struct tern_tw_table *t = table(st);
+	uint32_t me = idx1(t, tw);
+
+	for (uint32_t *pp = &t->buckets[hash4(st, tw->laddr, tw->lport, tw->raddr, tw->rport) & t->mask]; *pp;
+	     pp = &t->tws[*pp - 1].hnext) {
+		if (*pp == me) {
+			*pp = tw->hnext;
+			break;
+		}
+	}
+	for (uint32_t *pp = &t->port_heads[tw->lport % TW_PORT_BUCKETS]; *pp; pp = &t->tws[*pp - 1].bnext) {
+		if (*pp == me) {
+			*pp = tw->bnext;
+			break;
+		}
+	}
+	list_unlink(t, tw);
+	tw->flags = 0;
+	tw->hnext = t->free_head;
+	t->free_head = me;
+	t->count--;
+	rearm_timer(st);
+}
+
+/* Linux's tcp_time_wait. */
+void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern_time timeout)
+{
+	struct tern_tw_table *t = table(st);
+	struct tern_tw *tw = NULL;
+
+	TERN_ASSERT(state == TERN_TCP_TIME_WAIT || state == TERN_TCP_FIN_WAIT2);
+	if (t->count >= (uint64_t)st->sys.tcp_max_tw_buckets) {
+		/* No room: no time-wait at all, no reset, no log (spec §6.5). */
+		tern__count(st, TERN_CTR_TcpExtTCPTimeWaitOverflow);
+	} else if ((t->count <= t->mask || grow_hash(st) || t->count < 4 * (t->mask + 1)) &&
+		   (tw = entry_alloc(t)) != NULL) {
+		memset(tw, 0, sizeof(*tw));
+		tw->flags = TW_IN_USE | ((sk->flags & SK_REUSEADDR) ? TW_REUSEADDR : 0) |
+			    ((sk->flags & SK_REUSEPORT) ? TW_REUSEPORT : 0);
+		tw->laddr = sk->laddr;
+		tw->raddr = sk->raddr;
+		tw->lport = sk->lport;
+		tw->rport = sk->rport;
+		tw->snd_nxt = sk->snd_nxt;
+		tw->rcv_nxt = sk->rcv_nxt;
+		int32_t win = (int32_t)(sk->rcv_wup + sk->rcv_wnd - sk->rcv_nxt);
+		tw->rcv_wnd = win > 0 ? (uint32_t)win : 0;
+		tw->rcv_wscale = sk->neg.rcv_wscale;
+		if (sk->neg.ts_ok) {
+			tw->ts_recent = sk->ts_recent;
+			tw->ts_recent_stamp_s = (uint32_t)(sk->ts_recent_stamp / TERN_NS_PER_SEC) + 1;
+		}
+		tw->entry_ms = ms_now(st);
+		tw->substate = (uint8_t)state;
+		uint32_t h = hash4(st, tw->laddr, tw->lport, tw->raddr, tw->rport) & t->mask;
+		tw->hnext = t->buckets[h];
+		t->buckets[h] = idx1(t, tw);
+		tw->bnext = t->port_heads[tw->lport % TW_PORT_BUCKETS];
+		t->port_heads[tw->lport % TW_PORT_BUCKETS] = idx1(t, tw);
+		t->count++;
+		/* TW counts time-wait entered with a timeout above 4 s, TWKilled the rest
+		 * (what they count is entry, despite the names: spec §10.3). */
+		tern__count(st, timeout > 4 * TERN_NS_PER_SEC ? TERN_CTR_TcpExtTW : TERN_CTR_TcpExtTWKilled);
+		schedule(st, tw, timeout);
+	} else {
+		tern__count(st, TERN_CTR_TcpExtTCPTimeWaitOverflow);
+	}
+	tern__tcp_done(st, sk);
+}
+
+/* ------------------------------------------------------------ segments */
+
+static bool oow_ratelimited(struct tern_stack *st, struct tern_tw *tw, const struct tern_tcp *seg,
+			    enum tern_counter skipped)
+{
+	/* Data segments are never part of an ACK loop: always answered (Linux's
+	 * tcp_oow_rate_limited). A retransmitted FIN counts as data here. */
+	bool data = (seg->payload_len || (seg->flags & TERN_TCP_FIN)) && !(seg->flags & TERN_TCP_SYN);
+	uint32_t now = ms_now(st) | 1;
+
+	if (data)
+		return false;
+	if (tw->last_oow_ms && now - tw->last_oow_ms < (uint32_t)st->sys.tcp_invalid_ratelimit) {
+		tern__count(st, skipped);
+		return true;
+	}
+	tw->last_oow_ms = now;
+	return false;
+}
+
+/* Linux's tcp_v4_timewait_ack: seq = snd_nxt, ack = rcv_nxt, the window last
+ * offered, our timestamp echoing the last one seen. */
+static void tw_send_ack(struct tern_stack *st, struct tern_tw *tw, uint8_t tos)
+{
+	struct tern_tcp seg = {
+		.sport = tw->lport, .dport = tw->rport,
+		.seq = tw->snd_nxt, .ack = tw->rcv_nxt,
+		.flags = TERN_TCP_ACK,
+		.win = (uint16_t)TERN_MIN(tw->rcv_wnd >> tw->rcv_wscale, 65535u),
+	};
+	struct tern_ip_out out = {
+		.src = tw->laddr, .dst = tw->raddr, .proto = TERN_IPPROTO_TCP,
+		.tos = (uint8_t)(tos & ~0x03), .df = true, .id = -1,
+	};
+	if (tw->ts_recent_stamp_s) {
+		seg.opt.present = TERN_TCPOPT_HAS_TS;
+		seg.opt.kinds[0] = TERN_TCPOPT_NOP;
+		seg.opt.kinds[1] = TERN_TCPOPT_NOP;
+		seg.opt.kinds[2] = TERN_TCPOPT_TS;
+		seg.opt.count = 3;
+		seg.opt.ts_val = ms_now(st) + tern__ts_offset(st, tw->laddr, tw->raddr);
+		seg.opt.ts_ecr = tw->ts_recent;
+	}
+	tern__tcp_emit(st, &out, &seg);
+}
+
+/* RFC 7323 §5.3 against the entry's timestamp, as Linux's tcp_paws_reject. */
+static bool paws_reject(const struct tern_stack *st, const struct tern_tw *tw, const struct tern_tcp *seg)
+{
+	if (!tw->ts_recent_stamp_s || !(seg->opt.present & TERN_TCPOPT_HAS_TS))
+		return false;
+	if ((int32_t)(tw->ts_recent - seg->opt.ts_val) <= 0)
+		return false;
+	if (secs_now(st) - tw->ts_recent_stamp_s >= PAWS_WRAP_S || !tw->ts_recent)
+		return false;
+	/* An RST is judged only against a timestamp less than 60 s old. */
+	if ((seg->flags & TERN_TCP_RST) && secs_now(st) - tw->ts_recent_stamp_s >= PAWS_MSL_S)
+		return false;
+	return true;
+}
+
+static bool in_window(tern_seq seq, tern_seq end, tern_seq s_win, tern_seq e_win)
+{
+	if (seq == s_win)
+		return true;
+	if (seq_gt(end, s_win) && seq_lt(seq, e_win))
+		return true;
+	return seq == e_win && seq == end;
+}
+
+static void take_ts(struct tern_stack *st, struct tern_tw *tw, const struct tern_tcp *seg)
+{
+	if (tw->ts_recent_stamp_s && (seg->opt.present & TERN_TCPOPT_HAS_TS)) {
+		tw->ts_recent = seg->opt.ts_val;
+		tw->ts_recent_stamp_s = secs_now(st);
+	}
+}
+
+enum tw_verdict { TW_SUCCESS, TW_ACK, TW_RST, TW_SYN };
+
+/* spec §6.6: the FIN-WAIT-2 sub-state. */
+static enum tw_verdict fw2_process(struct tern_stack *st, struct tern_tw *tw, const struct tern_tcp *seg,
+				   tern_seq end, bool paws)
+{
+	if (paws || !in_window(seg->seq, end, tw->rcv_nxt, tw->rcv_nxt + tw->rcv_wnd))
+		return oow_ratelimited(st, tw, seg, TERN_CTR_TcpExtTCPACKSkippedFinWait2) ? TW_SUCCESS : TW_ACK;
+	if (seg->flags & TERN_TCP_RST) {
+		tern__tw_kill(st, tw);
+		return TW_SUCCESS;
+	}
+	if ((seg->flags & TERN_TCP_SYN) && !seq_lt(seg->seq, tw->rcv_nxt)) {
+		tern__tw_kill(st, tw);
+		return TW_RST;
+	}
+	/* A duplicate, or a pure ACK: nothing to do. */
+	if (!(seg->flags & TERN_TCP_ACK) || !seq_gt(end, tw->rcv_nxt) || end == seg->seq)
+		return TW_SUCCESS;
+	/* New data after our half-close, or a FIN not at rcv_nxt: reset (spec §13.10:
+	 * this path counts no TCPAbortOnData). */
+	if (!(seg->flags & TERN_TCP_FIN) || end != tw->rcv_nxt + 1) {
+		tern__tw_kill(st, tw);
+		return TW_RST;
+	}
+	/* The FIN: the true TIME-WAIT begins, for 60 s. */
+	tw->substate = TERN_TCP_TIME_WAIT;
+	tw->rcv_nxt = end;
+	if (tw->ts_recent_stamp_s && (seg->opt.present & TERN_TCPOPT_HAS_TS)) {
+		take_ts(st, tw, seg);
+		tw->entry_ms = ms_now(st);
+	}
+	schedule(st, tw, TERN_TCP_TIMEWAIT_NS);
+	return TW_ACK;
+}
+
+/* spec §6.6: the TIME-WAIT sub-state. */
+static enum tw_verdict tw_process(struct tern_stack *st, struct tern_tw *tw, const struct tern_tcp *seg,
+				  tern_seq end, bool paws, tern_seq *isn)
+{
+	uint8_t f = seg->flags;
+
+	/* 1. In window and in order: a bare ACK or an RST. */
+	if (!paws && seg->seq == tw->rcv_nxt && (seg->seq == end || (f & TERN_TCP_RST))) {
+		if (f & TERN_TCP_RST) {
+			/* TIME-WAIT assassination (RFC 1337) unless tcp_rfc1337=1. */
+			if (!st->sys.tcp_rfc1337) {
+				tern__tw_kill(st, tw);
+				return TW_SUCCESS;
+			}
+		} else {
+			schedule(st, tw, TERN_TCP_TIMEWAIT_NS);
+		}
+		take_ts(st, tw, seg);
+		return TW_SUCCESS;
+	}
+	/* 2. A new SYN: newer sequence or newer timestamp reopens through the
+	 * listener, with an ISN past anything this incarnation sent. */
+	if ((f & TERN_TCP_SYN) && !(f & (TERN_TCP_RST | TERN_TCP_ACK)) && !paws &&
+	    (seq_gt(seg->seq, tw->rcv_nxt) || (tw->ts_recent_stamp_s && (seg->opt.present & TERN_TCPOPT_HAS_TS) &&
+					      (int32_t)(tw->ts_recent - seg->opt.ts_val) < 0))) {
+		*isn = tw->snd_nxt + 65535 + 2;
+		if (*isn == 0)
+			*isn = 1;
+		return TW_SYN;
+	}
+	/* 3. Anything else. */
+	if (paws)
+		tern__count(st, TERN_CTR_TcpExtPAWSTimewait);
+	if (f & TERN_TCP_RST)
+		return TW_SUCCESS;
+	if (paws || (f & TERN_TCP_ACK))
+		schedule(st, tw, TERN_TCP_TIMEWAIT_NS);
+	return oow_ratelimited(st, tw, seg, TERN_CTR_TcpExtTCPACKSkippedTimeWait) ? TW_SUCCESS : TW_ACK;
+}
+
+void tern__tw_rcv(struct tern_stack *st, struct tern_tw *tw, const struct tern_ipv4 *ip, const struct tern_tcp *seg)
+{
+	tern_seq end = seg->seq + seg->payload_len + !!(seg->flags & TERN_TCP_SYN) + !!(seg->flags & TERN_TCP_FIN);
+	bool paws = paws_reject(st, tw, seg);
+	tern_seq isn = 0;
+	enum tw_verdict v;
+
+	if (tw->substate == TERN_TCP_FIN_WAIT2)
+		v = fw2_process(st, tw, seg, end, paws);
+	else
+		v = tw_process(st, tw, seg, end, paws, &isn);
+
+	switch (v) {
+	case TW_SYN: {
+		struct tern_sock *lsk = tern__lhash_lookup(st, ip->dst, seg->dport);
+		if (lsk) {
+			tern__tw_kill(st, tw);
+			tern__listen_syn_reopen(st, lsk, ip, seg, isn);
+			return;
+		}
+		tw_send_ack(st, tw, ip->tos);   /* no listener: answered with an ACK */
+		return;
+	}
+	case TW_ACK:
+		tw_send_ack(st, tw, ip->tos);
+		return;
+	case TW_RST:
+		tern__tcp_send_reset(st, ip, seg);
+		return;
+	case TW_SUCCESS:
+		return;
+	}
+}
+
+/* ------------------------------------------------------------ ports */
+
+bool tern__tw_bind_conflict(struct tern_stack *st, uint32_t addr, uint16_t port, bool reuseaddr, bool reuseport)
+{
+	struct tern_tw_table *t = table(st);
+
+	for (uint32_t i = t->port_heads[port % TW_PORT_BUCKETS]; i; i = t->tws[i - 1].bnext) {
+		struct tern_tw *tw = &t->tws[i - 1];
+		if (tw->lport != port || !(tw->laddr == 0 || addr == 0 || tw->laddr == addr))
+			continue;
+		/* Both SO_REUSEADDR, or SO_REUSEPORT on the new one: a time-wait entry
+		 * is never a conflict then (spec §8.3). */
+		if ((reuseaddr && (tw->flags & TW_REUSEADDR)) || reuseport)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* Linux's tcp_twsk_unique (spec §6.7). */
+bool tern__tw_try_reuse(struct tern_stack *st, struct tern_tw *tw, bool bound, tern_seq *isn, uint32_t *ts_recent,
+			tern_time *ts_recent_stamp)
+{
+	int reuse = (int)st->sys.tcp_tw_reuse;
+
+	if (reuse == 2) {
+		/* Loopback only: an address in 127/8 on either side. */
+		bool lo = (tw->laddr >> 24) == 127 || (tw->raddr >> 24) == 127;
+		reuse = lo ? 1 : 0;
+	}
+	if (tw->substate == TERN_TCP_FIN_WAIT2)
+		reuse = 0;
+	if (!tw->ts_recent_stamp_s)
+		return false;
+	if (!bound && !(reuse && (int32_t)(ms_now(st) - (tw->entry_ms + (uint32_t)st->sys.tcp_tw_reuse_delay)) > 0))
+		return false;
+	*isn = tw->snd_nxt + 65535 + 2;
+	if (*isn == 0)
+		*isn = 1;
+	*ts_recent = tw->ts_recent;
+	*ts_recent_stamp = (tern_time)(tw->ts_recent_stamp_s - 1) * TERN_NS_PER_SEC;
+	tern__tw_kill(st, tw);
+	tern__count(st, TERN_CTR_TcpExtTWRecycled);
+	return true;
+}
+
+/* ------------------------------------------------------------ ss */
+
+int tern__tw_diag(struct tern_stack *st, tern_diag_fn fn, void *ctx)
+{
+	struct tern_tw_table *t = table(st);
+	uint32_t now = ms_now(st);
+
+	for (uint32_t i = 0; i < t->high; i++) {
+		struct tern_tw *tw = &t->tws[i];
+		if (!(tw->flags & TW_IN_USE))
+			continue;
+		int32_t left = (int32_t)(tw->expires_ms - now);
+		struct tern_diag_sock d = {
+			.state = tw->substate,
+			.laddr = { .family = TERN_AF_INET, .u.v4 = tw->laddr },
+			.raddr = { .family = TERN_AF_INET, .u.v4 = tw->raddr },
+			.lport = tw->lport,
+			.rport = tw->rport,
+			.timer = TERN_DIAG_TIMER_TIMEWAIT,
+			.timer_left = left > 0 ? (tern_time)left * TERN_NS_PER_MS : 0,
+			.fd = -1,
+			.uid_inode = 0,
+		};
+		int rc = fn(ctx, &d);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

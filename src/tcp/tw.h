@@ -1,0 +1,70 @@
+/*
+ * tcp/tw.h: TIME-WAIT (and an orphan's FIN-WAIT-2) as compact objects rather than
+ * sockets (spec §6.4-§6.7). Design notes in tw.c.
+ */
+#ifndef TERN_TCP_TW_H
+#define TERN_TCP_TW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/stack.h"
+#include "tern/diag.h"
+#include "tern/wire.h"
+
+#define TW_IN_USE    0x01
+#define TW_REUSEADDR 0x02
+#define TW_REUSEPORT 0x04
+
+/* 64 bytes (checked at compile time); links are array indices plus one. */
+struct tern_tw {
+	uint32_t hnext;              /* 4-tuple hash chain */
+	uint32_t bnext;              /* local-port chain, for bind() conflicts */
+	uint32_t prev, next;         /* expiry list */
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	tern_seq snd_nxt, rcv_nxt;
+	uint32_t rcv_wnd;            /* the window last offered, in bytes */
+	uint32_t ts_recent;
+	uint32_t ts_recent_stamp_s;  /* seconds of stack time + 1 when ts_recent was
+					taken; 0 = the connection had no timestamps */
+	uint32_t expires_ms;         /* stack milliseconds; lifetimes are minutes, so
+					32 bits compare safely */
+	uint32_t entry_ms;           /* when it became TIME-WAIT (tcp_tw_reuse_delay) */
+	uint32_t last_oow_ms;        /* last rate-limited ACK (0 = none) */
+	uint8_t substate;            /* TERN_TCP_TIME_WAIT or TERN_TCP_FIN_WAIT2 */
+	uint8_t rcv_wscale;
+	uint8_t flags;               /* TW_* */
+	uint8_t list;                /* which expiry list holds it */
+};
+
+struct tern_sock;
+
+int tern__tw_init(struct tern_stack *st);
+void tern__tw_fini(struct tern_stack *st);
+
+/* Replaces `sk` by a time-wait object in `state` (TIME_WAIT, or FIN_WAIT2 for an
+ * orphan) living `timeout`, and closes the socket (Linux's tcp_time_wait). Beyond
+ * tcp_max_tw_buckets no object is made (TCPTimeWaitOverflow). */
+void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern_time timeout);
+
+struct tern_tw *tern__tw_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+				uint16_t rport);
+/* A segment for a time-wait object (Linux's tcp_timewait_state_process and what
+ * tcp_v4_rcv does with its verdict). */
+void tern__tw_rcv(struct tern_stack *st, struct tern_tw *tw, const struct tern_ipv4 *ip, const struct tern_tcp *seg);
+void tern__tw_kill(struct tern_stack *st, struct tern_tw *tw);
+
+/* bind(): would a socket with `reuseaddr`/`reuseport` on addr:port clash with a
+ * time-wait object there? (spec §8.3) */
+bool tern__tw_bind_conflict(struct tern_stack *st, uint32_t addr, uint16_t port, bool reuseaddr, bool reuseport);
+/* connect(): the time-wait object holding this 4-tuple may be reused (spec §6.7)?
+ * `bound` says the socket named its port with bind(). On reuse, *isn and the
+ * timestamps to inherit are set, the object is killed and TWRecycled counted. */
+bool tern__tw_try_reuse(struct tern_stack *st, struct tern_tw *tw, bool bound, tern_seq *isn, uint32_t *ts_recent,
+			tern_time *ts_recent_stamp);
+
+uint32_t tern__tw_count(const struct tern_stack *st);
+int tern__tw_diag(struct tern_stack *st, tern_diag_fn fn, void *ctx);
+
+#endif
