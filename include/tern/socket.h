@@ -113,6 +113,11 @@ int tern_connect(struct tern_stack *st, int fd, const struct tern_sockaddr *addr
 ssize_t tern_send(struct tern_stack *st, int fd, const void *buf, size_t len, int flags);
 ssize_t tern_recv(struct tern_stack *st, int fd, void *buf, size_t len, int flags);
 int tern_shutdown(struct tern_stack *st, int fd, int how);
+/* Closes (spec §6.2). With SO_LINGER on and a linger time, Linux's close() waits
+ * until our FIN is acknowledged or the time runs out; tern returns -EINPROGRESS
+ * instead, keeps the descriptor (closed to every call but tern_poll, which reports
+ * POLLHUP when the wait is over, and tern_close), and finishes on the next
+ * tern_close (which answers -EINPROGRESS again while the wait lasts). */
 int tern_close(struct tern_stack *st, int fd);
 int tern_getsockname(struct tern_stack *st, int fd, struct tern_sockaddr *out);
 int tern_getpeername(struct tern_stack *st, int fd, struct tern_sockaddr *out);

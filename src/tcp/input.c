@@ -101,8 +101,9 @@ static bool syn_sent_rcv(struct tern_stack *st, struct tern_sock *sk, const stru
 	/* First, the ACK: it must cover our SYN and nothing more. */
 	if (ack && (seq_leq(seg->ack, sk->iss) || seq_gt(seg->ack, sk->snd_nxt))) {
 		/* LINUX-COMPAT: a SYN not yet retransmitted is resent soon, in case the
-		 * odd segment was a stale one from an earlier incarnation (spec §13.2). */
-		if (sk->retransmits == 0 && !(seg->flags & TERN_TCP_RST)) {
+		 * odd SYN-ACK or RST|ACK was a stale one from an earlier incarnation
+		 * (spec §13.2). */
+		if (sk->retransmits == 0) {
 			sk->rtx_kind = RTX_RETRANS;
 			tern__timer_arm(&st->timers, &sk->rtx_timer, st->now + TCP_TIMEOUT_MIN_NS);
 		}

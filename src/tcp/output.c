@@ -301,7 +301,7 @@ static void est_options(struct tern_stack *st, struct tern_sock *sk, struct tern
  * queue (from snd_una); `len` bytes of it go out. Every segment but a bare SYN
  * carries ACK; sending one settles any ACK we owed. */
 static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, uint8_t flags, size_t data_off,
-		     size_t len)
+		     size_t len, bool retrans)
 {
 	uint8_t *buf = tern__ip_payload_buf(st);
 	struct tern_tcp seg = {
@@ -368,19 +368,28 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 		sk->rcv_unacked_segs = 0;
 		tern__timer_cancel(&st->timers, &sk->delack_timer);
 	}
-	tern__tcp_emit(st, &out, &seg);
+	tern__tcp_emit_ex(st, &out, &seg, !retrans);
 }
 
 /* Builds `seg` (its payload may already sit in place in the transmit buffer) and
- * sends it: the one place TCP segments leave and are counted. */
+ * sends it: the one place TCP segments leave and are counted. LINUX-COMPAT:
+ * OutSegs leaves out a socket's retransmissions (__tcp_transmit_skb counts only
+ * segments past snd_nxt or without sequence space); every SYN-ACK counts. */
 void tern__tcp_emit(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg)
+{
+	tern__tcp_emit_ex(st, out, seg, true);
+}
+
+void tern__tcp_emit_ex(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg,
+		       bool count_outsegs)
 {
 	size_t n = tern_tcp_build(tern__ip_payload_buf(st), TERN_IP_MAX_PAYLOAD, seg, out->src, out->dst);
 
 	TERN_ASSERT(n > 0);
 	if (n == 0)
 		return;
-	tern__count(st, TERN_CTR_TcpOutSegs);
+	if (count_outsegs)
+		tern__count(st, TERN_CTR_TcpOutSegs);
 	if (seg->flags & TERN_TCP_RST)
 		tern__count(st, TERN_CTR_TcpOutRsts);
 	tern__ip_output(st, out, n);
@@ -446,7 +455,7 @@ static void retransmit_seg(struct tern_stack *st, struct tern_sock *sk, struct t
 		tern__tcp_send_syn(st, sk, true);
 		return;
 	}
-	transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len);
+	transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len, true);
 	/* The give-up budget runs from the head's first transmission (spec §14.17). */
 	if (!sk->retrans_stamp)
 		sk->retrans_stamp = t->sent_at;
@@ -487,7 +496,7 @@ void tern__tcp_send_syn(struct tern_stack *st, struct tern_sock *sk, bool retran
 {
 	uint8_t flags = TERN_TCP_SYN | (sk->state == TERN_TCP_SYN_RECV ? TERN_TCP_ACK : 0);
 
-	transmit(st, sk, sk->iss, flags, 0, 0);
+	transmit(st, sk, sk->iss, flags, 0, 0, retransmit && flags == TERN_TCP_SYN);
 	if (!retransmit) {
 		if (!txseg_add(st, sk, sk->iss, sk->iss + 1, TERN_TCP_SYN))
 			return;
@@ -508,13 +517,13 @@ void tern__tcp_send_ack(struct tern_stack *st, struct tern_sock *sk)
 {
 	if (sk->state == TERN_TCP_CLOSE || sk->state == TERN_TCP_LISTEN || sk->state == TERN_TCP_SYN_SENT)
 		return;
-	transmit(st, sk, sk->snd_nxt, TERN_TCP_ACK, 0, 0);
+	transmit(st, sk, sk->snd_nxt, TERN_TCP_ACK, 0, 0, false);
 }
 
 /* Linux's tcp_send_active_reset: RST|ACK at snd_nxt acknowledging rcv_nxt. */
 void tern__tcp_send_active_reset(struct tern_stack *st, struct tern_sock *sk)
 {
-	transmit(st, sk, sk->snd_nxt, TERN_TCP_RST | TERN_TCP_ACK, 0, 0);
+	transmit(st, sk, sk->snd_nxt, TERN_TCP_RST | TERN_TCP_ACK, 0, 0, false);
 }
 
 /* RFC 5961 §7 and tcp_invalid_ratelimit: at most one of these ACKs per socket per
@@ -544,7 +553,7 @@ void tern__tcp_send_challenge_ack(struct tern_stack *st, struct tern_sock *sk)
  * must answer with its current window. */
 void tern__tcp_send_probe(struct tern_stack *st, struct tern_sock *sk)
 {
-	transmit(st, sk, sk->snd_una - 1, TERN_TCP_ACK, 0, 0);
+	transmit(st, sk, sk->snd_una - 1, TERN_TCP_ACK, 0, 0, false);
 }
 
 /* ------------------------------------------------------------ sending data */
@@ -621,7 +630,7 @@ void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 			flags |= TERN_TCP_FIN;
 		if (!txseg_add(st, sk, seq, seq + len + (with_fin ? 1 : 0), flags & (TERN_TCP_FIN | TERN_TCP_PSH)))
 			break;
-		transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len);
+		transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len, false);
 		if (flags & TERN_TCP_PSH)
 			sk->pushed_seq = seq + len;
 		if (len < mss)
@@ -631,7 +640,8 @@ void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 			sk->flags |= SK_FIN_SENT;
 		if (seq_gt(sk->snd_nxt, sk->snd_max))
 			sk->snd_max = sk->snd_nxt;
-		sk->lsndtime = st->now;
+		if (len)
+			sk->lsndtime = st->now;   /* data, not a bare FIN (tcp_event_data_sent) */
 		sent = true;
 		if (with_fin)
 			break;

@@ -41,7 +41,8 @@ uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk)
 	bool rd_shut = sk->flags & (SK_SHUT_RD | SK_PEER_FIN);
 	bool wr_shut = sk->flags & SK_SHUT_WR;
 
-	(void)st;
+	if (sk->flags & SK_LINGER_WAIT)
+		return tern__tcp_linger_done(st, sk) ? TERN_POLLHUP : 0;
 	if (state == TERN_TCP_LISTEN)
 		return sk->acc_head ? TERN_POLLIN | TERN_POLLRDNORM : 0;
 	if ((rd_shut && wr_shut) || state == TERN_TCP_CLOSE)
@@ -263,7 +264,7 @@ int tern_poll(struct tern_stack *st, struct tern_pollfd *fds, size_t nfds)
 		fds[i].revents = 0;
 		if (fds[i].fd < 0)
 			continue;
-		struct tern_sock *sk = tern__fd_sock(st, fds[i].fd, &err);
+		struct tern_sock *sk = tern__fd_sock_any(st, fds[i].fd, &err);
 		if (!sk) {
 			fds[i].revents = TERN_POLLNVAL;
 		} else {

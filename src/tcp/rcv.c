@@ -210,10 +210,10 @@ void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const str
 		return;
 	if (seq_leq(end + fin, sk->rcv_nxt) && !(fin && end == sk->rcv_nxt)) {
 		/* All of it arrived before: our ACK was lost. Answer at once with a
-		 * D-SACK for what was repeated (a repeated SYN included: spec §13.4). */
+		 * D-SACK for what was repeated, SYN and FIN included (their sequence
+		 * numbers count: spec §13.4, and a repeated FIN in LAST-ACK). */
 		tern__count(st, TERN_CTR_TcpExtDelayedACKLost);
-		if (len || syn)
-			dsack_set(st, sk, seg->seq, end);
+		dsack_set(st, sk, seg->seq, end + fin);
 		enter_quickack_mode(sk);
 		sk->ack_pending |= ACK_SCHED | ACK_NOW;
 		return;

@@ -103,6 +103,7 @@ struct tern_txseg {
 #define SK_ACCQ         0x100000 /* on its listener's accept queue */
 #define SK_OVERFLOWED   0x200000 /* listener: last_overflow is set */
 #define SK_SYNFLOOD_WARNED 0x400000 /* listener: the SYN flood message was logged */
+#define SK_LINGER_WAIT  0x800000 /* close() with SO_LINGER > 0 waits for the FIN's ACK */
 
 /* Negotiated options (tp->rx_opt in Linux). */
 struct tern_tcp_neg {
@@ -209,6 +210,7 @@ struct tern_sock {
 	int syncnt;                     /* 0 = tcp_syn_retries / tcp_synack_retries */
 	int linger2_s;                  /* TCP_LINGER2: 0 = tcp_fin_timeout, <0 = RST */
 	int linger_s;                   /* SO_LINGER seconds when SK_LINGER */
+	tern_time linger_until;         /* end of a lingering close() (SK_LINGER_WAIT) */
 	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0 = off */
 	int defer_accept;               /* TCP_DEFER_ACCEPT in retransmission periods */
 
@@ -282,6 +284,8 @@ void tern__tcp_fini(struct tern_stack *st);
 int tern__fd_alloc(struct tern_stack *st, enum tern_fd_kind kind, void *obj);
 void tern__fd_free(struct tern_stack *st, int fd);
 struct tern_sock *tern__fd_sock(struct tern_stack *st, int fd, int *err);
+/* The same, also for a socket whose close() is lingering (for close and poll). */
+struct tern_sock *tern__fd_sock_any(struct tern_stack *st, int fd, int *err);
 struct tern_sock *tern__sock_alloc(struct tern_stack *st);
 void tern__sock_free(struct tern_stack *st, struct tern_sock *sk);
 void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk);
@@ -330,6 +334,8 @@ void tern__tcp_select_initial_window(const struct tern_stack *st, uint32_t rcvbu
 void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk, uint32_t mss);
 struct tern_ip_out;
 void tern__tcp_emit(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg);
+void tern__tcp_emit_ex(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg,
+		       bool count_outsegs);
 void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_sndbuf_expand(struct tern_stack *st, struct tern_sock *sk);
@@ -367,6 +373,7 @@ void tern__tcp_reset(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_established(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_free_txq(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_listener_stop(struct tern_stack *st, struct tern_sock *lsk);
+bool tern__tcp_linger_done(const struct tern_stack *st, const struct tern_sock *sk);
 
 /* poll.c */
 void tern__sock_wakeup(struct tern_stack *st, struct tern_sock *sk);

@@ -553,51 +553,19 @@ static void abort_linger0(struct tern_stack *st, struct tern_sock *sk)
 	tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
 }
 
-int tern_close(struct tern_stack *st, int fd)
+/* close() steps 7 to 9 (spec §6.2): the socket becomes an orphan, and the
+ * descriptor is released. */
+static int close_finish(struct tern_stack *st, struct tern_sock *sk, int fd)
 {
 	struct tern_tcp_tables *t = st->tcp;
-	int err;
 
-	if (fd >= 0 && fd < t->nfds && t->fds[fd].kind == FD_EPOLL) {
-		tern__epoll_destroy(st, fd);
-		return 0;
-	}
-	struct tern_sock *sk = tern__fd_sock(st, fd, &err);
-	if (!sk)
-		return err;
 	tern__fd_free(st, fd);
 	sk->fd = -1;
-	sk->flags |= SK_SHUT_RD | SK_SHUT_WR;
-	tern__sock_epoll_detach(st, sk);
-
-	/* 1. A listener: its queue goes. */
-	if (sk->state == TERN_TCP_LISTEN) {
-		tern__lhash_remove(st, sk);
-		tern__tcp_listener_stop(st, sk);
-		tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
-		destroy(st, sk);
-		return 0;
-	}
-	/* 2. Unread data is discarded and counted (a FIN is not data). */
-	size_t unread = tern__stream_len(&sk->rcvq);
-	tern__stream_clear(&sk->rcvq, &t->chunk_pool);
-	tern__ooo_clear(&sk->ooo, &t->chunk_pool);
-	/* 3. Already closed (reset, timed out): nothing more to say. */
+	sk->flags &= ~SK_LINGER_WAIT;
 	if (sk->state == TERN_TCP_CLOSE) {
+		tern__tcp_clear_timers(st, sk);
 		destroy(st, sk);
 		return 0;
-	}
-	if (unread) {
-		/* 4. RFC 2525 §2.17: closing with unread data resets. */
-		tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
-		tern__tcp_send_active_reset(st, sk);
-		tern__count(st, TERN_CTR_TcpExtTCPAbortOnClose);
-	} else if ((sk->flags & SK_LINGER) && sk->linger_s == 0) {
-		/* 5. SO_LINGER with zero time: abort. */
-		abort_linger0(st, sk);
-	} else if (close_state(st, sk)) {
-		/* 6. The orderly close: FIN after the data. */
-		send_fin(st, sk);
 	}
 	/* 7. Nobody holds it now. */
 	sk->flags |= SK_ORPHAN;
@@ -620,6 +588,74 @@ int tern_close(struct tern_stack *st, int fd)
 		destroy(st, sk);
 	}
 	return 0;
+}
+
+/* A lingering close is over once our FIN is acknowledged (the state leaves
+ * FIN_WAIT1, CLOSING and LAST_ACK) or the linger time has run out. */
+bool tern__tcp_linger_done(const struct tern_stack *st, const struct tern_sock *sk)
+{
+	return (sk->state != TERN_TCP_FIN_WAIT1 && sk->state != TERN_TCP_CLOSING && sk->state != TERN_TCP_LAST_ACK) ||
+	       st->now >= sk->linger_until;
+}
+
+int tern_close(struct tern_stack *st, int fd)
+{
+	struct tern_tcp_tables *t = st->tcp;
+	int err;
+
+	if (fd >= 0 && fd < t->nfds && t->fds[fd].kind == FD_EPOLL) {
+		tern__epoll_destroy(st, fd);
+		return 0;
+	}
+	struct tern_sock *sk = tern__fd_sock_any(st, fd, &err);
+	if (!sk)
+		return err;
+	if (sk->flags & SK_LINGER_WAIT) {
+		/* The second call of a lingering close: done waiting or not, finish. */
+		if (!tern__tcp_linger_done(st, sk))
+			return -TERN_EINPROGRESS;
+		return close_finish(st, sk, fd);
+	}
+	sk->flags |= SK_SHUT_RD | SK_SHUT_WR;
+	tern__sock_epoll_detach(st, sk);
+
+	/* 1. A listener: its queue goes. */
+	if (sk->state == TERN_TCP_LISTEN) {
+		tern__lhash_remove(st, sk);
+		tern__tcp_listener_stop(st, sk);
+		tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
+		return close_finish(st, sk, fd);
+	}
+	/* 2. Unread data is discarded and counted (a FIN is not data). */
+	size_t unread = tern__stream_len(&sk->rcvq);
+	tern__stream_clear(&sk->rcvq, &t->chunk_pool);
+	tern__ooo_clear(&sk->ooo, &t->chunk_pool);
+	/* 3. Already closed (reset, timed out): nothing more to say. */
+	if (sk->state == TERN_TCP_CLOSE)
+		return close_finish(st, sk, fd);
+	if (unread) {
+		/* 4. RFC 2525 §2.17: closing with unread data resets. */
+		tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
+		tern__tcp_send_active_reset(st, sk);
+		tern__count(st, TERN_CTR_TcpExtTCPAbortOnClose);
+	} else if ((sk->flags & SK_LINGER) && sk->linger_s == 0) {
+		/* 5. SO_LINGER with zero time: abort. */
+		abort_linger0(st, sk);
+	} else if (close_state(st, sk)) {
+		/* 6. The orderly close: FIN after the data. With SO_LINGER > 0 close()
+		 * waits for the FIN's ACK or the linger time: tern never blocks, so it
+		 * answers -EINPROGRESS, keeps the descriptor (poll says POLLHUP when the
+		 * wait is over) and finishes on the next tern_close. */
+		send_fin(st, sk);
+		if ((sk->flags & SK_LINGER) && sk->linger_s > 0) {
+			sk->linger_until = st->now + (tern_time)sk->linger_s * TERN_NS_PER_SEC;
+			if (!tern__tcp_linger_done(st, sk)) {
+				sk->flags |= SK_LINGER_WAIT;
+				return -TERN_EINPROGRESS;
+			}
+		}
+	}
+	return close_finish(st, sk, fd);
 }
 
 /* ------------------------------------------------------------ names, fcntl */

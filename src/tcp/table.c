@@ -121,6 +121,18 @@ void tern__fd_free(struct tern_stack *st, int fd)
 
 struct tern_sock *tern__fd_sock(struct tern_stack *st, int fd, int *err)
 {
+	struct tern_sock *sk = tern__fd_sock_any(st, fd, err);
+
+	/* A descriptor whose close() is lingering is closed to every other call. */
+	if (sk && (sk->flags & SK_LINGER_WAIT)) {
+		*err = -TERN_EBADF;
+		return NULL;
+	}
+	return sk;
+}
+
+struct tern_sock *tern__fd_sock_any(struct tern_stack *st, int fd, int *err)
+{
 	struct tern_tcp_tables *t = st->tcp;
 
 	if (fd < 0 || fd >= t->nfds || t->fds[fd].kind == FD_FREE) {

@@ -97,6 +97,30 @@ static unsigned orphan_retries(const struct tern_stack *st, bool alive)
 	return r == 0 && alive ? 8 : (unsigned)r;
 }
 
+/* Linux's tcp_out_of_resources, on each RTO of an orphan (spec §6.4): with more
+ * orphans than tcp_max_orphans (the count weighed up when the orphan has been
+ * silent over 240 s, or is not due a reset, or has a soft error), the orphan is
+ * killed, with a reset if it sent something in the last 60 s or the peer's window
+ * is closed. True when it was killed. */
+static bool out_of_resources(struct tern_stack *st, struct tern_sock *sk, bool do_reset)
+{
+	unsigned shift = 0;
+
+	if (st->now - sk->lsndtime > 2 * (tern_time)rto_max_us(st) * TERN_NS_PER_US || !do_reset)
+		shift++;
+	if (sk->soft_err)
+		shift++;
+	if (((uint64_t)st->tcp->orphans << shift) <= (uint64_t)st->sys.tcp_max_orphans)
+		return false;
+	if (st->now - sk->lsndtime <= TERN_TCP_TIMEWAIT_NS || (!sk->snd_wnd && !sk->packets_out))
+		do_reset = true;
+	if (do_reset)
+		tern__tcp_send_active_reset(st, sk);
+	tern__count(st, TERN_CTR_TcpExtTCPAbortOnMemory);
+	tern__tcp_done(st, sk);
+	return true;
+}
+
 /* Linux's tcp_write_timeout. True when the connection was given up. */
 static bool write_timeout(struct tern_stack *st, struct tern_sock *sk)
 {
@@ -111,8 +135,12 @@ static bool write_timeout(struct tern_stack *st, struct tern_sock *sk)
 	} else {
 		unsigned retries = (unsigned)st->sys.tcp_retries2;
 		if (sk->flags & SK_ORPHAN) {
-			bool alive = tern__rtt_rto_us(&sk->rtt) < rto_max_us(st);
+			/* Linux's icsk_rto is the backed-off RTO. */
+			bool alive = backed_off_rto(st, sk) < (tern_time)rto_max_us(st) * TERN_NS_PER_US;
 			retries = orphan_retries(st, alive);
+			bool do_reset = alive || !budget_spent(st, sk, retries, rto_min_us(st));
+			if (out_of_resources(st, sk, do_reset))
+				return true;
 		}
 		expired = budget_spent(st, sk, retries, rto_min_us(st));
 	}

@@ -27,9 +27,16 @@
 
 #include "script.h"
 
-uint32_t conn_local_offset(const struct conn *c)
+uint32_t conn_local_offset(const struct conn *c, bool is_syn)
 {
-	return c && c->isn_known ? c->live_isn - c->script_isn : 0;
+	if (!c || !c->isn_known)
+		return 0;
+	return is_syn ? c->live_isn - c->script_isn : c->live_isn;
+}
+
+uint32_t conn_remote_offset(const struct conn *c, bool is_syn)
+{
+	return c && c->remote_known && !is_syn ? c->remote_isn : 0;
 }
 
 static bool ts_lookup(const struct conn *c, uint32_t script_val, uint32_t *live)
@@ -71,13 +78,14 @@ bool pkt_build(struct runner *r, const struct pkt_spec *ps, const struct conn *c
 {
 	static const uint8_t zeros[1024];
 	struct tern_tcp seg;
-	uint32_t off = conn_local_offset(c);
+	bool is_syn = ps->flags & TERN_TCP_SYN;
+	uint32_t off = conn_local_offset(c, is_syn);
 	uint8_t *payload = NULL;
 
 	memset(&seg, 0, sizeof seg);
 	seg.sport = ps->ports ? ps->sport : c->rport;
 	seg.dport = ps->ports ? ps->dport : c->lport;
-	seg.seq = ps->seq;
+	seg.seq = ps->seq + conn_remote_offset(c, is_syn);
 	seg.ack = (ps->flags & TERN_TCP_ACK) ? ps->ack + off : 0;
 	seg.flags = ps->flags;
 	seg.win = ps->win;
@@ -178,8 +186,9 @@ void pkt_format_live(const struct tern_tcp *seg, const struct conn *c, bool port
 	struct tern_tcp t = *seg;
 	if (c && c->ts_base && (t.opt.present & TERN_TCPOPT_HAS_TS))
 		t.opt.ts_val = c->ts_first_script + (t.opt.ts_val - c->ts_first_live);
-	struct tern_tcp_fmt f = { .relative = true, .seq_base = conn_local_offset(c), .ack_base = 0,
-				  .ports = ports, .win = true };
+	bool is_syn = seg->flags & TERN_TCP_SYN;
+	struct tern_tcp_fmt f = { .relative = true, .seq_base = conn_local_offset(c, is_syn),
+				  .ack_base = conn_remote_offset(c, is_syn), .ports = ports, .win = true };
 	tern_tcp_format(buf, cap, &t, &f);
 }
 
@@ -245,8 +254,10 @@ static void compare_options(struct runner *r, const struct pkt_spec *ps, struct 
 		add_diff(d, "wscale %u, expected %u", a->wscale, e->wscale);
 	if ((e->present & TERN_TCPOPT_HAS_SACK)) {
 		bool same = e->sack_count == a->sack_count;
+		/* Our SACK blocks name the peer's data: its numbering. */
+		uint32_t roff = conn_remote_offset(c, false);
 		for (unsigned i = 0; same && i < e->sack_count; i++)
-			same = e->sack[i].start == a->sack[i].start && e->sack[i].end == a->sack[i].end;
+			same = e->sack[i].start == a->sack[i].start - roff && e->sack[i].end == a->sack[i].end - roff;
 		if (!same) {
 			char et[256], at[256];
 			opts_text(e, et, sizeof et);
@@ -288,7 +299,9 @@ bool pkt_match(struct runner *r, const struct pkt_spec *ps, struct conn *c,
 		return false;
 	}
 	const struct tern_tcp *seg = &p->tcp;
-	uint32_t seq = seg->seq - conn_local_offset(c);
+	bool is_syn = seg->flags & TERN_TCP_SYN;
+	uint32_t seq = seg->seq - conn_local_offset(c, is_syn);
+	uint32_t ack = seg->ack - conn_remote_offset(c, is_syn);
 
 	if (p->bad_csum)
 		add_diff(&d, "bad TCP checksum 0x%04x", seg->checksum);
@@ -301,8 +314,8 @@ bool pkt_match(struct runner *r, const struct pkt_spec *ps, struct conn *c,
 	}
 	if (seq != ps->seq)
 		add_diff(&d, "seq %u, expected %u", seq, ps->seq);
-	if ((ps->flags & seg->flags & TERN_TCP_ACK) && ps->has_ack && seg->ack != ps->ack)
-		add_diff(&d, "ack %u, expected %u", seg->ack, ps->ack);
+	if ((ps->flags & seg->flags & TERN_TCP_ACK) && ps->has_ack && ack != ps->ack)
+		add_diff(&d, "ack %u, expected %u", ack, ps->ack);
 	if (ps->has_win && seg->win != ps->win)
 		add_diff(&d, "win %u, expected %u", seg->win, ps->win);
 	if (ps->has_urg && seg->urg != ps->urg)

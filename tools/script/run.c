@@ -432,6 +432,12 @@ static void inbound_packet(struct runner *r, const struct event *ev)
 		run_fail(r, ev->line, "cannot build the packet: %s", why);
 		return;
 	}
+	/* The connection's first SYN from the peer names its ISN: later lines count
+	 * from it (later SYNs, in ESTABLISHED or at TIME-WAIT, change nothing). */
+	if ((ps->flags & TERN_TCP_SYN) && !ps->ports && !c->remote_known) {
+		c->remote_isn = ps->seq;
+		c->remote_known = true;
+	}
 	if (r->o->verbose) {
 		struct tern_ipv4 ip;
 		struct tern_tcp tcp;
@@ -439,9 +445,11 @@ static void inbound_packet(struct runner *r, const struct event *ev)
 		if (tern_ipv4_parse(buf, len, &ip) == TERN_WIRE_OK &&
 		    tern_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, false, &tcp) ==
 			    TERN_WIRE_OK) {
-			/* In script numbers: the peer's are literal, ours offset. */
-			struct tern_tcp_fmt f = { .relative = true, .ack_base = conn_local_offset(c),
-						  .ports = true, .win = true };
+			/* In script numbers, as packetdrill maps them. */
+			bool is_syn = tcp.flags & TERN_TCP_SYN;
+			struct tern_tcp_fmt f = { .relative = true, .seq_base = conn_remote_offset(c, is_syn),
+						  .ack_base = conn_local_offset(c, is_syn), .ports = true,
+						  .win = true };
 			tcp.opt.ts_ecr = ps->opts.ts_ecr;
 			tern_tcp_format(text, sizeof text, &tcp, &f);
 			run_vlog(r, run_now(r), "< %s   [line %d]", text, ev->line);

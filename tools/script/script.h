@@ -231,7 +231,9 @@ struct conn {
 	bool tuple;              /* ports known */
 	uint16_t lport, rport;   /* ours (tern's) and the peer's */
 	bool isn_known;
-	uint32_t script_isn, live_isn;
+	uint32_t script_isn, live_isn;   /* tern's ISN: as the script wrote it, live */
+	bool remote_known;
+	uint32_t remote_isn;             /* the peer's (the runner's) ISN, from its SYN */
 	struct ts_pair *ts;      /* script TS val -> the live one it stood for */
 	size_t nts, cap_ts;
 	bool ts_base;
@@ -309,7 +311,12 @@ void run_unmap_fd(struct runner *r, int script_fd);
 void fmt_time(char *buf, size_t cap, tern_time t);
 
 /* pktmatch.c */
-uint32_t conn_local_offset(const struct conn *c);
+/* What packetdrill adds to script numbers to get live ones (its
+ * local_seq_script_to_live_offset / remote_seq_script_to_live_offset): in a SYN
+ * or SYN-ACK line numbers are absolute (ours shifted by live - script ISN), after
+ * that both sides' numbers are relative to their ISN. */
+uint32_t conn_local_offset(const struct conn *c, bool is_syn);
+uint32_t conn_remote_offset(const struct conn *c, bool is_syn);
 /* Builds the datagram for an injected line; false with `why` on failure. */
 bool pkt_build(struct runner *r, const struct pkt_spec *ps, const struct conn *c,
 	       uint8_t *buf, size_t cap, size_t *len, char *why, size_t whycap);

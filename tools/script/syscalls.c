@@ -477,6 +477,20 @@ static bool attempt(struct runner *r, const struct event *ev, struct call_ctx *x
 			return false;
 		*rc = n;
 		return true;
+	case CALL_CLOSE:
+		/* A lingering close finishes once poll says the wait is over. */
+		if (x->started) {
+			struct tern_pollfd pfd = { .fd = x->fd, .events = 0 };
+			if (tern_poll(r->st, &pfd, 1) <= 0 || !(pfd.revents & TERN_POLLHUP))
+				return false;
+		}
+		n = tern_close(r->st, x->fd);
+		if (n == -TERN_EINPROGRESS) {
+			x->started = true;
+			return false;
+		}
+		*rc = n;
+		return true;
 	default:
 		return true;
 	}
@@ -840,6 +854,13 @@ static bool prepare(struct runner *r, const struct event *ev, struct call_ctx *x
 		}
 		x->blocking = x->timeout_ms != 0;
 		return true;
+	case CALL_CLOSE:
+		/* close() waits with SO_LINGER whatever O_NONBLOCK says (Linux's
+		 * inet_release): tern answers -EINPROGRESS while it lingers. */
+		if (!want_fd(r, ev, 0, &x->fd))
+			return false;
+		x->blocking = true;
+		return true;
 	default:
 		return true;
 	}
@@ -857,6 +878,7 @@ static bool may_wait(enum call_id id)
 	case CALL_SEND:
 	case CALL_POLL:
 	case CALL_EPOLL_WAIT:
+	case CALL_CLOSE:
 		return true;
 	default:
 		return false;
