@@ -1,11 +1,12 @@
 # Thin front door over CMake. `make` builds, `make check` runs every test twice
-# (a normal build in build/ and an ASan+UBSan build in build-asan/), `make demo`
-# runs the main demonstration.
+# (a normal build in build/ and an ASan+UBSan build in build-asan/) and the
+# threaded packetdrill library's test a third time under TSan (build-tsan/),
+# `make demo` runs the main demonstration.
 
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 
-.PHONY: all build check check-normal check-asan demo clean deps
+.PHONY: all build check check-normal check-asan check-tsan demo clean deps
 
 all: build
 
@@ -16,7 +17,7 @@ build: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTERN_TESTS=OFF >/dev/null
 	@$(CMAKE) --build build -j $(JOBS)
 
-check: check-normal check-asan
+check: check-normal check-asan check-tsan
 
 check-normal:
 	@scripts/deps.sh check
@@ -31,8 +32,14 @@ check-asan:
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+check-tsan:
+	@scripts/deps.sh check
+	@$(CMAKE) -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DTERN_TSAN=ON -DTERN_TESTS=ON >/dev/null
+	@$(CMAKE) --build build-tsan -j $(JOBS) --target test_pdso
+	@cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -R pdso
+
 demo: build
 	@build/tern demo --pcap build/demo.pcap --tcp-pcap build/demo-tcp.pcap
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan

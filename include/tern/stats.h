@@ -96,6 +96,8 @@ extern "C" {
 	X(TcpExt, TCPZeroWindowDrop, "Segments dropped because our window was zero") \
 	X(TcpExt, TCPToZeroWindowAdv, "Times we advertised a window going to zero") \
 	X(TcpExt, TCPWantZeroWindowAdv, "Times we wanted to advertise zero but could not shrink") \
+	X(TcpExt, TCPFromZeroWindowAdv, "Times we advertised a window opening from zero") \
+	X(TcpExt, BeyondWindow,      "Segments dropped for starting or ending beyond the window (6.17+)") \
 	X(TcpExt, TCPKeepAlive,      "Keepalive probes sent") \
 	X(TcpExt, TCPOrigDataSent,   "Segments of new (not retransmitted) data sent") \
 	X(TcpExt, TCPWinProbe,       "Zero-window probes sent") \

@@ -15,8 +15,7 @@
  * error (and with MSG_WAITALL for the whole length); a write until every byte is
  * queued; poll for any readiness or the timeout, counted in virtual time.
  *
- * Not offered: the close of a blocking socket with SO_LINGER does not wait for the
- * linger time (tern_close decides at once); ancillary data (msg_control) is ignored.
+ * Not offered: ancillary data (msg_control) is ignored.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -552,6 +551,16 @@ static int pd_ioctl(void *ud, int fd, unsigned long request, ...)
 	return (int)ret(rc < 0 ? rc : 0);
 }
 
+/* close() with SO_LINGER waits for the FIN's ACK or the linger time, whatever
+ * O_NONBLOCK says (Linux's inet_release): tern answers -EINPROGRESS while it
+ * lingers, and the call sleeps until a retry finishes it. */
+static bool try_close(struct pd *pd, void *ctx, long *rc, bool *progress)
+{
+	*rc = tern_close(pd->st, *(int *)ctx);
+	*progress = *rc != -TERN_EINPROGRESS;
+	return *progress;
+}
+
 static int pd_close(void *ud, int fd)
 {
 	struct pd *pd = ud;
@@ -559,7 +568,8 @@ static int pd_close(void *ud, int fd)
 	tern__pd_enter(pd);
 	long rc = sock_of(pd, fd);
 	if (rc >= 0) {
-		rc = tern_close(pd->st, (int)rc);
+		int tfd = (int)rc;
+		rc = tern__pd_run(pd, try_close, &tfd, true, TERN_TIME_NEVER);
 		tern__pd_detach(pd, fd);
 	}
 	tern__pd_leave(pd, true);

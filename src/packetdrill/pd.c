@@ -27,7 +27,11 @@
  * netdev_receive, usleep, any socket call) first waits until every sleeping call has
  * retried against the latest change ("settling"): so a blocked accept returns at the
  * virtual instant of the ACK that completed the handshake, however the threads are
- * scheduled.
+ * scheduled. One thread is special: the one that called packetdrill_interface_init
+ * (packetdrill's main thread) is the one that moves the clock, so when it blocks
+ * (a script's connect or poll written without an end time) nobody else would; it
+ * then moves the clock itself, event by event, until its call completes, as the
+ * kernel's clock runs on while a process sleeps.
  *
  * Descriptors. packetdrill closes the script's descriptors with the real close() at
  * the end, so the numbers handed out are real and harmless: one eventfd each, mapped
@@ -72,10 +76,12 @@
 /* How long (real time) a driver waits for sleeping calls to catch up before going
  * on regardless: far above any scheduling delay, even under ThreadSanitizer. */
 #define PD_SETTLE_S 10
-/* The stack's defaults (tern script uses the same address). */
+/* The interface's MTU unless --mtu says otherwise (as for tern script). */
 #define PD_DEFAULT_MTU 1500
 
-static atomic_uint instances;   /* numbers the default control-socket paths */
+/* Numbers the default control-socket paths of the instances of this process: the
+ * one piece of process-wide state, and only a counter. */
+static atomic_uint instances;
 
 /* ------------------------------------------------------------------ the queue */
 
@@ -230,11 +236,22 @@ void tern__pd_leave(struct pd *pd, bool changed)
 	pthread_mutex_unlock(&pd->mu);
 }
 
+static void unqueue(struct pd *pd, struct pd_waiter *w)
+{
+	struct pd_waiter **pp = &pd->waiters;
+	while (*pp != w)
+		pp = &(*pp)->next;
+	*pp = w->next;
+	pthread_cond_broadcast(&pd->settled_cv);
+}
+
 long tern__pd_run(struct pd *pd, tern_pd_attempt_fn attempt, void *ctx, bool blocking,
 		  tern_time deadline)
 {
 	struct pd_waiter w = { .deadline = deadline };
 	bool queued = false, done;
+	bool driver = pthread_equal(pthread_self(), pd->driver);
+	tern_time last = -1;
 	long rc = 0;
 
 	for (;;) {
@@ -245,6 +262,26 @@ long tern__pd_run(struct pd *pd, tern_pd_attempt_fn attempt, void *ctx, bool blo
 		w.seen = pd->gen;
 		if (done || !blocking || pd->closing || pd->now >= deadline)
 			break;
+		if (driver) {
+			/* The thread that moves the clock is the one waiting, so nobody else
+			 * will: it moves the clock itself, event by event, as the kernel's
+			 * clock runs on while a process sleeps. What the stack emits on the
+			 * way waits in the queue with its own time. */
+			tern_time e = next_event(pd);
+			if (deadline < e)
+				e = deadline;
+			if (e < pd->now)
+				e = pd->now;
+			if (e != TERN_TIME_NEVER && e != last) {
+				if (queued)
+					unqueue(pd, &w);
+				queued = false;
+				step_to(pd, e);
+				last = e;
+				continue;
+			}
+			/* Nothing is due, ever: like the kernel, wait for another thread. */
+		}
 		if (!queued) {
 			w.next = pd->waiters;
 			pd->waiters = &w;
@@ -256,13 +293,8 @@ long tern__pd_run(struct pd *pd, tern_pd_attempt_fn attempt, void *ctx, bool blo
 		pthread_cond_broadcast(&pd->settled_cv);   /* this attempt is accounted for */
 		pthread_cond_wait(&pd->changed_cv, &pd->mu);
 	}
-	if (queued) {
-		struct pd_waiter **pp = &pd->waiters;
-		while (*pp != &w)
-			pp = &(*pp)->next;
-		*pp = w.next;
-		pthread_cond_broadcast(&pd->settled_cv);
-	}
+	if (queued)
+		unqueue(pd, &w);
 	if (!done && blocking && pd->closing)
 		rc = -TERN_EINTR;
 	return rc;
@@ -597,6 +629,10 @@ static void pd_free(void *ud)
 		pthread_cond_wait(&pd->settled_cv, &pd->mu);
 	pthread_mutex_unlock(&pd->mu);
 
+	if (pd->q_dropped || pd->verbose)
+		fprintf(stderr, "tern-packetdrill: %llu datagrams dropped (output queue full), "
+			"%llu sleeps of blocked calls\n", (unsigned long long)pd->q_dropped,
+			(unsigned long long)pd->sleeps);
 	if (pd->st)
 		tern_stack_destroy(pd->st);
 	for (struct pd_packet *p; (p = queue_pop(pd));)
@@ -660,6 +696,7 @@ void packetdrill_interface_init(const char *flags, struct packetdrill_interface 
 	}
 	pd->q_tail = &pd->q_head;
 	pd->wake_at = TERN_TIME_NEVER;
+	pd->driver = pthread_self();
 	pd->ctl_wake = -1;
 
 	/* A bad flag leaves an instance without a stack: every call then fails with

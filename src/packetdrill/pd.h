@@ -47,6 +47,9 @@ struct pd {
 	struct pd_waiter *waiters;
 	tern_time wake_at;           /* earliest deadline of a sleeping call, or NEVER */
 	bool closing;                /* free() has begun: blocked calls leave */
+	pthread_t driver;            /* the thread that drives the clock: the one that
+	                              * called packetdrill_interface_init (packetdrill's
+	                              * main thread); its own blocking calls move time */
 
 	struct pd_packet *q_head, **q_tail;   /* emitted, not yet received */
 	size_t q_len;
@@ -71,10 +74,11 @@ struct pd {
 void tern__pd_enter(struct pd *pd);
 void tern__pd_leave(struct pd *pd, bool changed);
 
-/* Runs one call, sleeping between attempts when `blocking` (pd.c). `attempt` returns
- * true when the call is over, with its result in *rc; it sets *progress when it
- * changed the stack without finishing (a partial write). The call also ends when the
- * virtual clock reaches `deadline`, with the last attempt's *rc. */
+/* Runs one call, sleeping between attempts when `blocking` (pd.c); on the driver
+ * thread, moving the clock between attempts instead. `attempt` returns true when
+ * the call is over, with its result in *rc; it sets *progress when it changed the
+ * stack without finishing (a partial write). The call also ends when the virtual
+ * clock reaches `deadline`, with the last attempt's *rc. */
 typedef bool (*tern_pd_attempt_fn)(struct pd *pd, void *ctx, long *rc, bool *progress);
 long tern__pd_run(struct pd *pd, tern_pd_attempt_fn attempt, void *ctx, bool blocking,
 		  tern_time deadline);

@@ -161,12 +161,50 @@ static bool syn_sent_rcv(struct tern_stack *st, struct tern_sock *sk, const stru
 
 /* ------------------------------------------------------------ synchronized states */
 
-/* Linux's tcp_oow_rate_limited: an ACK answering an out-of-window segment is
- * limited per socket, except for data segments, which are never part of an ACK
- * loop (spec §14.23). */
+static uint32_t receive_window(const struct tern_sock *sk)
+{
+	int32_t w = (int32_t)(sk->rcv_wup + sk->rcv_wnd - sk->rcv_nxt);
+	return w < 0 ? 0 : (uint32_t)w;
+}
+
+enum seq_verdict { SEQ_OK, SEQ_OLD, SEQ_BEYOND, SEQ_END_BEYOND };
+
+/* RFC 9293 §3.10.7.4 "first, check sequence number", as Linux 6.17+'s
+ * tcp_sequence: the segment must end no earlier than the last window's left edge
+ * and start within the window; one that ends beyond the window is dropped whole
+ * unless the receive queue is empty (a FIN may stick out; spec §14.11). */
+static enum seq_verdict seq_check(const struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	bool fin = seg->flags & TERN_TCP_FIN;
+	tern_seq end = seg->seq + seg->payload_len + !!(seg->flags & TERN_TCP_SYN) + fin;
+	tern_seq limit = sk->rcv_nxt + receive_window(sk);
+
+	if (seq_lt(end, sk->rcv_wup))
+		return SEQ_OLD;
+	if (seq_gt(end, limit)) {
+		if (!seq_gt(end - fin, limit))
+			return SEQ_OK;
+		if (seq_gt(seg->seq, limit))
+			return SEQ_BEYOND;
+		if (tern__stream_len(&sk->rcvq))
+			return SEQ_END_BEYOND;
+	}
+	return SEQ_OK;
+}
+
+/* Linux's tcp_send_dupack: old data is D-SACKed and puts the connection in
+ * quick-ACK mode; then the ACK, rate-limited for segments without data. */
 static void send_dupack(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg,
 			enum tern_counter skipped)
 {
+	tern_seq end = seg->seq + seg->payload_len + !!(seg->flags & TERN_TCP_SYN) + !!(seg->flags & TERN_TCP_FIN);
+
+	if (end != seg->seq && seq_lt(seg->seq, sk->rcv_nxt)) {
+		tern__count(st, TERN_CTR_TcpExtDelayedACKLost);
+		tern__tcp_enter_quickack_mode(sk);
+		if (sk->neg.sack_ok && st->sys.tcp_dsack)
+			tern__tcp_dsack_set(st, sk, seg->seq, seq_gt(end, sk->rcv_nxt) ? sk->rcv_nxt : end);
+	}
 	if ((seg->payload_len == 0 || (seg->flags & TERN_TCP_SYN)) && tern__tcp_ratelimit_ack(st, sk)) {
 		tern__count(st, skipped);
 		return;
@@ -193,21 +231,6 @@ static bool paws_reject(struct tern_stack *st, struct tern_sock *sk, const struc
 	return true;
 }
 
-static uint32_t receive_window(const struct tern_sock *sk)
-{
-	int32_t w = (int32_t)(sk->rcv_wup + sk->rcv_wnd - sk->rcv_nxt);
-	return w < 0 ? 0 : (uint32_t)w;
-}
-
-/* RFC 9293 §3.10.7.4 "first, check sequence number", Linux's tcp_sequence: the
- * segment must end no earlier than the last window's left edge and start within
- * the window. */
-static bool seq_acceptable(const struct tern_sock *sk, const struct tern_tcp *seg)
-{
-	tern_seq end = seg->seq + seg->payload_len + !!(seg->flags & TERN_TCP_SYN) + !!(seg->flags & TERN_TCP_FIN);
-	return !seq_lt(end, sk->rcv_wup) && !seq_gt(seg->seq, sk->rcv_nxt + receive_window(sk));
-}
-
 static bool rst_closing_match(const struct tern_sock *sk, const struct tern_tcp *seg)
 {
 	return (sk->state == TERN_TCP_CLOSE_WAIT || sk->state == TERN_TCP_LAST_ACK ||
@@ -220,7 +243,8 @@ static bool validate(struct tern_stack *st, struct tern_sock *sk, const struct t
 {
 	if (paws_reject(st, sk, seg))
 		return false;
-	if (!seq_acceptable(sk, seg)) {
+	enum seq_verdict sv = seq_check(sk, seg);
+	if (sv != SEQ_OK) {
 		if (seg->flags & TERN_TCP_RST) {
 			if (rst_closing_match(sk, seg))
 				tern__tcp_reset(st, sk);
@@ -231,6 +255,13 @@ static bool validate(struct tern_stack *st, struct tern_sock *sk, const struct t
 			tern__tcp_send_challenge_ack(st, sk);
 			return false;
 		}
+		if (sv != SEQ_OLD)
+			tern__count(st, TERN_CTR_TcpExtBeyondWindow);
+		else if (seg->payload_len)
+			/* LINUX-COMPAT: a duplicate of old data still refreshes the
+			 * timestamp to echo (spec §14.23); a segment beyond the window
+			 * does not. */
+			store_ts_recent(st, sk, seg);
 		send_dupack(st, sk, seg, TERN_CTR_TcpExtTCPACKSkippedSeq);
 		return false;
 	}

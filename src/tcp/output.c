@@ -10,9 +10,11 @@
  *     window, Nagle in Minshall's variant, TCP_CORK;
  *   - the segment scoreboard: one tern_txseg per segment sent and not yet acked.
  *
- * Memory accounting follows Linux's default scaling ratio of 1/2: received bytes
- * are charged twice against SO_RCVBUF, so the window offered is rcvbuf/2 minus what
- * is queued, and while the application does not read, the right edge stays put.
+ * Memory accounting follows Linux's: received data is charged its buffers' truesize
+ * against SO_RCVBUF, and the window a buffer holds is scaled by the measured ratio
+ * of payload to truesize (1/2 until data has arrived), so while the application
+ * does not read, the window offered shrinks at least as fast as data arrives and
+ * its right edge stays put (spec §14.12-§14.13).
  */
 #include <string.h>
 
@@ -54,16 +56,21 @@ static uint32_t current_mss(struct tern_stack *st, struct tern_sock *sk)
 
 /* ------------------------------------------------------------ windows */
 
-/* Receive space the socket may still commit, Linux's tcp_space() at ratio 1/2. */
+/* Receive space the socket may still offer: Linux's tcp_space(). */
 static int64_t rcv_space(const struct tern_sock *sk)
 {
-	int64_t queued = (int64_t)tern__stream_len(&sk->rcvq) + (int64_t)tern__ooo_bytes(&sk->ooo);
-	return (int64_t)sk->rcvbuf / 2 - queued;
+	return tern__win_from_space(sk, (int64_t)sk->rcvbuf - (int64_t)tern__rmem_alloc(sk));
+}
+
+/* The window the whole buffer holds: Linux's tcp_full_space(). */
+static uint32_t allowed_space(const struct tern_sock *sk)
+{
+	return (uint32_t)tern__win_from_space(sk, sk->rcvbuf);
 }
 
 static uint32_t full_space(const struct tern_sock *sk)
 {
-	return TERN_MIN(sk->window_clamp, sk->rcvbuf / 2);
+	return TERN_MIN(sk->window_clamp, allowed_space(sk));
 }
 
 /* The initial window and our scale (Linux's tcp_select_initial_window, spec §13.15):
@@ -119,7 +126,7 @@ void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk, uint
  * A peer without window scaling caps everything at 65535. */
 void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk)
 {
-	uint32_t maxwin = sk->rcvbuf / 2;
+	uint32_t maxwin = allowed_space(sk);
 
 	if (!sk->neg.wscale_ok)
 		sk->window_clamp = TERN_MIN(sk->window_clamp, 65535u);
@@ -152,13 +159,17 @@ void tern__tcp_sndbuf_expand(struct tern_stack *st, struct tern_sock *sk)
 }
 
 /* Linux's tcp_grow_window, for each in-order data segment: while the buffer has
- * room, the ceiling rises by two segments. With receive memory charged at twice
- * the payload, Linux's truesize test always takes the two-segment step. */
+ * room, the ceiling rises by two segments (the truesize test of tcp_grow_window
+ * passes whenever the ratio was measured on segments like this one). */
 void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk)
 {
 	(void)st;
-	if (sk->rcv_ssthresh < sk->window_clamp && (int64_t)sk->rcv_ssthresh < rcv_space(sk))
-		sk->rcv_ssthresh = TERN_MIN(sk->rcv_ssthresh + 2u * sk->advmss, sk->window_clamp);
+	if (sk->rcv_ssthresh >= sk->window_clamp)
+		return;
+	int64_t room = TERN_MIN((int64_t)sk->window_clamp, rcv_space(sk)) - (int64_t)sk->rcv_ssthresh;
+	if (room > 0)
+		sk->rcv_ssthresh = (uint32_t)TERN_MIN((int64_t)sk->rcv_ssthresh + 2 * sk->advmss,
+						      (int64_t)sk->window_clamp);
 }
 
 /* Linux's __tcp_select_window: what the window should be from buffer space alone. */
@@ -169,7 +180,7 @@ static uint32_t compute_window(struct tern_sock *sk)
 	int64_t free_space = rcv_space(sk);
 	uint32_t window;
 
-	uint32_t allowed = sk->rcvbuf / 2;
+	uint32_t allowed = allowed_space(sk);
 
 	if (mss > full)
 		mss = full;
@@ -220,10 +231,17 @@ uint32_t tern__tcp_select_window(struct tern_stack *st, struct tern_sock *sk)
 		uint32_t unit = 1u << sk->neg.rcv_wscale;
 		new_win = (uint32_t)((cur + unit - 1) / unit * unit);
 	}
+	uint32_t old_win = sk->rcv_wnd;
 	sk->rcv_wnd = new_win;
 	sk->rcv_wup = sk->rcv_nxt;
-	new_win = TERN_MIN(new_win, 65535u << sk->neg.rcv_wscale);
-	return new_win >> sk->neg.rcv_wscale;
+	new_win = TERN_MIN(new_win, 65535u << sk->neg.rcv_wscale) >> sk->neg.rcv_wscale;
+	if (new_win == 0) {
+		if (old_win)
+			tern__count(st, TERN_CTR_TcpExtTCPToZeroWindowAdv);
+	} else if (old_win == 0) {
+		tern__count(st, TERN_CTR_TcpExtTCPFromZeroWindowAdv);
+	}
+	return new_win;
 }
 
 /* ------------------------------------------------------------ building */

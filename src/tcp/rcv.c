@@ -17,6 +17,27 @@
 #include "tcp/tw.h"
 #include "tern/errors.h"
 
+/* The truesize Linux gives a received segment arriving on a TUN device (the
+ * setting the corpus was measured in): one linear buffer holding headroom
+ * (NET_SKB_PAD 64 + NET_IP_ALIGN 2), the IP and TCP headers and the payload,
+ * aligned to 64 bytes, plus the 320-byte skb_shared_info, rounded up to its kmalloc
+ * size class, plus the 256-byte sk_buff. A 1000-byte segment with timestamps:
+ * 2304 bytes, a ratio of 111/256. */
+uint32_t tern__skb_truesize(uint32_t payload, uint32_t tcp_hdr_len)
+{
+	uint32_t data = (64 + 2 + 20 + tcp_hdr_len + payload + 63) & ~63u;
+	uint32_t size = data + 320, alloc = 64;
+
+	while (alloc < size)
+		alloc <<= 1;
+	/* kmalloc's two odd classes. */
+	if (size <= 96 && alloc > 96)
+		alloc = 96;
+	else if (size <= 192 && alloc > 192)
+		alloc = 192;
+	return alloc + 256;
+}
+
 /* tcp_incr_quickack: enough quick ACKs for half a window of full segments, at
  * most `max`, at least 2. */
 static void incr_quickack(struct tern_sock *sk, unsigned max)
@@ -31,7 +52,7 @@ static void incr_quickack(struct tern_sock *sk, unsigned max)
 		sk->quick_acks = (uint8_t)quick;
 }
 
-static void enter_quickack_mode(struct tern_sock *sk)
+void tern__tcp_enter_quickack_mode(struct tern_sock *sk)
 {
 	incr_quickack(sk, TERN_TCP_MAX_QUICKACKS);
 	sk->pingpong = 0;
@@ -46,17 +67,22 @@ static bool in_quickack_mode(const struct tern_sock *sk)
 /* Linux's tcp_event_data_recv: the adaptive ATO. Arrivals close together shrink
  * it toward 20 ms + half the old value; a gap longer than the RTO means the sender
  * restarted after idle, so quick-ACK mode returns (spec §14.1). */
-void tern__tcp_event_data_recv(struct tern_stack *st, struct tern_sock *sk, uint32_t len)
+void tern__tcp_event_data_recv(struct tern_stack *st, struct tern_sock *sk, uint32_t len, uint32_t hdr_len)
 {
 	tern_time rto = (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US;
 
 	sk->ack_pending |= ACK_SCHED;
-	/* tcp_measure_rcv_mss: the peer's segment size, and whether this one was
-	 * short (pushed). */
-	if (len > sk->rcv_mss)
+	/* tcp_measure_rcv_mss: the peer's segment size, whether this one was short
+	 * (pushed), and the payload/truesize ratio whenever the size changes. */
+	if (len >= sk->rcv_mss) {
+		if (len != sk->rcv_mss) {
+			uint32_t ratio = (uint32_t)(((uint64_t)len << 8) / tern__skb_truesize(len, hdr_len));
+			sk->scaling_ratio = (uint16_t)(ratio ? ratio : 1);
+		}
 		sk->rcv_mss = (uint16_t)TERN_MIN(len, (uint32_t)sk->advmss);
-	else if (len < sk->rcv_mss)
+	} else {
 		sk->ack_pending |= ACK_PUSHED;
+	}
 
 	if (!sk->ato) {
 		incr_quickack(sk, TERN_TCP_MAX_QUICKACKS);
@@ -94,7 +120,7 @@ void tern__tcp_ack_snd_check(struct tern_stack *st, struct tern_sock *sk)
 
 /* ------------------------------------------------------------ SACK blocks */
 
-static void dsack_set(struct tern_stack *st, struct tern_sock *sk, tern_seq start, tern_seq end)
+void tern__tcp_dsack_set(struct tern_stack *st, struct tern_sock *sk, tern_seq start, tern_seq end)
 {
 	if (!sk->neg.sack_ok || !st->sys.tcp_dsack)
 		return;
@@ -138,12 +164,12 @@ static void rcv_fin(struct tern_stack *st, struct tern_sock *sk)
 
 /* ------------------------------------------------------------ data */
 
-/* Receive memory is charged twice the payload (Linux's default scaling ratio of
- * 1/2), so what fits is half of SO_RCVBUF. */
+/* Linux's tcp_try_rmem_schedule: a segment is taken while the buffers already
+ * charged do not exceed SO_RCVBUF. */
 static bool rmem_admits(const struct tern_sock *sk, uint32_t len)
 {
-	uint64_t queued = tern__stream_len(&sk->rcvq) + tern__ooo_bytes(&sk->ooo);
-	return (queued + len) * 2 <= sk->rcvbuf;
+	(void)len;
+	return tern__rmem_alloc(sk) <= sk->rcvbuf;
 }
 
 static uint32_t receive_window(const struct tern_sock *sk)
@@ -192,7 +218,7 @@ static void queue_ofo(struct tern_stack *st, struct tern_sock *sk, const struct 
 	if (r.refused)
 		tern__count(st, TERN_CTR_TcpExtTCPOFODrop);
 	if (r.dup)
-		dsack_set(st, sk, r.dup_span.start, r.dup_span.end);
+		tern__tcp_dsack_set(st, sk, r.dup_span.start, r.dup_span.end);
 }
 
 /* Linux's tcp_data_queue. `seg` has passed the acceptability test and carries
@@ -213,15 +239,15 @@ void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const str
 		 * D-SACK for what was repeated, SYN and FIN included (their sequence
 		 * numbers count: spec §13.4, and a repeated FIN in LAST-ACK). */
 		tern__count(st, TERN_CTR_TcpExtDelayedACKLost);
-		dsack_set(st, sk, seg->seq, end + fin);
-		enter_quickack_mode(sk);
+		tern__tcp_dsack_set(st, sk, seg->seq, end + fin);
+		tern__tcp_enter_quickack_mode(sk);
 		sk->ack_pending |= ACK_SCHED | ACK_NOW;
 		return;
 	}
 	if (seq_gt(seq, sk->rcv_nxt)) {
 		if (seq_geq(seq, sk->rcv_nxt + receive_window(sk))) {
 			/* Beyond the window, a zero-window probe for instance. */
-			enter_quickack_mode(sk);
+			tern__tcp_enter_quickack_mode(sk);
 			sk->ack_pending |= ACK_SCHED | ACK_NOW;
 			return;
 		}
@@ -231,14 +257,14 @@ void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const str
 	if (seq_lt(seq, sk->rcv_nxt)) {
 		/* Starts before rcv_nxt: keep only the new part (and D-SACK the old). */
 		uint32_t skip = sk->rcv_nxt - seq;
-		dsack_set(st, sk, seq, sk->rcv_nxt);
+		tern__tcp_dsack_set(st, sk, seq, sk->rcv_nxt);
 		data += skip;
 		len -= skip;
 		seq = sk->rcv_nxt;
 	}
 	if (len && receive_window(sk) == 0) {
 		tern__count(st, TERN_CTR_TcpExtTCPZeroWindowDrop);
-		enter_quickack_mode(sk);
+		tern__tcp_enter_quickack_mode(sk);
 		sk->ack_pending |= ACK_SCHED | ACK_NOW;
 		return;
 	}
@@ -256,7 +282,7 @@ void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const str
 			fin = false;
 		}
 		sk->rcv_nxt += len;
-		tern__tcp_event_data_recv(st, sk, len);
+		tern__tcp_event_data_recv(st, sk, len, seg->hdr_len);
 		tern__tcp_grow_window(st, sk);
 	}
 	if (fin && seq + len == end) {

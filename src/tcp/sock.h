@@ -195,6 +195,8 @@ struct tern_sock {
 	tern_time ato;                  /* current delayed-ACK timeout */
 	tern_time last_rcv_data;        /* last data segment arrival */
 	uint16_t rcv_mss;               /* estimate of the peer's segment size */
+	uint16_t scaling_ratio;         /* window per buffer byte, x256 (Linux's
+					   scaling_ratio: payload / skb truesize) */
 
 	/* ---- D-SACK (RFC 2883) for the next ACK; the SACK blocks live in `ooo` */
 	uint8_t dsack;                  /* dsack_block goes first in the next ACK */
@@ -233,6 +235,24 @@ struct tern_sock {
 #define RTX_RETRANS 1
 #define RTX_PERSIST 2
 
+
+/* Linux's TCP_DEFAULT_SCALING_RATIO: until data has been measured, half of the
+ * buffer counts as window. */
+#define TERN_TCP_DEFAULT_SCALING_RATIO 128
+
+/* Linux's tcp_win_from_space: the window `space` bytes of receive buffer hold. */
+static inline int64_t tern__win_from_space(const struct tern_sock *sk, int64_t space)
+{
+	return space * sk->scaling_ratio >> 8;
+}
+
+/* The receive buffer the queued bytes take, as Linux charges their skbs' truesize
+ * (estimated through the measured payload/truesize ratio). */
+static inline uint64_t tern__rmem_alloc(const struct tern_sock *sk)
+{
+	uint64_t queued = tern__stream_len(&sk->rcvq) + tern__ooo_bytes(&sk->ooo);
+	return (queued << 8) / sk->scaling_ratio;
+}
 
 /* Bytes the user wrote that have not been sent yet. Once our FIN is out, snd_nxt
  * is one past write_seq, and there is nothing. */
@@ -350,8 +370,11 @@ void tern__tcp_enter_loss(struct tern_stack *st, struct tern_sock *sk);
 
 /* rcv.c */
 void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg);
-void tern__tcp_event_data_recv(struct tern_stack *st, struct tern_sock *sk, uint32_t len);
+void tern__tcp_event_data_recv(struct tern_stack *st, struct tern_sock *sk, uint32_t len, uint32_t hdr_len);
+uint32_t tern__skb_truesize(uint32_t payload, uint32_t tcp_hdr_len);
 void tern__tcp_clean_rbuf(struct tern_stack *st, struct tern_sock *sk, size_t copied);
+void tern__tcp_enter_quickack_mode(struct tern_sock *sk);
+void tern__tcp_dsack_set(struct tern_stack *st, struct tern_sock *sk, tern_seq start, tern_seq end);
 
 /* input.c */
 void tern__tcp_rcv(struct tern_stack *st, struct tern_sock *sk, const struct tern_ipv4 *ip,

@@ -157,6 +157,7 @@ struct tern_sock *tern__sock_alloc(struct tern_stack *st)
 	memset(sk, 0, sizeof(*sk));
 	sk->fd = -1;
 	sk->state = TERN_TCP_CLOSE;
+	sk->scaling_ratio = TERN_TCP_DEFAULT_SCALING_RATIO;
 	tern__stream_init(&sk->sndq);
 	tern__stream_init(&sk->rcvq);
 	tern__ooo_init(&sk->ooo);

@@ -419,6 +419,13 @@ static void inbound_packet(struct runner *r, const struct event *ev)
 			 "(made at its socket() call) has no 4-tuple yet");
 		return;
 	}
+	/* packetdrill learns the peer's ISN from the SYN that opens a passive
+	 * connection, or from the SYN-ACK answering our SYN; a bare SYN in SYN-SENT
+	 * (simultaneous open) leaves the peer's numbers absolute. */
+	bool learn_isn = !c->remote_known && !ps->ports &&
+			 (((ps->flags & (TERN_TCP_SYN | TERN_TCP_ACK)) == TERN_TCP_SYN && c->state == CONN_PASSIVE) ||
+			  ((ps->flags & (TERN_TCP_SYN | TERN_TCP_ACK)) == (TERN_TCP_SYN | TERN_TCP_ACK) &&
+			   c->state == CONN_SYN_SENT));
 	if (c->state == CONN_SYNACK_SENT && (ps->flags & TERN_TCP_ACK))
 		c->state = CONN_SYNACK_ACKED;
 	else if (c->state == CONN_SYN_SENT &&
@@ -432,9 +439,9 @@ static void inbound_packet(struct runner *r, const struct event *ev)
 		run_fail(r, ev->line, "cannot build the packet: %s", why);
 		return;
 	}
-	/* The connection's first SYN from the peer names its ISN: later lines count
-	 * from it (later SYNs, in ESTABLISHED or at TIME-WAIT, change nothing). */
-	if ((ps->flags & TERN_TCP_SYN) && !ps->ports && !c->remote_known) {
+	/* Later lines count from the peer's ISN (later SYNs, in ESTABLISHED or at
+	 * TIME-WAIT, change nothing). */
+	if (learn_isn) {
 		c->remote_isn = ps->seq;
 		c->remote_known = true;
 	}
