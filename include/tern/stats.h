@@ -59,6 +59,7 @@ extern "C" {
 	X(TcpExt, PAWSEstab,         "Segments dropped by PAWS in synchronized states") \
 	X(TcpExt, DelayedACKs,       "Delayed ACKs sent when the timer fired") \
 	X(TcpExt, DelayedACKLost,    "Duplicate data received (our ACK was probably lost)") \
+	X(TcpExt, TCPAckCompressed,  "Duplicate ACKs folded into a later one (SACK compression)") \
 	X(TcpExt, SyncookiesSent,    "SYN cookies sent") \
 	X(TcpExt, SyncookiesRecv,    "Valid SYN cookies received") \
 	X(TcpExt, SyncookiesFailed,  "Invalid SYN cookies received") \

@@ -58,6 +58,7 @@ struct tern_stack {
 };
 
 static inline void tern__count(struct tern_stack *st, enum tern_counter id) { st->counters[id]++; }
+static inline void tern__count_add(struct tern_stack *st, enum tern_counter id, uint64_t n) { st->counters[id] += n; }
 
 /* Moves the stack's clock to `now` and runs the timers due by then. Every entry
  * point that takes a time calls this first. */

@@ -63,25 +63,32 @@ static void txseg_unlink_head(struct tern_stack *st, struct tern_sock *sk)
 	tern__pool_put(&st->tcp->txseg_pool, t);
 }
 
-/* Removes what `ack` covers in full. Returns the number of segments removed and
- * the RTT sample Karn's rule allows (-1 if none): from the newest newly acked
- * segment never retransmitted, as Linux's tcp_clean_rtx_queue takes it. */
-static uint32_t clean_acked(struct tern_stack *st, struct tern_sock *sk, tern_seq ack, int64_t *karn_rtt_us,
-			    bool *acked_retrans)
+/* Removes what `ack` covers in full. Returns the number of segments removed and,
+ * as Linux's tcp_clean_rtx_queue measures them, the RTT samples from the oldest
+ * (`seq_rtt_us`, for the estimator) and the newest (`ca_rtt_us`, for congestion
+ * control) newly acked segment that was never SACKed; both -1 when there is none,
+ * or when any acked segment was retransmitted (Karn, RFC 6298 §3). */
+static uint32_t clean_acked(struct tern_stack *st, struct tern_sock *sk, tern_seq ack, int64_t *seq_rtt_us,
+			    int64_t *ca_rtt_us, bool *acked_retrans)
 {
 	uint32_t n = 0;
 
-	*karn_rtt_us = -1;
+	*seq_rtt_us = *ca_rtt_us = -1;
 	*acked_retrans = false;
 	while (sk->txq_head && seq_leq(sk->txq_head->end, ack)) {
 		struct tern_txseg *t = sk->txq_head;
-		if (t->flags & TXSEG_EVER_RETRANS)
+		if (t->flags & TXSEG_EVER_RETRANS) {
 			*acked_retrans = true;
-		else if (!(t->flags & TXSEG_SACKED))
-			*karn_rtt_us = (st->now - t->sent_at) / TERN_NS_PER_US;
+		} else if (!(t->flags & TXSEG_SACKED)) {
+			*ca_rtt_us = (st->now - t->sent_at) / TERN_NS_PER_US;
+			if (*seq_rtt_us < 0)
+				*seq_rtt_us = *ca_rtt_us;
+		}
 		txseg_unlink_head(st, sk);
 		n++;
 	}
+	if (*acked_retrans)
+		*seq_rtt_us = *ca_rtt_us = -1;
 	return n;
 }
 
@@ -255,7 +262,7 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 	tern_seq prior_una = sk->snd_una;
 	uint32_t prior_wnd = sk->snd_wnd;
 	tern_seq ack = seg->ack;
-	int64_t karn_rtt_us;
+	int64_t seq_rtt_us, ca_rtt_us;
 	bool acked_retrans;
 
 	/* RFC 5961 §5.2: far below SND.UNA (older than a maximum window). */
@@ -279,7 +286,7 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 	uint32_t newly_sacked = mark_sacked(st, sk, seg);
 	uint32_t acked_segs = 0;
 	if (seq_gt(ack, prior_una)) {
-		acked_segs = clean_acked(st, sk, ack, &karn_rtt_us, &acked_retrans);
+		acked_segs = clean_acked(st, sk, ack, &seq_rtt_us, &ca_rtt_us, &acked_retrans);
 		size_t bytes = (size_t)(ack - prior_una);
 		/* The SYN and the FIN occupy sequence space but no queue bytes. */
 		size_t queued = tern__stream_len(&sk->sndq);
@@ -291,16 +298,15 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 		sk->snd_una = ack;
 		sk->retransmits = 0;
 
-		/* RTT: the echoed timestamp measures even retransmissions (RFC 7323
-		 * §4.1); without timestamps, Karn's rule stands and the backoff stays
+		/* RTT (Linux's tcp_ack_update_rtt): the ACK's timing first; when Karn's
+		 * rule forbids it, the echoed timestamp, which measures even
+		 * retransmissions (RFC 7323 §4.1). Without timestamps the backoff stays
 		 * (spec §14.16). */
-		int64_t rtt_us = -1;
-		if (sk->neg.ts_ok && (seg->opt.present & TERN_TCPOPT_HAS_TS) && seg->opt.ts_ecr) {
+		int64_t rtt_us = seq_rtt_us;
+		if (rtt_us < 0 && sk->neg.ts_ok && (seg->opt.present & TERN_TCPOPT_HAS_TS) && seg->opt.ts_ecr) {
 			uint32_t delta_ms = tern__tcp_ts_now(st, sk) - seg->opt.ts_ecr;
-			if (delta_ms < 0x7fffffffu)
-				rtt_us = (int64_t)delta_ms * 1000;
-		} else if (karn_rtt_us >= 0) {
-			rtt_us = karn_rtt_us;
+			if (delta_ms < INT32_MAX / 1000)
+				rtt_us = ca_rtt_us = (int64_t)TERN_MAX(delta_ms, 1u) * 1000;
 		}
 		if (rtt_us >= 0) {
 			tern__rtt_sample(&sk->rtt, rtt_us, sk->snd_una, sk->snd_nxt, (uint32_t)st->sys.tcp_rto_min_us,
@@ -308,7 +314,7 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 			sk->backoff = 0;
 		}
 		struct tern_cc_conn c = cc_conn(st, sk);
-		tern__cc_pkts_acked(&sk->cc, &c, acked_segs, karn_rtt_us);
+		tern__cc_pkts_acked(&sk->cc, &c, acked_segs, ca_rtt_us);
 		if (!sk->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
 			sk->retrans_stamp = 0;
 		tern__count(st, TERN_CTR_TcpExtTCPDelivered);

@@ -381,6 +381,10 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 			if (--sk->quick_acks == 0)
 				sk->ato = TERN_TCP_ATO_MIN_NS;
 		}
+		if (sk->compressed_ack) {
+			tern__count_add(st, TERN_CTR_TcpExtTCPAckCompressed, sk->compressed_ack);
+			sk->compressed_ack = 0;
+		}
 		sk->dsack = 0;
 		sk->ack_pending = 0;
 		sk->rcv_unacked_segs = 0;
@@ -587,6 +591,56 @@ static bool nagle_holds(const struct tern_sock *sk, uint32_t len, uint32_t mss)
 	return seq_gt(sk->snd_sml, sk->snd_una) && in_flight(sk) > 0;
 }
 
+/* Sends `len` new bytes at snd_nxt (and the FIN if `with_fin`), as one segment.
+ * PSH marks the end of what was written and every half window inside a large
+ * write (spec §14.8), or is forced. Returns false when out of segment memory. */
+static bool send_new(struct tern_stack *st, struct tern_sock *sk, uint32_t len, uint32_t mss, bool with_fin,
+		     bool psh)
+{
+	uint8_t flags = TERN_TCP_ACK;
+	tern_seq seq = sk->snd_nxt;
+
+	if (len && (psh || seq + len == sk->write_seq || (uint32_t)(seq + len - sk->pushed_seq) > sk->max_window / 2))
+		flags |= TERN_TCP_PSH;
+	if (with_fin)
+		flags |= TERN_TCP_FIN;
+	if (!txseg_add(st, sk, seq, seq + len + (with_fin ? 1 : 0), flags & (TERN_TCP_FIN | TERN_TCP_PSH)))
+		return false;
+	transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len, false);
+	if (flags & TERN_TCP_PSH)
+		sk->pushed_seq = seq + len;
+	if (len < mss)
+		sk->snd_sml = seq + len;
+	sk->snd_nxt = seq + len + (with_fin ? 1 : 0);
+	if (with_fin)
+		sk->flags |= SK_FIN_SENT;
+	if (seq_gt(sk->snd_nxt, sk->snd_max))
+		sk->snd_max = sk->snd_nxt;
+	if (len)
+		sk->lsndtime = st->now;   /* data, not a bare FIN (tcp_event_data_sent) */
+	return true;
+}
+
+/* Linux's tcp_write_wakeup, run by the persist timer: if the peer's window has
+ * room, the next unsent data leaves (up to one MSS, with PSH) whatever Nagle, the
+ * cork or the congestion window say; otherwise a zero-window probe goes.
+ * Returns true if data was sent. */
+bool tern__tcp_write_wakeup(struct tern_stack *st, struct tern_sock *sk)
+{
+	uint32_t unsent = tern__tcp_unsent(sk);
+	tern_seq wnd_end = sk->snd_una + sk->snd_wnd;
+
+	if (unsent && seq_lt(sk->snd_nxt, wnd_end)) {
+		uint32_t mss = current_mss(st, sk);
+		uint32_t len = TERN_MIN(TERN_MIN(unsent, mss), (uint32_t)(wnd_end - sk->snd_nxt));
+		bool fin_due = (sk->flags & SK_FIN_QUEUED) && !(sk->flags & SK_FIN_SENT);
+		return send_new(st, sk, len, mss, fin_due && len == unsent, true);
+	}
+	tern__count(st, TERN_CTR_TcpExtTCPWinProbe);
+	tern__tcp_send_probe(st, sk);
+	return false;
+}
+
 /* Sends what the windows and Nagle allow, then the FIN if it is due (Linux's
  * tcp_write_xmit). Arms the persist timer when the peer's window stops us with
  * nothing in flight. */
@@ -636,30 +690,9 @@ void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 			break;
 		}
 
-		uint8_t flags = TERN_TCP_ACK;
-		tern_seq seq = sk->snd_nxt;
 		bool with_fin = fin_due && len == unsent;
-		if (len && (seq + len == sk->write_seq || (uint32_t)(seq + len - sk->pushed_seq) > sk->max_window / 2)) {
-			/* PSH at the end of what was written, and every half window inside a
-			 * large write (spec §14.8). */
-			flags |= TERN_TCP_PSH;
-		}
-		if (with_fin)
-			flags |= TERN_TCP_FIN;
-		if (!txseg_add(st, sk, seq, seq + len + (with_fin ? 1 : 0), flags & (TERN_TCP_FIN | TERN_TCP_PSH)))
+		if (!send_new(st, sk, len, mss, with_fin, false))
 			break;
-		transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len, false);
-		if (flags & TERN_TCP_PSH)
-			sk->pushed_seq = seq + len;
-		if (len < mss)
-			sk->snd_sml = seq + len;
-		sk->snd_nxt = seq + len + (with_fin ? 1 : 0);
-		if (with_fin)
-			sk->flags |= SK_FIN_SENT;
-		if (seq_gt(sk->snd_nxt, sk->snd_max))
-			sk->snd_max = sk->snd_nxt;
-		if (len)
-			sk->lsndtime = st->now;   /* data, not a bare FIN (tcp_event_data_sent) */
 		sent = true;
 		if (with_fin)
 			break;

@@ -111,11 +111,54 @@ void tern__tcp_ack_snd_check(struct tern_stack *st, struct tern_sock *sk)
 	bool more_than_one = (uint32_t)(sk->rcv_nxt - sk->rcv_wup) > rcv_mss;
 	bool app_caught_up = sk->rcv_nxt == sk->copied_seq;
 	if ((more_than_one && (app_caught_up || tern__tcp_select_window_peek(sk) >= sk->rcv_wnd)) ||
-	    in_quickack_mode(sk) || (sk->ack_pending & ACK_NOW) || !tern__ooo_empty(&sk->ooo)) {
+	    in_quickack_mode(sk) || (sk->ack_pending & ACK_NOW)) {
 		tern__tcp_send_ack(st, sk);
 		return;
 	}
-	tern__tcp_arm_delack(st, sk);
+	if (tern__ooo_empty(&sk->ooo)) {
+		tern__tcp_arm_delack(st, sk);
+		return;
+	}
+	/* Out-of-order data: duplicate ACKs. The first three for a hole go at once
+	 * (enough for the sender's fast retransmit); later ones are compressed into
+	 * one ACK sent after min(tcp_comp_sack_delay_ns, 5% of the RTT), or at once
+	 * when tcp_comp_sack_nr of them have been held (spec §14.5). */
+	if (!sk->neg.sack_ok || sk->compressed_ack >= st->sys.tcp_comp_sack_nr) {
+		tern__tcp_send_ack(st, sk);
+		return;
+	}
+	if (sk->compressed_ack_rcv_nxt != sk->rcv_nxt) {
+		sk->compressed_ack_rcv_nxt = sk->rcv_nxt;
+		sk->dup_ack_counter = 0;
+	}
+	if (sk->dup_ack_counter < TERN_TCP_FASTRETRANS_THRESH) {
+		sk->dup_ack_counter++;
+		tern__tcp_send_ack(st, sk);
+		return;
+	}
+	sk->compressed_ack++;
+	if (sk->ack_pending & ACK_COMP)
+		return;
+	tern__tcp_arm_compressed_ack(st, sk);
+}
+
+/* Linux's tcp_rcv_rtt_measure_ts: a full-sized segment echoing one of our
+ * timestamps gives the receiver an RTT sample (the smoothing is tcp_rcv_rtt_update
+ * without window dependence). */
+void tern__tcp_rcv_rtt_measure_ts(struct tern_sock *sk, const struct tern_tcp *seg, uint32_t ts_now)
+{
+	if (!(seg->opt.present & TERN_TCPOPT_HAS_TS) || !seg->opt.ts_ecr || seg->payload_len < sk->rcv_mss)
+		return;
+	uint32_t delta_ms = ts_now - seg->opt.ts_ecr;
+	if (delta_ms >= INT32_MAX / 1000)
+		return;
+	int64_t m = (int64_t)TERN_MAX(delta_ms, 1u) * 1000;
+	if (sk->rcv_rtt_x8_us) {
+		m -= sk->rcv_rtt_x8_us >> 3;
+		sk->rcv_rtt_x8_us = (uint32_t)((int64_t)sk->rcv_rtt_x8_us + m);
+	} else {
+		sk->rcv_rtt_x8_us = (uint32_t)(m << 3);
+	}
 }
 
 /* ------------------------------------------------------------ SACK blocks */

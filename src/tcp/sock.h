@@ -197,6 +197,13 @@ struct tern_sock {
 	uint16_t rcv_mss;               /* estimate of the peer's segment size */
 	uint16_t scaling_ratio;         /* window per buffer byte, x256 (Linux's
 					   scaling_ratio: payload / skb truesize) */
+	uint32_t rcv_rtt_x8_us;         /* receiver's RTT estimate from TSecr, << 3 */
+
+	/* ---- SACK compression (spec §14.5): while one hole persists, duplicate
+	 * ACKs after the third wait for the delack timer, armed short */
+	uint8_t dup_ack_counter;        /* immediate dupacks sent for this hole */
+	uint8_t compressed_ack;         /* dupacks folded into the pending one */
+	tern_seq compressed_ack_rcv_nxt;   /* rcv_nxt the counter belongs to */
 
 	/* ---- D-SACK (RFC 2883) for the next ACK; the SACK blocks live in `ooo` */
 	uint8_t dsack;                  /* dsack_block goes first in the next ACK */
@@ -226,10 +233,14 @@ struct tern_sock {
 	struct tern_epitem *epitems;    /* epoll registrations watching this socket */
 };
 
+/* Linux's TCP_FASTRETRANS_THRESH: duplicate ACKs that start fast retransmit. */
+#define TERN_TCP_FASTRETRANS_THRESH 3
+
 #define ACK_SCHED  0x01   /* an ACK is owed */
 #define ACK_TIMER  0x02   /* the delayed-ACK timer is armed */
 #define ACK_PUSHED 0x04   /* send it as soon as possible */
 #define ACK_NOW    0x08   /* send it at once */
+#define ACK_COMP   0x10   /* the delack timer is running as the compressed-SACK timer */
 
 #define RTX_NONE 0
 #define RTX_RETRANS 1
@@ -385,6 +396,10 @@ void tern__tcp_timers_init(struct tern_sock *sk);
 void tern__tcp_rearm_rto(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_arm_persist(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_arm_delack(struct tern_stack *st, struct tern_sock *sk);
+bool tern__tcp_write_wakeup(struct tern_stack *st, struct tern_sock *sk);
+/* Runs the delack timer as the compressed-SACK timer (spec §14.5). */
+void tern__tcp_arm_compressed_ack(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_rcv_rtt_measure_ts(struct tern_sock *sk, const struct tern_tcp *seg, uint32_t ts_now);
 void tern__tcp_arm_keepalive(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_orphan_fin_wait2(struct tern_stack *st, struct tern_sock *sk, bool keep_socket);
 void tern__tcp_clear_timers(struct tern_stack *st, struct tern_sock *sk);

@@ -154,15 +154,19 @@ static int set_sol_tcp(struct tern_stack *st, struct tern_sock *sk, int name, in
 		sk->defer_accept = secs_to_retrans(val);
 		return 0;
 	case TERN_TCP_QUICKACK:
-		/* 1: leave interactive mode and send an owed ACK if the queue is read;
-		 * 0: interactive mode (delay ACKs), undone by the next delayed-ACK
-		 * timer (spec §14.4). */
-		if (val) {
-			sk->pingpong = 0;
-			if ((sk->ack_pending & ACK_SCHED) && tern__stream_len(&sk->rcvq) == 0)
-				tern__tcp_send_ack(st, sk);
-		} else {
+		/* 0: interactive mode (delay ACKs), undone by the next delayed-ACK
+		 * timer. 1: leave it, and mark an owed ACK pushed: it leaves now if the
+		 * receive queue is empty, else at the read that empties it (Linux's
+		 * __tcp_sock_set_quickack, spec §14.4). */
+		if (!val) {
 			sk->pingpong = 1;
+			return 0;
+		}
+		sk->pingpong = 0;
+		if ((sk->state == TERN_TCP_ESTABLISHED || sk->state == TERN_TCP_CLOSE_WAIT) &&
+		    (sk->ack_pending & ACK_SCHED)) {
+			sk->ack_pending |= ACK_PUSHED;
+			tern__tcp_clean_rbuf(st, sk, 1);
 		}
 		return 0;
 	case TERN_TCP_USER_TIMEOUT:

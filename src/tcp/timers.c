@@ -200,8 +200,13 @@ static void probe_timeout(struct tern_stack *st, struct tern_sock *sk)
 		write_err(st, sk);
 		return;
 	}
-	tern__count(st, TERN_CTR_TcpExtTCPWinProbe);
-	tern__tcp_send_probe(st, sk);
+	if (tern__tcp_write_wakeup(st, sk)) {
+		/* Data left: the retransmission timer guards it now. */
+		sk->probes_out = 0;
+		sk->backoff = 0;
+		tern__tcp_rearm_rto(st, sk);
+		return;
+	}
 	sk->probes_out++;
 	if (sk->backoff < st->sys.tcp_retries2)
 		sk->backoff++;
@@ -236,6 +241,14 @@ static void delack_fire(void *ctx, struct tern_timer *t)
 	sk->ack_pending &= (uint8_t)~ACK_TIMER;
 	if (!(sk->ack_pending & ACK_SCHED))
 		return;
+	if (sk->ack_pending & ACK_COMP) {
+		/* Linux's tcp_compressed_ack_kick: the held duplicate ACKs leave as one;
+		 * that one is sent, not compressed. */
+		if (sk->compressed_ack)
+			sk->compressed_ack--;
+		tern__tcp_send_ack(st, sk);
+		return;
+	}
 	if (!sk->pingpong) {
 		sk->ato = TERN_MIN(sk->ato * 2, rto);
 	} else {
@@ -246,8 +259,25 @@ static void delack_fire(void *ctx, struct tern_timer *t)
 	tern__tcp_send_ack(st, sk);
 }
 
+void tern__tcp_arm_compressed_ack(struct tern_stack *st, struct tern_sock *sk)
+{
+	/* 5% of the RTT (the smaller of the receiver's estimate and SRTT), at most
+	 * tcp_comp_sack_delay_ns. The 1 ms wheel rounds it up, within Linux's
+	 * tcp_comp_sack_slack_ns of 100 us only when the delay is whole
+	 * milliseconds; the wheel never fires early. */
+	uint64_t rtt_x8 = sk->rcv_rtt_x8_us;
+	if (sk->rtt.srtt_x8_us && sk->rtt.srtt_x8_us < rtt_x8)
+		rtt_x8 = sk->rtt.srtt_x8_us;
+	tern_time delay = (tern_time)(rtt_x8 * (TERN_NS_PER_US / 8) / 20);
+	delay = TERN_MIN(delay, (tern_time)st->sys.tcp_comp_sack_delay_ns);
+	tern__timer_arm(&st->timers, &sk->delack_timer, st->now + delay);
+	sk->ack_pending |= ACK_SCHED | ACK_TIMER | ACK_COMP;
+}
+
 void tern__tcp_arm_delack(struct tern_stack *st, struct tern_sock *sk)
 {
+	if (sk->ack_pending & ACK_COMP)
+		return;   /* the compressed ACK is due sooner */
 	tern_time ato = sk->ato;
 	tern_time when;
 
