@@ -14,7 +14,7 @@ deps:
 	@scripts/deps.sh build
 
 build: deps
-	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTERN_TESTS=OFF >/dev/null
+	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@$(CMAKE) --build build -j $(JOBS)
 
 check: check-normal check-asan check-tsan

@@ -591,6 +591,82 @@ static bool nagle_holds(const struct tern_sock *sk, uint32_t len, uint32_t mss)
 	return seq_gt(sk->snd_sml, sk->snd_una) && in_flight(sk) > 0;
 }
 
+/* Linux's tcp_xmit_size_goal: how large tcp_sendmsg lets an skb grow, a whole
+ * number of segments within half the peer's largest window and the 64 KiB GSO
+ * limit (less Linux's MAX_TCP_HEADER reserve, 320 bytes on x86-64). */
+static uint32_t size_goal(const struct tern_sock *sk, uint32_t mss)
+{
+	uint32_t goal = 65536 - 1 - 320;
+	uint32_t cutoff = sk->max_window > 536 ? sk->max_window / 2 : sk->max_window;
+	if (cutoff && goal > cutoff)
+		goal = TERN_MAX(cutoff, 68u - (sk->neg.ts_ok ? 32u : 20u));
+	return TERN_MAX(goal / mss * mss, mss);
+}
+
+static void add_psh_mark(struct tern_sock *sk, tern_seq at)
+{
+	if (sk->psh_count == 0) {
+		sk->psh_first = at;
+		sk->psh_count = 1;
+	} else if (sk->psh_count == 1) {
+		sk->psh_step = at - sk->psh_first;
+		sk->psh_count = 2;
+	} else if (at == sk->psh_first + sk->psh_count * sk->psh_step && sk->psh_count < UINT16_MAX) {
+		sk->psh_count++;
+	}
+	/* else: a second progression while the first is unsent; its marks are
+	 * lost (PSH is a hint; this needs two large writes stuck behind cwnd). */
+}
+
+void tern__tcp_written(struct tern_stack *st, struct tern_sock *sk, uint32_t n)
+{
+	uint32_t goal = size_goal(sk, current_mss(st, sk));
+
+	if (sk->snd_nxt == sk->write_seq || seq_lt(sk->tail_start, sk->snd_nxt)) {
+		/* The tail skb left whole (a new one starts) or in part (what is left
+		 * of it is the tail). */
+		if (sk->snd_nxt == sk->write_seq)
+			sk->tail_psh = 0;
+		sk->tail_start = sk->snd_nxt;
+	}
+	while (n) {
+		if (sk->write_seq - sk->tail_start >= goal) {
+			sk->tail_start = sk->write_seq;
+			sk->tail_psh = 0;
+		}
+		uint32_t copy = TERN_MIN(n, goal - (sk->write_seq - sk->tail_start));
+		sk->write_seq += copy;
+		n -= copy;
+		if (sk->write_seq - sk->tail_start < goal)
+			continue;
+		/* The skb is full: forced_push marks it when half a window went by
+		 * unmarked; a marked full skb keeps its PSH at its end. */
+		if ((uint32_t)(sk->write_seq - sk->pushed_seq) > sk->max_window / 2) {
+			sk->tail_psh = 1;
+			sk->pushed_seq = sk->write_seq;
+		}
+		if (sk->tail_psh)
+			add_psh_mark(sk, sk->write_seq);
+	}
+	/* tcp_push at the end of the write marks the tail (no MSG_MORE). */
+	sk->tail_psh = 1;
+	sk->pushed_seq = sk->write_seq;
+}
+
+/* Whether the segment [seq, end) carries PSH: it ends the marked tail skb or
+ * reaches a pending mark. Marks it has passed are spent. */
+static bool take_psh_mark(struct tern_sock *sk, tern_seq seq, tern_seq end)
+{
+	bool psh = end == sk->write_seq && sk->tail_psh;
+	(void)seq;
+	while (sk->psh_count && seq_leq(sk->psh_first, end)) {
+		psh = true;
+		sk->psh_first += sk->psh_step;
+		sk->psh_count--;
+	}
+	return psh;
+}
+
 /* Sends `len` new bytes at snd_nxt (and the FIN if `with_fin`), as one segment.
  * PSH marks the end of what was written and every half window inside a large
  * write (spec §14.8), or is forced. Returns false when out of segment memory. */
@@ -600,15 +676,13 @@ static bool send_new(struct tern_stack *st, struct tern_sock *sk, uint32_t len, 
 	uint8_t flags = TERN_TCP_ACK;
 	tern_seq seq = sk->snd_nxt;
 
-	if (len && (psh || seq + len == sk->write_seq || (uint32_t)(seq + len - sk->pushed_seq) > sk->max_window / 2))
+	if (len && (psh || take_psh_mark(sk, seq, seq + len)))
 		flags |= TERN_TCP_PSH;
 	if (with_fin)
 		flags |= TERN_TCP_FIN;
 	if (!txseg_add(st, sk, seq, seq + len + (with_fin ? 1 : 0), flags & (TERN_TCP_FIN | TERN_TCP_PSH)))
 		return false;
 	transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len, false);
-	if (flags & TERN_TCP_PSH)
-		sk->pushed_seq = seq + len;
 	if (len < mss)
 		sk->snd_sml = seq + len;
 	sk->snd_nxt = seq + len + (with_fin ? 1 : 0);

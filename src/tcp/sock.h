@@ -143,7 +143,16 @@ struct tern_sock {
 	tern_seq iss, snd_una, snd_nxt, snd_wl1, snd_wl2, snd_up;
 	tern_seq write_seq;             /* end of the data the user queued */
 	tern_seq snd_max;               /* highest sequence ever sent (snd_nxt may rewind) */
-	tern_seq pushed_seq;            /* end of the last segment sent with PSH */
+	/* PSH placement follows Linux's skbs (spec §14.8): the unsent tail "skb" is
+	 * [tail_start, write_seq), at most tcp_xmit_size_goal bytes; a full skb
+	 * that was marked leaves its PSH at its end (psh_*: the pending marks, an
+	 * arithmetic progression, as one large write makes them). */
+	tern_seq pushed_seq;            /* write_seq at the last push mark */
+	tern_seq tail_start;
+	tern_seq psh_first;             /* first pending mark */
+	uint32_t psh_step;
+	uint16_t psh_count;             /* pending marks (0: none) */
+	uint8_t tail_psh;               /* the tail skb is marked */
 	tern_seq snd_sml;               /* end of the last small segment sent (Minshall) */
 	uint32_t snd_wnd;               /* peer's window, scaled to bytes */
 	uint32_t max_window;            /* largest window the peer offered */
@@ -397,6 +406,9 @@ void tern__tcp_rearm_rto(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_arm_persist(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_arm_delack(struct tern_stack *st, struct tern_sock *sk);
 bool tern__tcp_write_wakeup(struct tern_stack *st, struct tern_sock *sk);
+/* Accounts `n` bytes just appended to the send queue (Linux's tcp_sendmsg
+ * bookkeeping: write_seq, the tail skb and its push marks). */
+void tern__tcp_written(struct tern_stack *st, struct tern_sock *sk, uint32_t n);
 /* Runs the delack timer as the compressed-SACK timer (spec §14.5). */
 void tern__tcp_arm_compressed_ack(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_rcv_rtt_measure_ts(struct tern_sock *sk, const struct tern_tcp *seg, uint32_t ts_now);

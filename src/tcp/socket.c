@@ -407,7 +407,7 @@ ssize_t tern_send(struct tern_stack *st, int fd, const void *buf, size_t len, in
 		: tern__stream_append_zeros(&sk->sndq, &st->tcp->chunk_pool, n);
 	if (n == 0)
 		return -TERN_ENOBUFS;
-	sk->write_seq += (uint32_t)n;
+	tern__tcp_written(st, sk, (uint32_t)n);
 	tern__tcp_push(st, sk);
 	return (ssize_t)n;
 }
