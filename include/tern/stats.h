@@ -74,6 +74,10 @@ extern "C" {
 	X(TcpExt, TCPSackRecovery,   "Fast recoveries entered with SACK") \
 	X(TcpExt, TCPLossUndo,       "Loss states left after the retransmission timeout proved spurious") \
 	X(TcpExt, TCPFastRetrans,    "Segments resent by fast retransmit") \
+	X(TcpExt, TCPSlowStartRetrans, "Segments resent in slow start after a timeout") \
+	X(TcpExt, TCPLostRetransmit, "Retransmissions found lost again") \
+	X(TcpExt, TCPLossProbes,     "Tail loss probes sent") \
+	X(TcpExt, TCPLossProbeRecovery, "Losses repaired by a tail loss probe") \
 	X(TcpExt, TCPTimeouts,       "Retransmission timer expiries (incl. SYN and SYN-ACK)") \
 	X(TcpExt, TCPSynRetrans,     "SYN and SYN-ACK retransmissions") \
 	X(TcpExt, TCPAbortOnData,    "Connections reset for unexpected data or SO_LINGER 0") \

@@ -69,12 +69,13 @@ static void txseg_unlink_head(struct tern_stack *st, struct tern_sock *sk)
  * control) newly acked segment that was never SACKed; both -1 when there is none,
  * or when any acked segment was retransmitted (Karn, RFC 6298 §3). */
 static uint32_t clean_acked(struct tern_stack *st, struct tern_sock *sk, tern_seq ack, int64_t *seq_rtt_us,
-			    int64_t *ca_rtt_us, bool *acked_retrans)
+			    int64_t *ca_rtt_us, bool *acked_retrans, uint32_t *newly_delivered)
 {
 	uint32_t n = 0;
 
 	*seq_rtt_us = *ca_rtt_us = -1;
 	*acked_retrans = false;
+	*newly_delivered = 0;
 	while (sk->txq_head && seq_leq(sk->txq_head->end, ack)) {
 		struct tern_txseg *t = sk->txq_head;
 		if (t->flags & TXSEG_EVER_RETRANS) {
@@ -83,6 +84,11 @@ static uint32_t clean_acked(struct tern_stack *st, struct tern_sock *sk, tern_se
 			*ca_rtt_us = (st->now - t->sent_at) / TERN_NS_PER_US;
 			if (*seq_rtt_us < 0)
 				*seq_rtt_us = *ca_rtt_us;
+		}
+		if (!(t->flags & TXSEG_SACKED)) {
+			(*newly_delivered)++;
+			if (sk->neg.sack_ok)
+				tern__tcp_rack_advance(st, sk, t);
 		}
 		txseg_unlink_head(st, sk);
 		n++;
@@ -95,12 +101,17 @@ static uint32_t clean_acked(struct tern_stack *st, struct tern_sock *sk, tern_se
 /* Marks the segments the peer's SACK blocks cover (only blocks above snd_una and
  * not beyond what we sent count; RFC 2018 §8 allows the peer to take them back, so
  * a mark is never trusted for freeing memory). Returns segments newly SACKed. */
-static uint32_t mark_sacked(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
+static uint32_t mark_sacked(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg, bool *dsack)
 {
 	uint32_t newly = 0;
+	tern_seq fack = sk->snd_una;   /* highest end SACKed before this ACK */
 
+	*dsack = false;
 	if (!(seg->opt.present & TERN_TCPOPT_HAS_SACK) || !sk->neg.sack_ok)
 		return 0;
+	for (struct tern_txseg *t = sk->txq_head; t; t = t->next)
+		if (t->flags & TXSEG_SACKED)
+			fack = t->end;
 	for (int i = 0; i < seg->opt.sack_count; i++) {
 		tern_seq s = seg->opt.sack[i].start, e = seg->opt.sack[i].end;
 		if (!seq_lt(s, e) || seq_gt(e, sk->snd_nxt)) {
@@ -110,6 +121,10 @@ static uint32_t mark_sacked(struct tern_stack *st, struct tern_sock *sk, const s
 		if (seq_leq(e, sk->snd_una) || (i == 0 && seq_lt(s, seg->ack))) {
 			/* Below the cumulative ACK: a D-SACK (RFC 2883). */
 			tern__count(st, TERN_CTR_TcpExtTCPDSACKRecv);
+			*dsack = true;
+			/* A D-SACK means a segment was resent needlessly: the path
+			 * reorders (Linux keeps RACK's window from then on). */
+			sk->rack_reord = 1;
 			continue;
 		}
 		for (struct tern_txseg *t = sk->txq_head; t; t = t->next) {
@@ -117,6 +132,11 @@ static uint32_t mark_sacked(struct tern_stack *st, struct tern_sock *sk, const s
 				break;
 			if (seq_lt(t->seq, s) || seq_gt(t->end, e) || (t->flags & TXSEG_SACKED))
 				continue;
+			/* SACKed below data SACKed earlier, never resent: reordering
+			 * (Linux's tcp_check_sack_reordering). */
+			if (seq_lt(t->end, fack) && !(t->flags & TXSEG_EVER_RETRANS))
+				sk->rack_reord = 1;
+			tern__tcp_rack_advance(st, sk, t);
 			t->flags |= TXSEG_SACKED;
 			sk->sacked_out++;
 			if (t->flags & TXSEG_LOST) {
@@ -135,7 +155,7 @@ static uint32_t mark_sacked(struct tern_stack *st, struct tern_sock *sk, const s
 
 /* RFC 6675 §4 IsLost: a segment is lost once DupThresh segments above it are
  * SACKed. Walks from the top, counting SACKed segments. Returns newly lost. */
-static uint32_t mark_lost_by_sack(struct tern_stack *st, struct tern_sock *sk)
+uint32_t tern__tcp_mark_lost_by_sack(struct tern_stack *st, struct tern_sock *sk)
 {
 	uint32_t above = 0, newly = 0, thresh = dupthresh(st);
 	struct tern_txseg *stack_buf[64];
@@ -172,20 +192,6 @@ static uint32_t mark_lost_by_sack(struct tern_stack *st, struct tern_sock *sk)
 	return newly;
 }
 
-static void mark_head_lost(struct tern_sock *sk)
-{
-	struct tern_txseg *t = sk->txq_head;
-
-	if (t && !(t->flags & (TXSEG_LOST | TXSEG_SACKED))) {
-		if (t->flags & TXSEG_RETRANS) {
-			t->flags &= (uint8_t)~TXSEG_RETRANS;
-			sk->retrans_out--;
-		}
-		t->flags |= TXSEG_LOST;
-		sk->lost_out++;
-	}
-}
-
 /* ------------------------------------------------------------ recovery */
 
 /* RTO: every segment not SACKed is presumed lost, cwnd falls to one segment and
@@ -207,30 +213,6 @@ void tern__tcp_enter_loss(struct tern_stack *st, struct tern_sock *sk)
 	}
 	tern__cc_enter_loss(&sk->cc, &c, in_flight(sk), new_episode);
 	sk->high_seq = sk->snd_nxt;
-	sk->dupacks = 0;
-}
-
-static void enter_recovery(struct tern_stack *st, struct tern_sock *sk)
-{
-	struct tern_cc_conn c = cc_conn(st, sk);
-
-	tern__count(st, sk->neg.sack_ok ? TERN_CTR_TcpExtTCPSackRecovery : TERN_CTR_TcpExtTCPRenoRecovery);
-	tern__cc_enter_recovery(&sk->cc, &c, false);
-	sk->high_seq = sk->snd_nxt;
-	/* The cwnd follows the reduction at once; PRR's gradual descent is the data
-	 * path issue's refinement. */
-	sk->cc.cwnd_segs = TERN_MAX(sk->cc.ssthresh_segs, 2u);
-	mark_head_lost(sk);
-	tern__count(st, TERN_CTR_TcpExtTCPFastRetrans);
-}
-
-static void exit_reduction(struct tern_stack *st, struct tern_sock *sk)
-{
-	struct tern_cc_conn c = cc_conn(st, sk);
-
-	if (sk->cc.ca_state == TERN_CA_RECOVERY || sk->cc.ca_state == TERN_CA_CWR)
-		tern__cc_end_reduction(&sk->cc, &c, false);
-	tern__cc_set_state(&sk->cc, &c, TERN_CA_OPEN);
 	sk->dupacks = 0;
 }
 
@@ -283,10 +265,13 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 	sk->probes_out = 0;
 	sk->rcv_tstamp = st->now;
 
-	uint32_t newly_sacked = mark_sacked(st, sk, seg);
-	uint32_t acked_segs = 0;
+	bool dsack;
+	uint32_t newly_sacked = mark_sacked(st, sk, seg, &dsack);
+	uint32_t acked_segs = 0, delivered = newly_sacked;
 	if (seq_gt(ack, prior_una)) {
-		acked_segs = clean_acked(st, sk, ack, &seq_rtt_us, &ca_rtt_us, &acked_retrans);
+		uint32_t newly_acked;
+		acked_segs = clean_acked(st, sk, ack, &seq_rtt_us, &ca_rtt_us, &acked_retrans, &newly_acked);
+		delivered += sk->neg.sack_ok ? newly_acked : tern__tcp_remove_reno_sacks(sk, acked_segs);
 		size_t bytes = (size_t)(ack - prior_una);
 		/* The SYN and the FIN occupy sequence space but no queue bytes. */
 		size_t queued = tern__stream_len(&sk->sndq);
@@ -311,71 +296,34 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 		if (rtt_us >= 0) {
 			tern__rtt_sample(&sk->rtt, rtt_us, sk->snd_una, sk->snd_nxt, (uint32_t)st->sys.tcp_rto_min_us,
 					 (uint32_t)st->sys.tcp_rto_max_ms * 1000u);
+			tern__tcp_min_rtt_update(st, sk, (uint32_t)TERN_MIN(rtt_us, (int64_t)UINT32_MAX));
 			sk->backoff = 0;
 		}
 		struct tern_cc_conn c = cc_conn(st, sk);
 		tern__cc_pkts_acked(&sk->cc, &c, acked_segs, ca_rtt_us);
 		if (!sk->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
 			sk->retrans_stamp = 0;
-		tern__count(st, TERN_CTR_TcpExtTCPDelivered);
 	}
 
-	/* Duplicate ACK (RFC 5681 §2): nothing new acked, no data, same window,
-	 * something outstanding. */
-	bool dup = ack == prior_una && seg->payload_len == 0 && !(seg->flags & (TERN_TCP_SYN | TERN_TCP_FIN)) &&
-		   sk->snd_wnd == prior_wnd && sk->packets_out > 0;
-
-	switch (sk->cc.ca_state) {
-	case TERN_CA_OPEN:
-	case TERN_CA_DISORDER: {
-		if (dup || newly_sacked)
-			sk->dupacks++;
-		else if (seq_gt(ack, prior_una))
-			sk->dupacks = 0;
-		bool lost = sk->neg.sack_ok ? mark_lost_by_sack(st, sk) > 0 : false;
-		if (lost || (sk->dupacks >= dupthresh(st) && sk->packets_out)) {
-			enter_recovery(st, sk);
-			tern__tcp_retransmit_lost(st, sk);
-		} else if (sk->dupacks) {
-			sk->cc.ca_state = TERN_CA_DISORDER;
-		} else if (acked_segs) {
-			/* Congestion avoidance or slow start (Linux tcp_cong_control). */
-			struct tern_cc_conn c = cc_conn(st, sk);
-			bool cwnd_limited = in_flight(sk) + acked_segs >= sk->cc.cwnd_segs;
-			tern__cc_cong_avoid(&sk->cc, &c, acked_segs, cwnd_limited);
-			sk->cc.ca_state = TERN_CA_OPEN;
-		}
-		break;
-	}
-	case TERN_CA_RECOVERY:
-		if (seq_geq(ack, sk->high_seq)) {
-			exit_reduction(st, sk);
-		} else if (seq_gt(ack, prior_una)) {
-			/* Partial ACK (RFC 6582 §3.2): the next hole is lost too. */
-			mark_head_lost(sk);
-		}
-		if (sk->neg.sack_ok)
-			mark_lost_by_sack(st, sk);
-		break;
-	case TERN_CA_LOSS:
-		if (seq_geq(ack, sk->high_seq)) {
-			exit_reduction(st, sk);
-		} else if (acked_segs) {
-			struct tern_cc_conn c = cc_conn(st, sk);
-			tern__cc_cong_avoid(&sk->cc, &c, acked_segs, true);
-		}
-		break;
-	default:
-		break;
-	}
-
-	if (seq_gt(ack, prior_una) || newly_sacked) {
-		if (sk->packets_out)
-			tern__tcp_rearm_rto(st, sk);
-		else if (sk->rtx_kind == RTX_RETRANS) {
-			tern__timer_cancel(&st->timers, &sk->rtx_timer);
-			sk->rtx_kind = RTX_NONE;
-		}
+	/* Loss detection, recovery, the congestion window and the retransmission
+	 * timer (recovery.c). Linux's FLAG_NOT_DUP: the segment carried data or a
+	 * window update, or acked new data (RFC 5681 §2's duplicate ACK is the
+	 * opposite, with something outstanding). */
+	struct tern_ack_info info = {
+		.ack = ack,
+		.prior_una = prior_una,
+		.acked_segs = acked_segs,
+		.newly_sacked = newly_sacked,
+		.delivered = delivered,
+		.not_dup = seg->payload_len || (seg->flags & (TERN_TCP_SYN | TERN_TCP_FIN)) || sk->snd_wnd != prior_wnd ||
+			   seq_gt(ack, prior_una),
+		.dsack = dsack,
+	};
+	tern__tcp_recovery_ack(st, sk, &info);
+	tern__count_add(st, TERN_CTR_TcpExtTCPDelivered, info.delivered);
+	if (!sk->packets_out && sk->rtx_kind != RTX_PERSIST && sk->rtx_kind != RTX_NONE) {
+		tern__timer_cancel(&st->timers, &sk->rtx_timer);
+		sk->rtx_kind = RTX_NONE;
 	}
 	/* A window that now takes the next segment ends the persist timer's watch
 	 * (Linux's tcp_ack_probe). */

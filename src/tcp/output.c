@@ -460,7 +460,7 @@ static uint32_t in_flight(const struct tern_sock *sk)
 }
 
 /* Resends one scoreboard entry as it was first cut. */
-static void retransmit_seg(struct tern_stack *st, struct tern_sock *sk, struct tern_txseg *t)
+void tern__tcp_retransmit_seg(struct tern_stack *st, struct tern_sock *sk, struct tern_txseg *t)
 {
 	/* A retransmission carries what the original carried (PSH included). */
 	uint8_t flags = TERN_TCP_ACK | (t->tcp_flags & (TERN_TCP_FIN | TERN_TCP_SYN | TERN_TCP_PSH));
@@ -487,12 +487,13 @@ static void retransmit_seg(struct tern_stack *st, struct tern_sock *sk, struct t
 	t->retrans++;
 	t->sent_at = st->now;
 	tern__count(st, TERN_CTR_TcpRetransSegs);
+	tern__tcp_prr_sent(sk, 1);
 }
 
 void tern__tcp_retransmit_head(struct tern_stack *st, struct tern_sock *sk)
 {
 	if (sk->txq_head)
-		retransmit_seg(st, sk, sk->txq_head);
+		tern__tcp_retransmit_seg(st, sk, sk->txq_head);
 }
 
 /* Resends segments marked lost while the congestion window allows (Linux's
@@ -506,7 +507,9 @@ bool tern__tcp_retransmit_lost(struct tern_stack *st, struct tern_sock *sk)
 			break;
 		if ((t->flags & (TXSEG_LOST | TXSEG_RETRANS | TXSEG_SACKED)) != TXSEG_LOST)
 			continue;
-		retransmit_seg(st, sk, t);
+		tern__count(st, sk->cc.ca_state == TERN_CA_LOSS ? TERN_CTR_TcpExtTCPSlowStartRetrans
+								 : TERN_CTR_TcpExtTCPFastRetrans);
+		tern__tcp_retransmit_seg(st, sk, t);
 		sent = true;
 	}
 	return sent;
@@ -683,6 +686,7 @@ static bool send_new(struct tern_stack *st, struct tern_sock *sk, uint32_t len, 
 	if (!txseg_add(st, sk, seq, seq + len + (with_fin ? 1 : 0), flags & (TERN_TCP_FIN | TERN_TCP_PSH)))
 		return false;
 	transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len, false);
+	tern__tcp_prr_sent(sk, 1);
 	if (len < mss)
 		sk->snd_sml = seq + len;
 	sk->snd_nxt = seq + len + (with_fin ? 1 : 0);
@@ -713,6 +717,21 @@ bool tern__tcp_write_wakeup(struct tern_stack *st, struct tern_sock *sk)
 	tern__count(st, TERN_CTR_TcpExtTCPWinProbe);
 	tern__tcp_send_probe(st, sk);
 	return false;
+}
+
+/* The tail loss probe's new data (Linux's tcp_send_loss_probe with
+ * tcp_write_xmit's push_one = 2): one segment if the peer's window takes it,
+ * whatever cwnd and Nagle say. */
+bool tern__tcp_send_probe_data(struct tern_stack *st, struct tern_sock *sk)
+{
+	uint32_t unsent = tern__tcp_unsent(sk);
+	uint32_t mss = current_mss(st, sk);
+	uint32_t len = TERN_MIN(unsent, mss);
+
+	if (!unsent || seq_gt(sk->snd_nxt + len, sk->snd_una + sk->snd_wnd))
+		return false;
+	bool fin_due = (sk->flags & SK_FIN_QUEUED) && !(sk->flags & SK_FIN_SENT);
+	return send_new(st, sk, len, mss, fin_due && len == unsent, false);
 }
 
 /* Sends what the windows and Nagle allow, then the FIN if it is due (Linux's
@@ -771,8 +790,13 @@ void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 		if (with_fin)
 			break;
 	}
-	if (sent && !tern__timer_pending(&sk->rtx_timer))
+	if (!sent)
+		return;
+	/* New data in flight: the RTO guards it (armed when the first segment
+	 * leaves), replaced by a loss probe when one applies (Linux's
+	 * tcp_event_new_data_sent, then tcp_schedule_loss_probe). */
+	if (!tern__timer_pending(&sk->rtx_timer) || sk->rtx_kind == RTX_PERSIST)
 		tern__tcp_rearm_rto(st, sk);
-	else if (sent && sk->rtx_kind == RTX_PERSIST)
-		tern__tcp_rearm_rto(st, sk);
+	if (sk->rtx_kind == RTX_RETRANS || sk->rtx_kind == RTX_PROBE)
+		tern__tcp_schedule_loss_probe(st, sk, false);
 }

@@ -189,6 +189,16 @@ struct tern_sock {
 	uint32_t sacked_out, lost_out, retrans_out;
 	uint8_t dupacks;
 	tern_seq high_seq;              /* snd_nxt when recovery began (RFC 6582 "recover") */
+	uint32_t prr_delivered, prr_out;   /* PRR (RFC 6937) since recovery began */
+	uint32_t min_rtt_us;            /* windowed minimum RTT (0: none yet) */
+	tern_time min_rtt_stamp;
+	tern_time rack_mstamp;          /* RACK: send time of the latest delivered segment */
+	tern_seq rack_end_seq;
+	uint32_t rack_rtt_us;           /* RTT of that delivery */
+	uint8_t rack_advanced;          /* a delivery since the last loss check */
+	uint8_t rack_reord;             /* reordering seen: keep the reordering window */
+	uint8_t tlp_retrans;            /* the pending loss probe was a retransmission */
+	tern_seq tlp_high_seq;          /* snd_nxt at the loss probe; 0: none pending */
 	uint8_t backoff;                /* RTO doublings since the last valid sample */
 	uint8_t retransmits;            /* consecutive RTO expiries */
 	uint8_t probes_out;             /* unanswered persist or keepalive probes */
@@ -254,6 +264,19 @@ struct tern_sock {
 #define RTX_NONE 0
 #define RTX_RETRANS 1
 #define RTX_PERSIST 2
+#define RTX_REO 3       /* RACK's reordering timer */
+#define RTX_PROBE 4     /* tail loss probe */
+
+/* What one ACK did to the scoreboard, for recovery.c. */
+struct tern_ack_info {
+	tern_seq ack, prior_una;
+	uint32_t acked_segs;            /* segments the cumulative ACK removed */
+	uint32_t newly_sacked;          /* segments newly SACKed */
+	uint32_t delivered;             /* segments newly delivered (acked or SACKed) */
+	bool not_dup;                   /* data, a window update or new data acked
+					   (Linux's FLAG_NOT_DUP) */
+	bool dsack;                     /* it carried a D-SACK */
+};
 
 
 /* Linux's TCP_DEFAULT_SCALING_RATIO: until data has been measured, half of the
@@ -387,6 +410,24 @@ void tern__tcp_send_challenge_ack(struct tern_stack *st, struct tern_sock *sk);
 /* ack.c */
 int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg);
 void tern__tcp_enter_loss(struct tern_stack *st, struct tern_sock *sk);
+
+/* recovery.c */
+void tern__tcp_recovery_ack(struct tern_stack *st, struct tern_sock *sk, struct tern_ack_info *a);
+void tern__tcp_mark_lost(struct tern_stack *st, struct tern_sock *sk, struct tern_txseg *t);
+void tern__tcp_min_rtt_update(struct tern_stack *st, struct tern_sock *sk, uint32_t rtt_us);
+void tern__tcp_rack_advance(struct tern_stack *st, struct tern_sock *sk, const struct tern_txseg *t);
+uint32_t tern__tcp_remove_reno_sacks(struct tern_sock *sk, uint32_t acked);
+void tern__tcp_prr_sent(struct tern_sock *sk, uint32_t segs);
+bool tern__tcp_schedule_loss_probe(struct tern_stack *st, struct tern_sock *sk, bool advancing_rto);
+void tern__tcp_send_loss_probe(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_rack_reo_timeout(struct tern_stack *st, struct tern_sock *sk);
+/* ack.c: RFC 6675 IsLost, the loss rule when RACK is off */
+uint32_t tern__tcp_mark_lost_by_sack(struct tern_stack *st, struct tern_sock *sk);
+/* output.c */
+void tern__tcp_retransmit_seg(struct tern_stack *st, struct tern_sock *sk, struct tern_txseg *t);
+bool tern__tcp_send_probe_data(struct tern_stack *st, struct tern_sock *sk);
+/* timers.c: the RTO with backoff, capped */
+tern_time tern__tcp_backed_off_rto(const struct tern_stack *st, const struct tern_sock *sk);
 
 /* rcv.c */
 void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg);

@@ -38,7 +38,7 @@ static tern_time fin_time(const struct tern_stack *st, const struct tern_sock *s
 }
 
 /* The RTO with backoff applied, capped at tcp_rto_max_ms. */
-static tern_time backed_off_rto(const struct tern_stack *st, const struct tern_sock *sk)
+tern_time tern__tcp_backed_off_rto(const struct tern_stack *st, const struct tern_sock *sk)
 {
 	return us(tern__rtt_backoff_us(tern__rtt_rto_us(&sk->rtt), sk->backoff, rto_max_us(st)));
 }
@@ -53,7 +53,7 @@ void tern__tcp_rearm_rto(struct tern_stack *st, struct tern_sock *sk)
 		return;
 	}
 	sk->rtx_kind = RTX_RETRANS;
-	tern__timer_arm(&st->timers, &sk->rtx_timer, st->now + backed_off_rto(st, sk));
+	tern__timer_arm(&st->timers, &sk->rtx_timer, st->now + tern__tcp_backed_off_rto(st, sk));
 }
 
 /* Persist: probe0's interval is max(RTO, 200 ms) << backoff, capped (Linux's
@@ -136,7 +136,7 @@ static bool write_timeout(struct tern_stack *st, struct tern_sock *sk)
 		unsigned retries = (unsigned)st->sys.tcp_retries2;
 		if (sk->flags & SK_ORPHAN) {
 			/* Linux's icsk_rto is the backed-off RTO. */
-			bool alive = backed_off_rto(st, sk) < (tern_time)rto_max_us(st) * TERN_NS_PER_US;
+			bool alive = tern__tcp_backed_off_rto(st, sk) < (tern_time)rto_max_us(st) * TERN_NS_PER_US;
 			retries = orphan_retries(st, alive);
 			bool do_reset = alive || !budget_spent(st, sk, retries, rto_min_us(st));
 			if (out_of_resources(st, sk, do_reset))
@@ -155,6 +155,7 @@ static void retransmit_timeout(struct tern_stack *st, struct tern_sock *sk)
 {
 	if (!sk->packets_out)
 		return;
+	sk->tlp_high_seq = 0;
 	if (write_timeout(st, sk))
 		return;
 	tern__count(st, TERN_CTR_TcpExtTCPTimeouts);
@@ -173,7 +174,7 @@ static void retransmit_timeout(struct tern_stack *st, struct tern_sock *sk)
 		sk->backoff++;
 	}
 	sk->rtx_kind = RTX_RETRANS;
-	tern__timer_arm(&st->timers, &sk->rtx_timer, st->now + backed_off_rto(st, sk));
+	tern__timer_arm(&st->timers, &sk->rtx_timer, st->now + tern__tcp_backed_off_rto(st, sk));
 }
 
 /* Linux's tcp_probe_timer and tcp_send_probe0. */
@@ -225,6 +226,10 @@ static void rtx_fire(void *ctx, struct tern_timer *t)
 		probe_timeout(st, sk);
 	else if (kind == RTX_RETRANS)
 		retransmit_timeout(st, sk);
+	else if (kind == RTX_REO)
+		tern__tcp_rack_reo_timeout(st, sk);
+	else if (kind == RTX_PROBE)
+		tern__tcp_send_loss_probe(st, sk);
 }
 
 /* ------------------------------------------------------------ delayed ACK */
