@@ -17,7 +17,7 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-	{ "demo", tern_cmd_demo, "two simulated hosts ping over a lossy link; writes a pcap" },
+	{ "demo", tern_cmd_demo, "ping and a traced HTTP exchange over a lossy simulated link; writes pcaps" },
 	{ "sysctl", tern_cmd_sysctl, "read and set the stack's knobs, as sysctl(8) does" },
 	{ "script", tern_cmd_script, "run packetdrill scripts against tern in virtual time" },
 	{ "ss", tern_cmd_ss, "list a tern instance's sockets, as ss(8) does ($TERN_CTL)" },
