@@ -147,7 +147,7 @@ void tern__tcp_ack_snd_check(struct tern_stack *st, struct tern_sock *sk)
  * without window dependence). */
 void tern__tcp_rcv_rtt_measure_ts(struct tern_sock *sk, const struct tern_tcp *seg, uint32_t ts_now)
 {
-	if (!(seg->opt.present & TERN_TCPOPT_HAS_TS) || !seg->opt.ts_ecr || seg->payload_len < sk->rcv_mss)
+	if (!(seg->opt.present & TERN_TCPOPT_HAS_TS) || !seg->opt.ts_ecr || seg->payload_len < TERN_MAX(sk->rcv_mss, 1u))
 		return;
 	uint32_t delta_ms = ts_now - seg->opt.ts_ecr;
 	if (delta_ms >= INT32_MAX / 1000)
