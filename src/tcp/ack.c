@@ -6,18 +6,14 @@
  *     §5.2), one for data never sent is dropped (spec §13.7);
  *   - the send window update, ordered by SND.WL1/SND.WL2 (RFC 9293 §3.10.7.4);
  *   - the scoreboard: fully acknowledged segments leave it, SACK blocks mark
- *     others (RFC 2018), and a segment with three SACKed segments above it is lost
- *     (RFC 6675 §4 IsLost with DupThresh 3);
- *   - RTT samples: from the echoed timestamp when there is one (RFC 7323 §4.1),
- *     otherwise from the oldest newly acknowledged segment never retransmitted
- *     (Karn's rule, RFC 6298 §3);
- *   - loss recovery: entered on DupThresh duplicate ACKs (RFC 5681 §3.2) or a lost
- *     mark from SACK (RFC 6675 §5), left when the ACK passes the recovery point
- *     (RFC 6582 "recover"); partial ACKs resend the next hole (RFC 6582 §3.2);
- *   - congestion window growth through the cc module.
+ *     others (RFC 2018), D-SACKs are recognised (RFC 2883), and every delivery
+ *     feeds RACK; RFC 6675's IsLost rule is here for when RACK is off;
+ *   - RTT samples: from the oldest newly acknowledged segment never
+ *     retransmitted (Karn's rule, RFC 6298 §3), else from the echoed timestamp
+ *     (RFC 7323 §4.1), as Linux's tcp_ack_update_rtt prefers them.
  *
- * The finer data-path machinery Linux adds (RACK, tail loss probes, PRR, F-RTO,
- * undo) is the data-path issue's; the hooks for it are here.
+ * Loss detection, recovery and the congestion window are recovery.c's, called
+ * once the scoreboard is up to date.
  */
 #include "tcp/sock.h"
 #include "tern/errors.h"

@@ -683,6 +683,13 @@ static bool send_new(struct tern_stack *st, struct tern_sock *sk, uint32_t len, 
 		flags |= TERN_TCP_PSH;
 	if (with_fin)
 		flags |= TERN_TCP_FIN;
+	if (len && in_flight(sk) == 0) {
+		/* Linux's tcp_event_data_sent: sending resumes with nothing in flight
+		 * (CUBIC restarts its epoch from here). */
+		struct tern_cc_conn c = { .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt,
+					  .last_send = sk->lsndtime };
+		tern__cc_event(&sk->cc, &c, TERN_CC_EVENT_TX_START);
+	}
 	if (!txseg_add(st, sk, seq, seq + len + (with_fin ? 1 : 0), flags & (TERN_TCP_FIN | TERN_TCP_PSH)))
 		return false;
 	transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len, false);

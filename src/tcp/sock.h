@@ -8,8 +8,14 @@
  *   isn.c     ISNs and timestamp offsets (RFC 6528, spec §7.2)
  *   output.c  building and sending segments: options, windows, what may be sent
  *   input.c   segment arrival in RFC 9293 §3.10.7's order
- *   timers.c  retransmission, persist, delayed ACK, keepalive, TIME-WAIT, FIN_WAIT2
- *   socket.c  the user calls (include/tern/socket.h)
+ *   ack.c     the ACK: window, scoreboard, RTT
+ *   recovery.c loss detection (RACK, NewReno), PRR, tail loss probes
+ *   rcv.c     received data: queues, delayed ACKs, SACK compression, FIN
+ *   timers.c  retransmission (RTO, RACK, TLP), persist, delayed ACK, keepalive,
+ *             orphan FIN_WAIT2
+ *   listen.c  listeners: SYN queue (reqsk.c), accept queue, cookies (syncookie.c)
+ *   tw.c      TIME-WAIT entries
+ *   socket.c  the user calls (include/tern/socket.h); sockopt.c their options
  *   poll.c    readiness: poll and epoll
  *
  * State numbers are Linux's (include/net/tcp_states.h) so /proc and ss map 1:1.
@@ -246,7 +252,7 @@ struct tern_sock {
 	struct tern_timer rtx_timer;    /* retransmit, SYN, persist (one at a time) */
 	uint8_t rtx_kind;               /* RTX_* */
 	struct tern_timer delack_timer;
-	struct tern_timer ka_timer;     /* keepalive, FIN_WAIT2 and TIME-WAIT lifetime */
+	struct tern_timer ka_timer;     /* keepalive, and an orphan's FIN_WAIT2 lifetime */
 
 	/* ---- readiness */
 	struct tern_epitem *epitems;    /* epoll registrations watching this socket */

@@ -397,7 +397,7 @@ ssize_t tern_send(struct tern_stack *st, int fd, const void *buf, size_t len, in
 	/* After an idle spell longer than the RTO, slow start begins again
 	 * (net.ipv4.tcp_slow_start_after_idle, RFC 5681 §4.1). */
 	if (sk->packets_out == 0 && tern__tcp_unsent(sk) == 0 && st->sys.tcp_slow_start_after_idle &&
-	    sk->lsndtime) {
+	    sk->lsndtime && st->now - sk->lsndtime > (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US) {
 		struct tern_cc_conn c = { .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt,
 					  .last_send = sk->lsndtime };
 		tern__cc_cwnd_restart(&sk->cc, &c, st->now - sk->lsndtime, tern__rtt_rto_us(&sk->rtt),

@@ -1,8 +1,7 @@
 /*
- * tcp/tcp.h: the TCP layer's internal interface. For now the layer has no sockets:
- * it checks each segment and answers it as Linux answers a segment for which no
- * socket exists (spec §7.1). The TCP engine (state machine, sockets, listener)
- * plugs into tern__tcp_input's socket lookup.
+ * tcp/tcp.h: what the IP layer sees of TCP: segment input, and the reset for a
+ * segment no socket takes (spec §7.1). The engine itself is declared in
+ * tcp/sock.h.
  */
 #ifndef TERN_TCP_TCP_H
 #define TERN_TCP_TCP_H

@@ -3,11 +3,14 @@
  *
  *   rtx_timer     retransmission (RFC 6298 with Linux's constants: spec §4.1,
  *                 §14.14-17), the SYN schedule with tcp_syn_linear_timeouts (§4.3),
- *                 or the persist timer's zero-window probes (RFC 9293 §3.8.6.1,
- *                 spec §14.10): one at a time, as Linux's icsk_retransmit_timer.
- *   delack_timer  the delayed ACK (RFC 9293 §3.8.6.3; Linux's adaptive ATO, §14.2)
+ *                 the persist timer's zero-window probes (RFC 9293 §3.8.6.1,
+ *                 spec §14.10), RACK's reordering timer or the tail loss probe
+ *                 (recovery.c, §14.15, §14.18): one at a time (rtx_kind), as
+ *                 Linux's icsk_retransmit_timer.
+ *   delack_timer  the delayed ACK (RFC 9293 §3.8.6.3; Linux's adaptive ATO, §14.2),
+ *                 or the compressed-SACK timer (ACK_COMP, §14.5)
  *   ka_timer      keepalive (RFC 9293 §3.8.4, spec §6.8), and the lifetime of
- *                 TIME-WAIT (60 s, §6.5) and of an orphan in FIN_WAIT2 (§6.4)
+ *                 an orphan in FIN_WAIT2 (§6.4); TIME-WAIT entries are tw.c's
  *
  * Give-up decisions count time, not only retransmissions: Linux's
  * retransmits_timed_out budget runs from the first transmission of the oldest
