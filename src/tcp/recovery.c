@@ -65,17 +65,22 @@ void tern__tcp_mark_lost(struct tern_stack *st, struct tern_sock *sk, struct ter
 
 /* ------------------------------------------------------------ min RTT */
 
-/* The smallest RTT seen in the last tcp_min_rtt_wlen (300 s): a running minimum
- * restarted when it is older than the window (Linux keeps three candidates;
- * this keeps one, so after the window it may read high until the next sample
- * below it). */
+/* Linux's tcp_update_rtt_min: the smallest RTT of the last tcp_min_rtt_wlen
+ * (300 s), through the windowed-minimum filter of rtt.h. */
 void tern__tcp_min_rtt_update(struct tern_stack *st, struct tern_sock *sk, uint32_t rtt_us)
 {
 	rtt_us = TERN_MAX(rtt_us, 1u);
-	if (!sk->min_rtt_us || rtt_us <= sk->min_rtt_us || st->now - sk->min_rtt_stamp > TERN_TCP_MIN_RTT_WLEN_NS) {
-		sk->min_rtt_us = rtt_us;
-		sk->min_rtt_stamp = st->now;
-	}
+	if (!tern__minrtt_get(&sk->min_rtt))
+		tern__minrtt_reset(&sk->min_rtt, st->now, rtt_us);
+	else
+		tern__minrtt_update(&sk->min_rtt, st->now, TERN_TCP_MIN_RTT_WLEN_NS, rtt_us);
+}
+
+/* Linux's tcp_min_rtt: "none yet" reads as the largest value. */
+static uint32_t min_rtt_us(const struct tern_sock *sk)
+{
+	uint32_t v = tern__minrtt_get(&sk->min_rtt);
+	return v ? v : UINT32_MAX;
 }
 
 /* ------------------------------------------------------------ RACK */
@@ -93,7 +98,7 @@ void tern__tcp_rack_advance(struct tern_stack *st, struct tern_sock *sk, const s
 
 	/* A retransmission delivered sooner than any RTT could be the original
 	 * arriving: the sample is ambiguous. */
-	if ((t->flags & TXSEG_EVER_RETRANS) && rtt_us < sk->min_rtt_us)
+	if ((t->flags & TXSEG_EVER_RETRANS) && rtt_us < min_rtt_us(sk))
 		return;
 	sk->rack_advanced = 1;
 	sk->rack_rtt_us = rtt_us;
@@ -113,7 +118,7 @@ static uint32_t rack_reo_wnd_us(const struct tern_stack *st, const struct tern_s
 		if (sk->sacked_out >= (uint32_t)st->sys.tcp_reordering && !(st->sys.tcp_recovery & 4))
 			return 0;
 	}
-	return TERN_MIN(sk->min_rtt_us / 4, tern__rtt_srtt_us(&sk->rtt));
+	return TERN_MIN(min_rtt_us(sk) / 4, tern__rtt_srtt_us(&sk->rtt));
 }
 
 /* Linux's tcp_rack_detect_loss: marks what has waited too long; returns the

@@ -196,8 +196,7 @@ struct tern_sock {
 	uint8_t dupacks;
 	tern_seq high_seq;              /* snd_nxt when recovery began (RFC 6582 "recover") */
 	uint32_t prr_delivered, prr_out;   /* PRR (RFC 6937) since recovery began */
-	uint32_t min_rtt_us;            /* windowed minimum RTT (0: none yet) */
-	tern_time min_rtt_stamp;
+	struct tern_minrtt min_rtt;     /* windowed minimum RTT (all zero: none yet) */
 	tern_time rack_mstamp;          /* RACK: send time of the latest delivered segment */
 	tern_seq rack_end_seq;
 	uint32_t rack_rtt_us;           /* RTT of that delivery */
