@@ -76,6 +76,24 @@ static uint32_t secs_now(const struct tern_stack *st)
 	return (uint32_t)(st->now / TERN_NS_PER_SEC) + 1;
 }
 
+static bool has_ts(const struct tern_tw *tw)
+{
+	return tw->flags & TW_HAS_TS;
+}
+
+/* Seconds since ts_recent was taken. Exact below 2^16 s, far beyond the 2147 s
+ * after which PAWS ignores the timestamp; the stamp is clamped to that age when
+ * the entry is made, so an older one never reads young. */
+static uint32_t ts_age_s(const struct tern_stack *st, const struct tern_tw *tw)
+{
+	return (uint16_t)(secs_now(st) - tw->ts_stamp_s);
+}
+
+static void set_ts_stamp(struct tern_tw *tw, uint32_t secs)
+{
+	tw->ts_stamp_s = (uint16_t)secs;
+}
+
 static uint32_t hash4(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
 {
 	return (uint32_t)tern__siphash_3u32(&st->secrets.port, laddr, raddr, (uint32_t)lport << 16 | rport);
@@ -126,7 +144,8 @@ static void rearm_timer(struct tern_stack *st)
 	for (int l = 0; l < 2; l++) {
 		struct tern_tw *h = at(t, t->head[l]);
 		if (h) {
-			tern_time when = st->now + (tern_time)(int32_t)(h->expires_ms - now) * TERN_NS_PER_MS;
+			tern_time when = (st->now - st->now % TERN_NS_PER_MS) +
+					 (tern_time)(int32_t)(h->expires_ms - now) * TERN_NS_PER_MS;
 			if (when < first)
 				first = when;
 		}
@@ -143,8 +162,9 @@ static void schedule(struct tern_stack *st, struct tern_tw *tw, tern_time timeou
 
 	if (tw->prev || tw->next || t->head[tw->list] == idx1(t, tw))
 		list_unlink(t, tw);
-	tw->list = tw->substate == TERN_TCP_TIME_WAIT ? LIST_TW : LIST_FW2;
-	tw->expires_ms = ms_now(st) + (uint32_t)((timeout + TERN_NS_PER_MS - 1) / TERN_NS_PER_MS);
+	tw->list = (tw->substate == TERN_TCP_TIME_WAIT ? LIST_TW : LIST_FW2) & 0xf;
+	/* Rounded up from the exact deadline: an entry never leaves early. */
+	tw->expires_ms = (uint32_t)((st->now + timeout + TERN_NS_PER_MS - 1) / TERN_NS_PER_MS);
 	list_insert(t, tw);
 	rearm_timer(st);
 }
@@ -270,12 +290,12 @@ void tern__tw_kill(struct tern_stack *st, struct tern_tw *tw)
 			break;
 		}
 	}
-	for (uint32_t *pp = &t->port_heads[tw->lport % TW_PORT_BUCKETS]; *pp; pp = &t->tws[*pp - 1].bnext) {
-		if (*pp == me) {
-			*pp = tw->bnext;
-			break;
-		}
-	}
+	if (tw->bprev)
+		at(t, tw->bprev)->bnext = tw->bnext;
+	else
+		t->port_heads[tw->lport % TW_PORT_BUCKETS] = tw->bnext;
+	if (tw->bnext)
+		at(t, tw->bnext)->bprev = tw->bprev;
 	list_unlink(t, tw);
 	tw->flags = 0;
 	tw->hnext = t->free_head;
@@ -307,17 +327,21 @@ void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern
 		tw->rcv_nxt = sk->rcv_nxt;
 		int32_t win = (int32_t)(sk->rcv_wup + sk->rcv_wnd - sk->rcv_nxt);
 		tw->rcv_wnd = win > 0 ? (uint32_t)win : 0;
-		tw->rcv_wscale = sk->neg.rcv_wscale;
+		tw->rcv_wscale = sk->neg.rcv_wscale & 0xf;
 		if (sk->neg.ts_ok) {
+			uint32_t stamp = (uint32_t)(sk->ts_recent_stamp / TERN_NS_PER_SEC) + 1;
+			tw->flags |= TW_HAS_TS;
 			tw->ts_recent = sk->ts_recent;
-			tw->ts_recent_stamp_s = (uint32_t)(sk->ts_recent_stamp / TERN_NS_PER_SEC) + 1;
+			set_ts_stamp(tw, secs_now(st) - TERN_MIN(secs_now(st) - stamp, PAWS_WRAP_S));
 		}
 		tw->entry_ms = ms_now(st);
-		tw->substate = (uint8_t)state;
+		tw->substate = (uint8_t)state & 0xf;
 		uint32_t h = hash4(st, tw->laddr, tw->lport, tw->raddr, tw->rport) & t->mask;
 		tw->hnext = t->buckets[h];
 		t->buckets[h] = idx1(t, tw);
 		tw->bnext = t->port_heads[tw->lport % TW_PORT_BUCKETS];
+		if (tw->bnext)
+			at(t, tw->bnext)->bprev = idx1(t, tw);
 		t->port_heads[tw->lport % TW_PORT_BUCKETS] = idx1(t, tw);
 		t->count++;
 		/* TW counts time-wait entered with a timeout above 4 s, TWKilled the rest
@@ -364,7 +388,7 @@ static void tw_send_ack(struct tern_stack *st, struct tern_tw *tw, uint8_t tos)
 		.src = tw->laddr, .dst = tw->raddr, .proto = TERN_IPPROTO_TCP,
 		.tos = (uint8_t)(tos & ~0x03), .df = true, .id = -1,
 	};
-	if (tw->ts_recent_stamp_s) {
+	if (has_ts(tw)) {
 		seg.opt.present = TERN_TCPOPT_HAS_TS;
 		seg.opt.kinds[0] = TERN_TCPOPT_NOP;
 		seg.opt.kinds[1] = TERN_TCPOPT_NOP;
@@ -379,14 +403,14 @@ static void tw_send_ack(struct tern_stack *st, struct tern_tw *tw, uint8_t tos)
 /* RFC 7323 §5.3 against the entry's timestamp, as Linux's tcp_paws_reject. */
 static bool paws_reject(const struct tern_stack *st, const struct tern_tw *tw, const struct tern_tcp *seg)
 {
-	if (!tw->ts_recent_stamp_s || !(seg->opt.present & TERN_TCPOPT_HAS_TS))
+	if (!has_ts(tw) || !(seg->opt.present & TERN_TCPOPT_HAS_TS))
 		return false;
 	if ((int32_t)(tw->ts_recent - seg->opt.ts_val) <= 0)
 		return false;
-	if (secs_now(st) - tw->ts_recent_stamp_s >= PAWS_WRAP_S || !tw->ts_recent)
+	if (ts_age_s(st, tw) >= PAWS_WRAP_S || !tw->ts_recent)
 		return false;
 	/* An RST is judged only against a timestamp less than 60 s old. */
-	if ((seg->flags & TERN_TCP_RST) && secs_now(st) - tw->ts_recent_stamp_s >= PAWS_MSL_S)
+	if ((seg->flags & TERN_TCP_RST) && ts_age_s(st, tw) >= PAWS_MSL_S)
 		return false;
 	return true;
 }
@@ -402,9 +426,9 @@ static bool in_window(tern_seq seq, tern_seq end, tern_seq s_win, tern_seq e_win
 
 static void take_ts(struct tern_stack *st, struct tern_tw *tw, const struct tern_tcp *seg)
 {
-	if (tw->ts_recent_stamp_s && (seg->opt.present & TERN_TCPOPT_HAS_TS)) {
+	if (has_ts(tw) && (seg->opt.present & TERN_TCPOPT_HAS_TS)) {
 		tw->ts_recent = seg->opt.ts_val;
-		tw->ts_recent_stamp_s = secs_now(st);
+		set_ts_stamp(tw, secs_now(st));
 	}
 }
 
@@ -436,7 +460,7 @@ static enum tw_verdict fw2_process(struct tern_stack *st, struct tern_tw *tw, co
 	/* The FIN: the true TIME-WAIT begins, for 60 s. */
 	tw->substate = TERN_TCP_TIME_WAIT;
 	tw->rcv_nxt = end;
-	if (tw->ts_recent_stamp_s && (seg->opt.present & TERN_TCPOPT_HAS_TS)) {
+	if (has_ts(tw) && (seg->opt.present & TERN_TCPOPT_HAS_TS)) {
 		take_ts(st, tw, seg);
 		tw->entry_ms = ms_now(st);
 	}
@@ -467,7 +491,7 @@ static enum tw_verdict tw_process(struct tern_stack *st, struct tern_tw *tw, con
 	/* 2. A new SYN: newer sequence or newer timestamp reopens through the
 	 * listener, with an ISN past anything this incarnation sent. */
 	if ((f & TERN_TCP_SYN) && !(f & (TERN_TCP_RST | TERN_TCP_ACK)) && !paws &&
-	    (seq_gt(seg->seq, tw->rcv_nxt) || (tw->ts_recent_stamp_s && (seg->opt.present & TERN_TCPOPT_HAS_TS) &&
+	    (seq_gt(seg->seq, tw->rcv_nxt) || (has_ts(tw) && (seg->opt.present & TERN_TCPOPT_HAS_TS) &&
 					      (int32_t)(tw->ts_recent - seg->opt.ts_val) < 0))) {
 		*isn = tw->snd_nxt + 65535 + 2;
 		if (*isn == 0)
@@ -550,7 +574,7 @@ bool tern__tw_try_reuse(struct tern_stack *st, struct tern_tw *tw, bool bound, t
 	}
 	if (tw->substate == TERN_TCP_FIN_WAIT2)
 		reuse = 0;
-	if (!tw->ts_recent_stamp_s)
+	if (!has_ts(tw))
 		return false;
 	if (!bound && !(reuse && (int32_t)(ms_now(st) - (tw->entry_ms + (uint32_t)st->sys.tcp_tw_reuse_delay)) > 0))
 		return false;
@@ -558,7 +582,7 @@ bool tern__tw_try_reuse(struct tern_stack *st, struct tern_tw *tw, bool bound, t
 	if (*isn == 0)
 		*isn = 1;
 	*ts_recent = tw->ts_recent;
-	*ts_recent_stamp = (tern_time)(tw->ts_recent_stamp_s - 1) * TERN_NS_PER_SEC;
+	*ts_recent_stamp = (tern_time)(secs_now(st) - ts_age_s(st, tw) - 1) * TERN_NS_PER_SEC;
 	tern__tw_kill(st, tw);
 	tern__count(st, TERN_CTR_TcpExtTWRecycled);
 	return true;

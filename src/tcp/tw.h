@@ -15,27 +15,30 @@
 #define TW_IN_USE    0x01
 #define TW_REUSEADDR 0x02
 #define TW_REUSEPORT 0x04
+#define TW_HAS_TS    0x08   /* the connection had timestamps */
 
-/* 64 bytes (checked at compile time); links are array indices plus one. */
+/* 64 bytes (checked at compile time); links are array indices plus one. Every
+ * chain an entry is on is doubly linked, so removing one costs the same with a
+ * million entries on one port as with one. */
 struct tern_tw {
 	uint32_t hnext;              /* 4-tuple hash chain */
-	uint32_t bnext;              /* local-port chain, for bind() conflicts */
+	uint32_t bnext, bprev;       /* local-port chain, for bind() conflicts */
 	uint32_t prev, next;         /* expiry list */
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
 	tern_seq snd_nxt, rcv_nxt;
 	uint32_t rcv_wnd;            /* the window last offered, in bytes */
 	uint32_t ts_recent;
-	uint32_t ts_recent_stamp_s;  /* seconds of stack time + 1 when ts_recent was
-					taken; 0 = the connection had no timestamps */
 	uint32_t expires_ms;         /* stack milliseconds; lifetimes are minutes, so
 					32 bits compare safely */
 	uint32_t entry_ms;           /* when it became TIME-WAIT (tcp_tw_reuse_delay) */
 	uint32_t last_oow_ms;        /* last rate-limited ACK (0 = none) */
-	uint8_t substate;            /* TERN_TCP_TIME_WAIT or TERN_TCP_FIN_WAIT2 */
-	uint8_t rcv_wscale;
-	uint8_t flags;               /* TW_* */
-	uint8_t list;                /* which expiry list holds it */
+	uint16_t ts_stamp_s;         /* stack seconds when ts_recent was taken, modulo
+					2^16: ages matter only up to PAWS's 2147 s */
+	uint8_t substate : 4;        /* TERN_TCP_TIME_WAIT or TERN_TCP_FIN_WAIT2 */
+	uint8_t list : 4;            /* which expiry list holds it */
+	uint8_t rcv_wscale : 4;
+	uint8_t flags : 4;           /* TW_* */
 };
 
 struct tern_sock;
