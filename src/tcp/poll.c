@@ -16,8 +16,7 @@ struct tern_epoll;
 /* One registration: a socket watched by an epoll instance. */
 struct tern_epitem {
 	struct tern_epitem *sk_next;     /* the socket's registrations */
-	struct tern_epitem *ep_next;     /* the instance's registrations */
-	struct tern_epitem *rdy_next;    /* the instance's ready list */
+	struct tern_epitem *rdy_next, *rdy_prev;   /* the instance's ready list */
 	struct tern_epoll *ep;
 	struct tern_sock *sk;
 	uint32_t events;
@@ -26,8 +25,11 @@ struct tern_epitem {
 	uint8_t disabled;                /* EPOLLONESHOT fired */
 };
 
+/* An instance does not list its registrations: each socket lists its own, and
+ * closing an instance (rare) finds them through the descriptor table. So adding
+ * and removing a registration costs the same however many there are. */
 struct tern_epoll {
-	struct tern_epitem *items;
+	uint64_t nitems;
 	struct tern_epitem *rdy_head, *rdy_tail;
 };
 
@@ -77,6 +79,7 @@ static void ready_push(struct tern_epoll *ep, struct tern_epitem *it)
 		return;
 	it->on_ready = 1;
 	it->rdy_next = NULL;
+	it->rdy_prev = ep->rdy_tail;
 	if (ep->rdy_tail)
 		ep->rdy_tail->rdy_next = it;
 	else
@@ -95,18 +98,15 @@ static void ready_remove(struct tern_epoll *ep, struct tern_epitem *it)
 {
 	if (!it->on_ready)
 		return;
-	struct tern_epitem *prev = NULL;
-	for (struct tern_epitem *p = ep->rdy_head; p; prev = p, p = p->rdy_next) {
-		if (p == it) {
-			if (prev)
-				prev->rdy_next = p->rdy_next;
-			else
-				ep->rdy_head = p->rdy_next;
-			if (ep->rdy_tail == p)
-				ep->rdy_tail = prev;
-			break;
-		}
-	}
+	if (it->rdy_prev)
+		it->rdy_prev->rdy_next = it->rdy_next;
+	else
+		ep->rdy_head = it->rdy_next;
+	if (it->rdy_next)
+		it->rdy_next->rdy_prev = it->rdy_prev;
+	else
+		ep->rdy_tail = it->rdy_prev;
+	it->rdy_next = it->rdy_prev = NULL;
 	it->on_ready = 0;
 }
 
@@ -115,11 +115,7 @@ static void item_free(struct tern_stack *st, struct tern_epitem *it)
 	struct tern_epoll *ep = it->ep;
 
 	ready_remove(ep, it);
-	for (struct tern_epitem **pp = &ep->items; *pp; pp = &(*pp)->ep_next)
-		if (*pp == it) {
-			*pp = it->ep_next;
-			break;
-		}
+	ep->nitems--;
 	for (struct tern_epitem **pp = &it->sk->epitems; *pp; pp = &(*pp)->sk_next)
 		if (*pp == it) {
 			*pp = it->sk_next;
@@ -159,8 +155,18 @@ void tern__epoll_destroy(struct tern_stack *st, int epfd)
 {
 	struct tern_epoll *ep = fd_epoll(st, epfd);
 
-	while (ep->items)
-		item_free(st, ep->items);
+	for (int fd = 0; ep->nitems && fd < st->tcp->nfds; fd++) {
+		if (st->tcp->fds[fd].kind != FD_SOCK)
+			continue;
+		struct tern_sock *sk = st->tcp->fds[fd].obj;
+		struct tern_epitem *it = sk->epitems, *next;
+		for (; it; it = next) {
+			next = it->sk_next;
+			if (it->ep == ep)
+				item_free(st, it);
+		}
+	}
+	TERN_ASSERT(ep->nitems == 0);
 	tern__fd_free(st, epfd);
 	free(ep);
 }
@@ -195,8 +201,7 @@ int tern_epoll_ctl(struct tern_stack *st, int epfd, int op, int fd, const struct
 		it->data = ev->data;
 		it->sk_next = sk->epitems;
 		sk->epitems = it;
-		it->ep_next = ep->items;
-		ep->items = it;
+		ep->nitems++;
 		ready_push(ep, it);
 		return 0;
 	case TERN_EPOLL_CTL_MOD:
