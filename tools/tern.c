@@ -22,6 +22,7 @@ static const struct subcommand subcommands[] = {
 	{ "script", tern_cmd_script, "run packetdrill scripts against tern in virtual time" },
 	{ "ss", tern_cmd_ss, "list a tern instance's sockets, as ss(8) does ($TERN_CTL)" },
 	{ "nstat", tern_cmd_nstat, "print a tern instance's counters, as nstat(8) does ($TERN_CTL)" },
+	{ "serve", tern_cmd_serve, "run tern on a TUN device with echo/discard/chargen/http servers" },
 	{ "shims", tern_cmd_shims, "make DIR/ss, DIR/nstat, DIR/sysctl that act on $TERN_CTL" },
 };
 
