@@ -10,6 +10,7 @@
 #include "tern/socket.h"
 #include "tern/stats.h"
 #include "tern/sysctl.h"
+#include "tern/tun.h"
 #include "tern/types.h"
 #include "tern/wire.h"
 

@@ -1,0 +1,438 @@
+/*
+ * link/tun_linux.c: the Linux TUN driver (include/tern/tun.h). It runs one tern
+ * stack in real time against the kernel's own TCP/IP stack.
+ *
+ * The device. /dev/net/tun with IFF_TUN | IFF_NO_PI (see the kernel's
+ * Documentation/networking/tuntap.rst): each read(2) returns one IP datagram the
+ * kernel routed into the interface, each write(2) injects one as if it had arrived
+ * on it. No link header, no packet-information prefix: exactly what tern_stack_input
+ * takes and what the stack's emit callback hands out. The descriptor is
+ * non-blocking; the device goes away when it is closed (we never set TUNSETPERSIST).
+ *
+ * Its configuration uses the classic interface ioctls (netdevice(7)) on an AF_INET
+ * datagram socket rather than netlink or running ip(8): SIOCSIFMTU, SIOCSIFADDR
+ * (the kernel's address), SIOCSIFDSTADDR (tern's address as the point-to-point
+ * peer; the kernel installs the host route to it), SIOCSIFFLAGS (up). A TUN device
+ * is IFF_POINTOPOINT | IFF_NOARP already, so that is the whole of it, and the
+ * ioctls act in the namespace of the thread that calls them, which is what lets
+ * `tern serve --netns` build everything inside a private namespace. IPv6 is turned
+ * off on the device (its sysctl) so that router solicitations and MLD reports do
+ * not land in tern's counters as unknown protocols.
+ *
+ * The loop. One epoll set holds the device, a timerfd and the caller's watched
+ * descriptors. The timerfd is armed (absolute, CLOCK_MONOTONIC) at the stack's
+ * next deadline, so the process sleeps in epoll_wait until a datagram or a timer
+ * is due: no periodic tick, no busy loop, and nanosecond precision where epoll's
+ * own timeout has only milliseconds. Datagrams are read in bursts of at most
+ * TUN_BURST per turn; the device stays readable when more wait, so a flood cannot
+ * starve the timers or the application, which run after each burst.
+ *
+ * Time passed to the stack is read once per datagram (a vDSO call), so the stack's
+ * RTT samples see arrival times, not the start of the burst.
+ */
+#define _GNU_SOURCE
+
+#include "tern/tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tern/stack.h"
+
+/* Datagrams read per turn of the loop before timers and watchers get their turn:
+ * enough to amortise the wake-up, small enough to bound the latency of a timer. */
+#define TUN_BURST 64
+/* The largest datagram an IPv4 header can describe. */
+#define TUN_MAX_DGRAM 65535
+/* Key material handed to the stack (tern_stack_config asks for at least 32). */
+#define TUN_SECRET_BYTES 32
+/* epoll data tags for the two descriptors the driver owns itself. */
+#define TAG_DEVICE UINT64_MAX
+#define TAG_TIMER (UINT64_MAX - 1)
+
+struct watch {
+	int fd;                 /* -1: free */
+	tern_tun_watch_fn fn;
+	void *ctx;
+};
+
+struct tern_tun {
+	int fd;                 /* /dev/net/tun, attached to the device */
+	int epfd;
+	int tfd;                /* timerfd at the stack's next deadline */
+	tern_time armed;        /* what tfd is armed for (TERN_TIME_NEVER: disarmed) */
+	char ifname[IFNAMSIZ];
+	struct tern_stack *st;
+	tern_tun_tap_fn tap;
+	void *tap_ctx;
+	struct tern_tun_stats stats;
+	struct watch watch[TERN_TUN_MAX_WATCH];
+	uint8_t buf[TUN_MAX_DGRAM];
+};
+
+tern_time tern_tun_clock(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (tern_time)ts.tv_sec * TERN_NS_PER_SEC + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ the device */
+
+/* Opens /dev/net/tun and creates the interface. Returns the descriptor or -errno. */
+static int open_device(const char *name, char ifname[IFNAMSIZ])
+{
+	struct ifreq ifr;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return -EINVAL;
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
+	ifname[IFNAMSIZ - 1] = '\0';
+	return fd;
+}
+
+static void set_sockaddr(struct sockaddr *sa, uint32_t v4)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(v4) };
+	memcpy(sa, &sin, sizeof(sin));
+}
+
+/* Best effort: a kernel without IPv6 has no such file, and that is fine. */
+static void disable_ipv6(const char *ifname)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, "1\n", 2) < 0) {
+		/* nothing to do: IPv6 datagrams are then dropped and counted by the stack */
+	}
+	close(fd);
+}
+
+/* Gives the kernel's side its address, point to point with tern's, and brings the
+ * device up (netdevice(7)). 0 or -errno. */
+static int configure_device(const char *ifname, uint32_t kernel_v4, uint32_t tern_v4, uint32_t mtu)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	int rc = 0;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, ifname, strlen(ifname));
+	ifr.ifr_mtu = (int)mtu;
+	if (ioctl(s, SIOCSIFMTU, &ifr) < 0)
+		goto fail;
+	disable_ipv6(ifname);
+	set_sockaddr(&ifr.ifr_addr, kernel_v4);
+	if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
+		goto fail;
+	set_sockaddr(&ifr.ifr_netmask, 0xffffffffu);
+	if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
+		goto fail;
+	set_sockaddr(&ifr.ifr_dstaddr, tern_v4);
+	if (ioctl(s, SIOCSIFDSTADDR, &ifr) < 0)
+		goto fail;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		goto fail;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		goto fail;
+	close(s);
+	return 0;
+fail:
+	rc = -errno;
+	close(s);
+	return rc;
+}
+
+/* The stack's emit callback: one datagram, one write. A TUN write either takes the
+ * whole datagram or fails; a failure (the device going down, no buffer) loses the
+ * datagram, which TCP will retransmit, as a full NIC queue would. */
+static void device_emit(void *ctx, tern_time now, const uint8_t *pkt, size_t len)
+{
+	struct tern_tun *tun = ctx;
+
+	for (;;) {
+		ssize_t n = write(tun->fd, pkt, len);
+		if (n == (ssize_t)len) {
+			tun->stats.tx_packets++;
+			tun->stats.tx_bytes += len;
+			if (tun->tap)
+				tun->tap(tun->tap_ctx, now, true, pkt, len);
+			return;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		tun->stats.tx_errors++;
+		return;
+	}
+}
+
+/* ------------------------------------------------------------ life cycle */
+
+int tern_tun_create(const struct tern_tun_config *cfg, struct tern_tun **out)
+{
+	uint8_t secret[TUN_SECRET_BYTES];
+	uint64_t seed;
+
+	*out = NULL;
+	if (!cfg || cfg->addr.family != TERN_AF_INET)
+		return -EINVAL;
+	if (cfg->peer.family != TERN_AF_UNSPEC &&
+	    (cfg->peer.family != TERN_AF_INET || cfg->peer.u.v4 == cfg->addr.u.v4))
+		return -EINVAL;
+	uint32_t mtu = cfg->mtu ? cfg->mtu : 1500;
+	if (mtu < 576 || mtu > TUN_MAX_DGRAM)
+		return -EINVAL;
+	/* getrandom(2) without flags blocks only until the pool is first initialised. */
+	if (getrandom(secret, sizeof(secret), 0) != (ssize_t)sizeof(secret) ||
+	    getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		return -EIO;
+
+	struct tern_tun *tun = calloc(1, sizeof(*tun));
+	if (!tun)
+		return -ENOMEM;
+	tun->fd = tun->epfd = tun->tfd = -1;
+	tun->armed = TERN_TIME_NEVER;
+	tun->tap = cfg->tap;
+	tun->tap_ctx = cfg->tap_ctx;
+	for (int i = 0; i < TERN_TUN_MAX_WATCH; i++)
+		tun->watch[i].fd = -1;
+
+	int rc = open_device(cfg->ifname ? cfg->ifname : "tern%d", tun->ifname);
+	if (rc < 0)
+		goto fail;
+	tun->fd = rc;
+	if (cfg->peer.family == TERN_AF_INET) {
+		rc = configure_device(tun->ifname, cfg->peer.u.v4, cfg->addr.u.v4, mtu);
+		if (rc < 0)
+			goto fail;
+	}
+
+	tun->epfd = epoll_create1(EPOLL_CLOEXEC);
+	tun->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (tun->epfd < 0 || tun->tfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_DEVICE };
+	if (epoll_ctl(tun->epfd, EPOLL_CTL_ADD, tun->fd, &ev) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	ev.data.u64 = TAG_TIMER;
+	if (epoll_ctl(tun->epfd, EPOLL_CTL_ADD, tun->tfd, &ev) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+
+	struct tern_stack_config sc;
+	tern_stack_config_init(&sc);
+	sc.addr = cfg->addr;
+	sc.mtu = mtu;
+	sc.now = tern_tun_clock();
+	sc.seed = seed;
+	sc.secret = secret;
+	sc.secret_len = sizeof(secret);
+	sc.emit = device_emit;
+	sc.emit_ctx = tun;
+	sc.log = cfg->log;
+	sc.log_ctx = cfg->log_ctx;
+	rc = tern_stack_create(&sc, &tun->st);
+	if (rc < 0)
+		goto fail;
+	explicit_bzero(secret, sizeof(secret));
+	*out = tun;
+	return 0;
+fail:
+	explicit_bzero(secret, sizeof(secret));
+	tern_tun_destroy(tun);
+	return rc;
+}
+
+void tern_tun_destroy(struct tern_tun *tun)
+{
+	if (!tun)
+		return;
+	if (tun->st)
+		tern_stack_destroy(tun->st);
+	if (tun->tfd >= 0)
+		close(tun->tfd);
+	if (tun->epfd >= 0)
+		close(tun->epfd);
+	if (tun->fd >= 0)
+		close(tun->fd);
+	free(tun);
+}
+
+struct tern_stack *tern_tun_stack(struct tern_tun *tun)
+{
+	return tun->st;
+}
+
+const char *tern_tun_ifname(const struct tern_tun *tun)
+{
+	return tun->ifname;
+}
+
+void tern_tun_stats(const struct tern_tun *tun, struct tern_tun_stats *out)
+{
+	*out = tun->stats;
+}
+
+/* ------------------------------------------------------------ watched descriptors */
+
+int tern_tun_watch(struct tern_tun *tun, int fd, uint32_t events, tern_tun_watch_fn fn, void *ctx)
+{
+	int slot = -1;
+
+	if (fd < 0 || !fn)
+		return -EINVAL;
+	for (int i = 0; i < TERN_TUN_MAX_WATCH; i++) {
+		if (tun->watch[i].fd == fd)
+			return -EEXIST;
+		if (tun->watch[i].fd < 0 && slot < 0)
+			slot = i;
+	}
+	if (slot < 0)
+		return -ENOSPC;
+	struct epoll_event ev = { .events = events, .data.u64 = (uint64_t)slot };
+	if (epoll_ctl(tun->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	tun->watch[slot] = (struct watch){ .fd = fd, .fn = fn, .ctx = ctx };
+	return 0;
+}
+
+int tern_tun_unwatch(struct tern_tun *tun, int fd)
+{
+	for (int i = 0; i < TERN_TUN_MAX_WATCH; i++) {
+		if (tun->watch[i].fd == fd && fd >= 0) {
+			epoll_ctl(tun->epfd, EPOLL_CTL_DEL, fd, NULL);
+			tun->watch[i].fd = -1;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* ------------------------------------------------------------ the loop */
+
+/* Arms the timerfd for `when` (absolute), unless it already is. */
+static int arm_timer(struct tern_tun *tun, tern_time when)
+{
+	if (when == tun->armed)
+		return 0;
+	struct itimerspec its = { 0 };
+	if (when != TERN_TIME_NEVER) {
+		/* A zero it_value would disarm: a deadline at time 0 is "now" anyway. */
+		if (when <= 0)
+			when = 1;
+		its.it_value.tv_sec = when / TERN_NS_PER_SEC;
+		its.it_value.tv_nsec = when % TERN_NS_PER_SEC;
+	}
+	if (timerfd_settime(tun->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		return -errno;
+	tun->armed = when;
+	return 0;
+}
+
+/* Reads up to TUN_BURST datagrams and hands each to the stack. 0 or -errno. */
+static int read_burst(struct tern_tun *tun)
+{
+	for (int i = 0; i < TUN_BURST; i++) {
+		ssize_t n = read(tun->fd, tun->buf, sizeof(tun->buf));
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			return -errno;
+		}
+		if (n == 0)
+			return 0;
+		tern_time now = tern_tun_clock();
+		tun->stats.rx_packets++;
+		tun->stats.rx_bytes += (uint64_t)n;
+		if (tun->tap)
+			tun->tap(tun->tap_ctx, now, false, tun->buf, (size_t)n);
+		tern_stack_input(tun->st, now, tun->buf, (size_t)n);
+	}
+	return 0;
+}
+
+int tern_tun_poll(struct tern_tun *tun, tern_time until)
+{
+	struct epoll_event evs[TERN_TUN_MAX_WATCH + 2];
+	tern_time now = tern_tun_clock();
+
+	/* Timers already due run before the wait; the wait then lasts until the next. */
+	if (tern_stack_next_deadline(tun->st) <= now)
+		tern_stack_advance(tun->st, now);
+	tern_time wake = tern_stack_next_deadline(tun->st);
+	if (until < wake)
+		wake = until;
+	int rc = arm_timer(tun, wake);
+	if (rc < 0)
+		return rc;
+
+	int n = epoll_wait(tun->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), -1);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	tun->stats.wakeups++;
+
+	/* The datagrams first, then the timers, then the watchers: the application
+	 * sees what arrived, at the time it arrived, with every timer already run. */
+	for (int i = 0; i < n; i++) {
+		if (evs[i].data.u64 == TAG_DEVICE) {
+			if (evs[i].events & (EPOLLERR | EPOLLHUP))
+				return -EIO;
+			rc = read_burst(tun);
+			if (rc < 0)
+				return rc;
+		} else if (evs[i].data.u64 == TAG_TIMER) {
+			uint64_t expirations;
+			if (read(tun->tfd, &expirations, sizeof(expirations)) > 0)
+				tun->stats.timer_wakeups++;
+			/* Each arming is good for one expiry: arm again next turn. */
+			tun->armed = TERN_TIME_NEVER;
+		}
+	}
+	/* Always, not only when a timer is due: the application's socket calls act at
+	 * the stack's time, which should be the time they are made. */
+	tern_stack_advance(tun->st, tern_tun_clock());
+	for (int i = 0; i < n; i++) {
+		uint64_t tag = evs[i].data.u64;
+		if (tag >= TERN_TUN_MAX_WATCH)
+			continue;
+		struct watch *w = &tun->watch[tag];
+		if (w->fd >= 0)
+			w->fn(w->ctx, w->fd, evs[i].events);
+	}
+	return 0;
+}
