@@ -9,13 +9,14 @@
 #      timeline costs no real time, and --strict catches an unexpected packet;
 #  (d) -v prints the timeline: packets both ways, calls with results, commands.
 # The corpus lives at ../shared/conformance next to the repository; without it
-# the corpus-based checks are skipped.
+# the snapshot in tests/conformance stands in.
 set -euo pipefail
 : "${TERN_BIN:?}"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 corpus="$repo/../shared/conformance"
+[ -d "$corpus" ] || corpus="$repo/tests/conformance"
 tmp=$(mktemp -d "${TERN_TEST_TMPDIR:-${TMPDIR:-/tmp}}/script-runner.XXXXXX")
 trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
 
