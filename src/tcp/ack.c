@@ -24,22 +24,6 @@ static uint32_t dupthresh(const struct tern_stack *st)
 	return (uint32_t)st->sys.tcp_reordering;
 }
 
-static struct tern_cc_conn cc_conn(const struct tern_stack *st, const struct tern_sock *sk)
-{
-	struct tern_cc_conn c = {
-		.now = st->now,
-		.snd_una = sk->snd_una,
-		.snd_nxt = sk->snd_nxt,
-		.last_send = sk->lsndtime,
-	};
-	return c;
-}
-
-static uint32_t in_flight(const struct tern_sock *sk)
-{
-	return sk->packets_out - (sk->sacked_out + sk->lost_out) + sk->retrans_out;
-}
-
 /* ------------------------------------------------------------ scoreboard */
 
 static void txseg_unlink_head(struct tern_stack *st, struct tern_sock *sk)
@@ -194,7 +178,7 @@ uint32_t tern__tcp_mark_lost_by_sack(struct tern_stack *st, struct tern_sock *sk
  * slow start begins again (RFC 5681 §3.1, Linux's tcp_enter_loss). */
 void tern__tcp_enter_loss(struct tern_stack *st, struct tern_sock *sk)
 {
-	struct tern_cc_conn c = cc_conn(st, sk);
+	struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 	bool new_episode = sk->cc.ca_state != TERN_CA_LOSS || sk->retransmits == 0;
 
 	for (struct tern_txseg *t = sk->txq_head; t; t = t->next) {
@@ -207,7 +191,7 @@ void tern__tcp_enter_loss(struct tern_stack *st, struct tern_sock *sk)
 			sk->lost_out++;
 		}
 	}
-	tern__cc_enter_loss(&sk->cc, &c, in_flight(sk), new_episode);
+	tern__cc_enter_loss(&sk->cc, &c, tern__tcp_in_flight(sk), new_episode);
 	sk->high_seq = sk->snd_nxt;
 	sk->dupacks = 0;
 }
@@ -295,7 +279,7 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 			tern__tcp_min_rtt_update(st, sk, (uint32_t)TERN_MIN(rtt_us, (int64_t)UINT32_MAX));
 			sk->backoff = 0;
 		}
-		struct tern_cc_conn c = cc_conn(st, sk);
+		struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 		tern__cc_pkts_acked(&sk->cc, &c, acked_segs, ca_rtt_us);
 		if (!sk->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
 			sk->retrans_stamp = 0;

@@ -453,12 +453,6 @@ void tern__tcp_free_txq(struct tern_stack *st, struct tern_sock *sk)
 	sk->packets_out = sk->sacked_out = sk->lost_out = sk->retrans_out = 0;
 }
 
-/* Segments the network holds now (RFC 6675 "pipe", Linux tcp_packets_in_flight). */
-static uint32_t in_flight(const struct tern_sock *sk)
-{
-	return sk->packets_out - (sk->sacked_out + sk->lost_out) + sk->retrans_out;
-}
-
 /* Resends one scoreboard entry as it was first cut. */
 void tern__tcp_retransmit_seg(struct tern_stack *st, struct tern_sock *sk, struct tern_txseg *t)
 {
@@ -503,7 +497,7 @@ bool tern__tcp_retransmit_lost(struct tern_stack *st, struct tern_sock *sk)
 	bool sent = false;
 
 	for (struct tern_txseg *t = sk->txq_head; t; t = t->next) {
-		if (in_flight(sk) >= sk->cc.cwnd_segs)
+		if (tern__tcp_in_flight(sk) >= sk->cc.cwnd_segs)
 			break;
 		if ((t->flags & (TXSEG_LOST | TXSEG_RETRANS | TXSEG_SACKED)) != TXSEG_LOST)
 			continue;
@@ -591,7 +585,7 @@ static bool nagle_holds(const struct tern_sock *sk, uint32_t len, uint32_t mss)
 		return false;
 	if (sk->flags & SK_CORK)
 		return true;
-	return seq_gt(sk->snd_sml, sk->snd_una) && in_flight(sk) > 0;
+	return seq_gt(sk->snd_sml, sk->snd_una) && tern__tcp_in_flight(sk) > 0;
 }
 
 /* Linux's tcp_xmit_size_goal: how large tcp_sendmsg lets an skb grow, a whole
@@ -683,11 +677,10 @@ static bool send_new(struct tern_stack *st, struct tern_sock *sk, uint32_t len, 
 		flags |= TERN_TCP_PSH;
 	if (with_fin)
 		flags |= TERN_TCP_FIN;
-	if (len && in_flight(sk) == 0) {
+	if (len && tern__tcp_in_flight(sk) == 0) {
 		/* Linux's tcp_event_data_sent: sending resumes with nothing in flight
 		 * (CUBIC restarts its epoch from here). */
-		struct tern_cc_conn c = { .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt,
-					  .last_send = sk->lsndtime };
+		struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 		tern__cc_event(&sk->cc, &c, TERN_CC_EVENT_TX_START);
 	}
 	if (!txseg_add(st, sk, seq, seq + len + (with_fin ? 1 : 0), flags & (TERN_TCP_FIN | TERN_TCP_PSH)))
@@ -767,7 +760,7 @@ void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 		if (unsent == 0 && !fin_due)
 			break;
 		/* A segment carrying only a FIN always fits the congestion window. */
-		if (unsent && in_flight(sk) >= sk->cc.cwnd_segs)
+		if (unsent && tern__tcp_in_flight(sk) >= sk->cc.cwnd_segs)
 			break;
 		uint32_t len = TERN_MIN(unsent, mss);
 		tern_seq wnd_end = sk->snd_una + sk->snd_wnd;
@@ -776,7 +769,7 @@ void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 			 * avoidance: send less only if it is at least half the max window). */
 			uint32_t room = seq_gt(wnd_end, sk->snd_nxt) ? wnd_end - sk->snd_nxt : 0;
 			if (room == 0 || room < sk->max_window / 2 || room < len / 2) {
-				if (in_flight(sk) == 0)
+				if (tern__tcp_in_flight(sk) == 0)
 					tern__tcp_arm_persist(st, sk);
 				break;
 			}
@@ -785,7 +778,7 @@ void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 		if (len && nagle_holds(sk, len, mss)) {
 			/* TCP_CORK's ceiling (spec §14.7): the persist timer, when nothing is in
 			 * flight to clock the data out. */
-			if (in_flight(sk) == 0 && (sk->flags & SK_CORK))
+			if (tern__tcp_in_flight(sk) == 0 && (sk->flags & SK_CORK))
 				tern__tcp_arm_persist(st, sk);
 			break;
 		}

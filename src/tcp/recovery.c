@@ -27,18 +27,6 @@
 
 #define TCP_TIMEOUT_MIN_NS (2 * TERN_NS_PER_MS)   /* Linux's TCP_TIMEOUT_MIN_US */
 
-static uint32_t in_flight(const struct tern_sock *sk)
-{
-	return sk->packets_out - (sk->sacked_out + sk->lost_out) + sk->retrans_out;
-}
-
-static struct tern_cc_conn cc_conn(const struct tern_stack *st, const struct tern_sock *sk)
-{
-	struct tern_cc_conn c = { .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt,
-				  .last_send = sk->lsndtime };
-	return c;
-}
-
 static bool rack_on(const struct tern_stack *st, const struct tern_sock *sk)
 {
 	return (st->sys.tcp_recovery & 1) && sk->neg.sack_ok;
@@ -234,7 +222,7 @@ static void init_cwnd_reduction(struct tern_sock *sk)
 
 static void enter_recovery(struct tern_stack *st, struct tern_sock *sk)
 {
-	struct tern_cc_conn c = cc_conn(st, sk);
+	struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 
 	tern__count(st, sk->neg.sack_ok ? TERN_CTR_TcpExtTCPSackRecovery : TERN_CTR_TcpExtTCPRenoRecovery);
 	if (!in_cwnd_reduction(sk))
@@ -245,7 +233,7 @@ static void enter_recovery(struct tern_stack *st, struct tern_sock *sk)
 /* Linux's tcp_try_keep_open: Disorder while anything is SACKed, lost or resent. */
 static void try_keep_open(struct tern_stack *st, struct tern_sock *sk)
 {
-	struct tern_cc_conn c = cc_conn(st, sk);
+	struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 	enum tern_ca_state state = TERN_CA_OPEN;
 
 	if (sk->sacked_out || sk->lost_out || sk->retrans_out)
@@ -258,7 +246,7 @@ static void try_keep_open(struct tern_stack *st, struct tern_sock *sk)
 
 static void end_cwnd_reduction(struct tern_stack *st, struct tern_sock *sk)
 {
-	struct tern_cc_conn c = cc_conn(st, sk);
+	struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 	tern__cc_end_reduction(&sk->cc, &c, true);
 }
 
@@ -266,7 +254,7 @@ static void end_cwnd_reduction(struct tern_stack *st, struct tern_sock *sk)
  * bound). */
 static void cwnd_reduction(struct tern_sock *sk, uint32_t delivered, bool newly_lost, bool una_advanced)
 {
-	int64_t delta = (int64_t)sk->cc.ssthresh_segs - in_flight(sk);
+	int64_t delta = (int64_t)sk->cc.ssthresh_segs - tern__tcp_in_flight(sk);
 	int64_t sndcnt;
 
 	if (!delivered || !sk->cc.prior_cwnd_segs)
@@ -283,7 +271,7 @@ static void cwnd_reduction(struct tern_sock *sk, uint32_t delivered, bool newly_
 	}
 	/* The fast retransmit itself always goes. */
 	sndcnt = TERN_MAX(sndcnt, (int64_t)(sk->prr_out ? 0 : 1));
-	sk->cc.cwnd_segs = (uint32_t)TERN_MAX((int64_t)in_flight(sk) + sndcnt, 1);
+	sk->cc.cwnd_segs = (uint32_t)TERN_MAX((int64_t)tern__tcp_in_flight(sk) + sndcnt, 1);
 }
 
 void tern__tcp_prr_sent(struct tern_sock *sk, uint32_t segs)
@@ -357,7 +345,7 @@ static void process_tlp_ack(struct tern_stack *st, struct tern_sock *sk, tern_se
 	if (!sk->tlp_retrans || dsack) {
 		sk->tlp_high_seq = 0;
 	} else if (seq_gt(ack, sk->tlp_high_seq)) {
-		struct tern_cc_conn c = cc_conn(st, sk);
+		struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 		init_cwnd_reduction(sk);
 		tern__cc_enter_cwr(&sk->cc, &c);
 		end_cwnd_reduction(st, sk);
@@ -392,7 +380,7 @@ void tern__tcp_recovery_ack(struct tern_stack *st, struct tern_sock *sk, struct 
 		/* D: leaving a state once the recovery point is acked. */
 		if (sk->cc.ca_state == TERN_CA_CWR && seq_geq(sk->snd_una, sk->high_seq) && sk->snd_una != sk->high_seq) {
 			end_cwnd_reduction(st, sk);
-			struct tern_cc_conn c = cc_conn(st, sk);
+			struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 			tern__cc_set_state(&sk->cc, &c, TERN_CA_OPEN);
 		} else if (sk->cc.ca_state == TERN_CA_RECOVERY && seq_geq(sk->snd_una, sk->high_seq)) {
 			if (!sk->neg.sack_ok)
@@ -401,7 +389,7 @@ void tern__tcp_recovery_ack(struct tern_stack *st, struct tern_sock *sk, struct 
 			 * acked (Linux's tcp_try_undo_recovery). */
 			if (sk->snd_una == sk->high_seq && !sk->neg.sack_ok)
 				goto cong;
-			struct tern_cc_conn c = cc_conn(st, sk);
+			struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 			tern__cc_set_state(&sk->cc, &c, TERN_CA_OPEN);
 			end_cwnd_reduction(st, sk);
 		}
@@ -420,7 +408,7 @@ void tern__tcp_recovery_ack(struct tern_stack *st, struct tern_sock *sk, struct 
 			break;
 		case TERN_CA_LOSS:
 			if (seq_geq(a->ack, sk->high_seq)) {
-				struct tern_cc_conn c = cc_conn(st, sk);
+				struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 				tern__cc_end_reduction(&sk->cc, &c, false);
 				tern__cc_set_state(&sk->cc, &c, TERN_CA_OPEN);
 				if (!sk->neg.sack_ok)
@@ -455,8 +443,8 @@ cong:
 	if (in_cwnd_reduction(sk)) {
 		cwnd_reduction(sk, a->delivered, sk->lost_out > prior_lost, una_advanced);
 	} else if (una_advanced && a->acked_segs) {
-		struct tern_cc_conn c = cc_conn(st, sk);
-		bool cwnd_limited = in_flight(sk) + a->acked_segs >= sk->cc.cwnd_segs;
+		struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
+		bool cwnd_limited = tern__tcp_in_flight(sk) + a->acked_segs >= sk->cc.cwnd_segs;
 		tern__cc_cong_avoid(&sk->cc, &c, a->delivered, cwnd_limited);
 	}
 
@@ -471,10 +459,10 @@ cong:
 /* The RACK reordering timer fired (Linux's tcp_rack_reo_timeout). */
 void tern__tcp_rack_reo_timeout(struct tern_stack *st, struct tern_sock *sk)
 {
-	uint32_t prior = in_flight(sk);
+	uint32_t prior = tern__tcp_in_flight(sk);
 
 	rack_detect_loss(st, sk);
-	if (prior != in_flight(sk)) {
+	if (prior != tern__tcp_in_flight(sk)) {
 		if (sk->cc.ca_state != TERN_CA_RECOVERY) {
 			enter_recovery(st, sk);
 			cwnd_reduction(sk, 1, false, false);

@@ -302,6 +302,20 @@ static inline uint64_t tern__rmem_alloc(const struct tern_sock *sk)
 	return (queued << 8) / sk->scaling_ratio;
 }
 
+/* Segments the network holds now (RFC 6675 "pipe", Linux's tcp_packets_in_flight). */
+static inline uint32_t tern__tcp_in_flight(const struct tern_sock *sk)
+{
+	return sk->packets_out - (sk->sacked_out + sk->lost_out) + sk->retrans_out;
+}
+
+/* What the congestion-control module may see of the connection now. */
+static inline struct tern_cc_conn tern__tcp_cc_conn(const struct tern_stack *st, const struct tern_sock *sk)
+{
+	struct tern_cc_conn c = { .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt,
+				  .last_send = sk->lsndtime };
+	return c;
+}
+
 /* Bytes the user wrote that have not been sent yet. Once our FIN is out, snd_nxt
  * is one past write_seq, and there is nothing. */
 static inline uint32_t tern__tcp_unsent(const struct tern_sock *sk)

@@ -398,8 +398,7 @@ ssize_t tern_send(struct tern_stack *st, int fd, const void *buf, size_t len, in
 	 * (net.ipv4.tcp_slow_start_after_idle, RFC 5681 §4.1). */
 	if (sk->packets_out == 0 && tern__tcp_unsent(sk) == 0 && st->sys.tcp_slow_start_after_idle &&
 	    sk->lsndtime && st->now - sk->lsndtime > (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US) {
-		struct tern_cc_conn c = { .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt,
-					  .last_send = sk->lsndtime };
+		struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 		tern__cc_cwnd_restart(&sk->cc, &c, st->now - sk->lsndtime, tern__rtt_rto_us(&sk->rtt),
 				      TERN_TCP_INIT_CWND);
 	}
