@@ -15,14 +15,14 @@ deps:
 
 build: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@$(CMAKE) --build build -j $(JOBS)
+	@$(CMAKE) --build build -j $(JOBS) -- --no-print-directory
 
 check: check-normal check-asan check-tsan
 
 check-normal:
 	@scripts/deps.sh check
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTERN_TESTS=ON >/dev/null
-	@$(CMAKE) --build build -j $(JOBS)
+	@$(CMAKE) --build build -j $(JOBS) -- --no-print-directory
 	@cd build && ctest --output-on-failure -j $(JOBS)
 
 check-asan:
