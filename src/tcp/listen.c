@@ -173,15 +173,9 @@ static void req_send_ack(struct tern_stack *st, const struct tern_sock *lsk, str
 	};
 
 	seg.win = (uint16_t)(TERN_MIN(rcv_wnd, 65535u << ws) >> ws);
-	if (req->flags & REQ_TS_OK) {
-		seg.opt.present = TERN_TCPOPT_HAS_TS;
-		seg.opt.kinds[0] = TERN_TCPOPT_NOP;
-		seg.opt.kinds[1] = TERN_TCPOPT_NOP;
-		seg.opt.kinds[2] = TERN_TCPOPT_TS;
-		seg.opt.count = 3;
-		seg.opt.ts_val = ms_clock(st) + tern__ts_offset(st, req->laddr, req->raddr);
-		seg.opt.ts_ecr = req->ts_recent;
-	}
+	if (req->flags & REQ_TS_OK)
+		tern__tcp_opts_ts_only(&seg.opt, ms_clock(st) + tern__ts_offset(st, req->laddr, req->raddr),
+				       req->ts_recent);
 	tern__tcp_emit(st, &out, &seg);
 }
 

@@ -302,6 +302,20 @@ static inline uint64_t tern__rmem_alloc(const struct tern_sock *sk)
 	return (queued << 8) / sk->scaling_ratio;
 }
 
+/* The options of a bare ACK from an object without a socket (a SYN-queue request,
+ * a TIME-WAIT entry): NOP, NOP, timestamp, as Linux lays them out (RFC 7323
+ * appendix A). */
+static inline void tern__tcp_opts_ts_only(struct tern_tcp_opts *o, uint32_t ts_val, uint32_t ts_ecr)
+{
+	o->present = TERN_TCPOPT_HAS_TS;
+	o->kinds[0] = TERN_TCPOPT_NOP;
+	o->kinds[1] = TERN_TCPOPT_NOP;
+	o->kinds[2] = TERN_TCPOPT_TS;
+	o->count = 3;
+	o->ts_val = ts_val;
+	o->ts_ecr = ts_ecr;
+}
+
 /* Segments the network holds now (RFC 6675 "pipe", Linux's tcp_packets_in_flight). */
 static inline uint32_t tern__tcp_in_flight(const struct tern_sock *sk)
 {

@@ -388,15 +388,8 @@ static void tw_send_ack(struct tern_stack *st, struct tern_tw *tw, uint8_t tos)
 		.src = tw->laddr, .dst = tw->raddr, .proto = TERN_IPPROTO_TCP,
 		.tos = (uint8_t)(tos & ~0x03), .df = true, .id = -1,
 	};
-	if (has_ts(tw)) {
-		seg.opt.present = TERN_TCPOPT_HAS_TS;
-		seg.opt.kinds[0] = TERN_TCPOPT_NOP;
-		seg.opt.kinds[1] = TERN_TCPOPT_NOP;
-		seg.opt.kinds[2] = TERN_TCPOPT_TS;
-		seg.opt.count = 3;
-		seg.opt.ts_val = ms_now(st) + tern__ts_offset(st, tw->laddr, tw->raddr);
-		seg.opt.ts_ecr = tw->ts_recent;
-	}
+	if (has_ts(tw))
+		tern__tcp_opts_ts_only(&seg.opt, ms_now(st) + tern__ts_offset(st, tw->laddr, tw->raddr), tw->ts_recent);
 	tern__tcp_emit(st, &out, &seg);
 }
 
