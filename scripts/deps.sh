@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs=(cmake make gcc pkg-config)
-check_pkgs=(libcmocka-dev tshark iproute2 curl netcat-openbsd python3)
+check_pkgs=(libcmocka-dev tshark iproute2 curl netcat-openbsd python3 libxml2-utils)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = check ] && want+=("${check_pkgs[@]}")

@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
 	{ "nstat", tern_cmd_nstat, "print a tern instance's counters, as nstat(8) does ($TERN_CTL)" },
 	{ "serve", tern_cmd_serve, "run tern on a TUN device with echo/discard/chargen/http servers" },
 	{ "connect", tern_cmd_connect, "tern on a TUN device as the client of a kernel server" },
+	{ "ladder", tern_cmd_ladder, "draw one TCP connection of a pcap file as an SVG ladder diagram" },
 	{ "shims", tern_cmd_shims, "make DIR/ss, DIR/nstat, DIR/sysctl that act on $TERN_CTL" },
 };
 
