@@ -39,7 +39,7 @@ check-tsan:
 	@cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -R pdso
 
 demo: build
-	@build/tern demo --pcap build/demo.pcap --tcp-pcap build/demo-tcp.pcap
+	@scripts/demo-real.sh build/tern
 
 clean:
 	rm -rf build build-asan build-tsan

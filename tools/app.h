@@ -15,6 +15,15 @@
  *   chargen  RFC 864: the rotating 72-character lines, until the peer closes
  *   http     HTTP/1.1 (RFC 9112): GET /N answers N bytes of app_http_body;
  *            keep-alive, HEAD, pipelined requests answered in order
+ * and two that end connections the abrupt way, for tests against the kernel
+ * (ports 10 and 12 are unassigned in IANA's registry):
+ *   reset    (10) reads what the client sent, then closes with SO_LINGER 0: an
+ *            RST instead of a FIN (TcpExtTCPAbortOnData)
+ *   unread   (12) reads one byte of what the client sent and closes with the rest
+ *            unread: an RST (RFC 2525 §2.17, TcpExtTCPAbortOnClose)
+ *
+ * A connection that fails (the peer's RST, a timeout) records the error in
+ * `err`, which the server reports.
  */
 #ifndef TERN_TOOLS_APP_H
 #define TERN_TOOLS_APP_H
@@ -34,6 +43,7 @@ struct app_conn {
 	const struct app *app;
 	bool eof;                      /* the peer's FIN has been read */
 	uint64_t rx_bytes, tx_bytes;   /* what the application read and had accepted */
+	int err;                       /* TERN_E* that ended the connection, or 0 */
 	uint8_t out[APP_OUT_BYTES];    /* produced, not yet taken by the send buffer */
 	size_t out_off, out_len;
 	uint64_t pos;                  /* chargen: stream offset */
@@ -56,13 +66,16 @@ struct app {
 	uint32_t (*step)(struct app_conn *c);
 };
 
-extern const struct app app_echo, app_discard, app_chargen, app_http;
+extern const struct app app_echo, app_discard, app_chargen, app_http, app_reset, app_unread;
+
+/* The names, for messages: "echo, discard, chargen, http, reset, unread". */
+extern const char app_names[];
 
 /* The application called `name`, or NULL. */
 const struct app *app_find(const char *name);
 
 /* Sends what `out` holds. 1 when it is empty, 0 when the send buffer is full
- * (wait for POLLOUT), -1 when the connection failed (close it). */
+ * (wait for POLLOUT), -1 when the connection failed (close it; `err` says why). */
 int app_flush(struct app_conn *c);
 /* Room left at the end of `out` (compacting it first). */
 size_t app_room(struct app_conn *c);

@@ -257,8 +257,10 @@ static int read_more(struct app_conn *c)
 		ssize_t n = tern_recv(c->st, c->fd, to, room, 0);
 		if (n == -TERN_EAGAIN)
 			return 0;
-		if (n < 0)
+		if (n < 0) {
+			c->err = (int)-n;
 			return -1;
+		}
 		if (n == 0) {
 			c->eof = true;
 			return 0;

@@ -6,6 +6,10 @@
  * All three close only once the peer's FIN has been read, so a closing tern never
  * has unread data in its receive queue (which would turn its FIN into a reset, as
  * on Linux): a client that half-closes gets everything, then tern's FIN.
+ *
+ * Also here: `reset` and `unread`, which end every connection with an RST on
+ * purpose, the two ways a Linux application can (SO_LINGER 0, and close() with
+ * unread data), so that tests see the kernel's side of an abort.
  */
 #include <string.h>
 
@@ -15,9 +19,12 @@
 /* Each step reads at most this much before yielding to the other connections. */
 #define STEP_READ_BYTES (256 * 1024)
 
+const char app_names[] = "echo, discard, chargen, http, reset, unread";
+
 const struct app *app_find(const char *name)
 {
-	static const struct app *const all[] = { &app_echo, &app_discard, &app_chargen, &app_http };
+	static const struct app *const all[] = { &app_echo,  &app_discard, &app_chargen,
+						 &app_http,  &app_reset,   &app_unread };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (!strcmp(all[i]->name, name))
 			return all[i];
@@ -31,8 +38,10 @@ int app_flush(struct app_conn *c)
 				      TERN_MSG_NOSIGNAL);
 		if (n == -TERN_EAGAIN)
 			return 0;
-		if (n <= 0)
+		if (n <= 0) {
+			c->err = n < 0 ? (int)-n : TERN_EPIPE;
 			return -1;
+		}
 		c->out_off += (size_t)n;
 		c->tx_bytes += (uint64_t)n;
 	}
@@ -70,8 +79,10 @@ static int take_input(struct app_conn *c, bool keep)
 		ssize_t n = tern_recv(c->st, c->fd, to, room, 0);
 		if (n == -TERN_EAGAIN)
 			return 0;
-		if (n < 0)
+		if (n < 0) {
+			c->err = (int)-n;
 			return -1;
+		}
 		if (n == 0) {
 			c->eof = true;
 			break;
@@ -157,3 +168,46 @@ static uint32_t chargen_step(struct app_conn *c)
 
 const struct app app_chargen = { "chargen", 19, "RFC 864: a stream of text lines, until the peer closes",
 				 chargen_step };
+
+/* ------------------------------------------------------------ reset, unread */
+
+/* reset: once the client has sent something, reads all of it and closes with
+ * SO_LINGER {1, 0}. Nothing is left unread, so it is the linger that turns the
+ * close into an abort (Linux's tcp_disconnect): an RST, TcpExtTCPAbortOnData. A
+ * client that closes without sending just gets closed. */
+static uint32_t reset_step(struct app_conn *c)
+{
+	int r = take_input(c, false);
+	if (r < 0)
+		return 0;
+	if (c->rx_bytes == 0 && !c->eof)
+		return TERN_POLLIN;
+	if (c->rx_bytes) {
+		struct tern_linger lg = { .l_onoff = 1, .l_linger = 0 };
+		tern_setsockopt(c->st, c->fd, TERN_SOL_SOCKET, TERN_SO_LINGER, &lg, sizeof(lg));
+	}
+	return 0;
+}
+
+const struct app app_reset = { "reset", 10, "reads the request, then aborts (SO_LINGER 0): RST",
+			       reset_step };
+
+/* unread: once the client has sent something, reads one byte and closes with the
+ * rest still queued; RFC 2525 §2.17 (and Linux) answer such a close with an RST
+ * rather than a FIN: TcpExtTCPAbortOnClose. A client that sends exactly one byte
+ * leaves nothing unread and gets a FIN. */
+static uint32_t unread_step(struct app_conn *c)
+{
+	uint8_t one;
+	ssize_t n = tern_recv(c->st, c->fd, &one, 1, 0);
+	if (n == -TERN_EAGAIN)
+		return TERN_POLLIN;
+	if (n < 0)
+		c->err = (int)-n;
+	else
+		c->rx_bytes += (uint64_t)n;
+	return 0;
+}
+
+const struct app app_unread = { "unread", 12, "reads one byte, closes with the rest unread: RST",
+				unread_step };

@@ -11,9 +11,19 @@
  * ready; each connection's interest follows what its application asked for, so
  * an idle connection costs nothing and a blocked writer wakes only on POLLOUT.
  * All sockets are non-blocking: nothing here waits except tern_tun_poll.
+ *
+ * --hold-accept SECONDS leaves the listeners alone for that long after start:
+ * connections complete their handshakes into the accept queue and, once it holds
+ * backlog + 1 of them (Linux's rule), later SYNs are dropped and counted
+ * (ListenOverflows), so kernel clients retransmit their SYNs; `tern ss -lnt`
+ * shows the queue. When the hold ends, everything queued is accepted.
+ *
+ * A connection that ends in an error (the peer's RST, a timeout) is reported on
+ * stderr as it ends, and counted in the summary printed at exit.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +37,10 @@
 #define SERVE_MAX_APPS 8
 #define SERVE_MAX_BACKLOG 65535
 #define SERVE_EVENTS 64
+/* Longest --hold-accept: a day. */
+#define SERVE_MAX_HOLD_S 86400.0
 
-enum { OPT_APP = TUNHOST_OPT_END, OPT_PORT, OPT_BACKLOG, OPT_COUNT, OPT_HELP };
+enum { OPT_APP = TUNHOST_OPT_END, OPT_PORT, OPT_BACKLOG, OPT_COUNT, OPT_HOLD_ACCEPT, OPT_HELP };
 
 struct listener {
 	const struct app *app;
@@ -49,25 +61,33 @@ struct server {
 	int nlst;
 	int backlog;
 	uint64_t count;            /* stop after this many connections ended; 0: never */
+	double hold_s;             /* --hold-accept */
+	tern_time hold_until;      /* no accept() before this; 0 once the hold is over */
 	int epfd;
 	struct slot *slots;
 	int nslots;
 	uint64_t accepted, ended, rx_bytes, tx_bytes;
+	uint64_t failed, resets;   /* connections ended by an error; of them, by ECONNRESET */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: tern serve [--app NAME[:PORT]]... [--port N] [--backlog N] [--count N] [options]\n"
+		"usage: tern serve [--app NAME[:PORT]]... [--port N] [--backlog N] [--count N]\n"
+		"                  [--hold-accept SECONDS] [options]\n"
 		"\n"
 		"Runs a tern host on a TUN device with built-in applications for the kernel's\n"
 		"clients (curl, nc, python) to talk to.\n"
 		"\n"
-		"  --app NAME[:PORT]   echo (7), discard (9), chargen (19) or http (80);\n"
+		"  --app NAME[:PORT]   echo (7), discard (9), chargen (19), http (80),\n"
+		"                      reset (10: aborts after the request, SO_LINGER 0) or\n"
+		"                      unread (12: closes with the request unread, so RST);\n"
 		"                      repeatable; default http\n"
 		"  --port N            the port of the only --app\n"
 		"  --backlog N         listen() backlog (default 128)\n"
 		"  --count N           stop once N connections have ended\n"
+		"  --hold-accept S     do not accept() for the first S seconds (the accept\n"
+		"                      queue fills, then overflows)\n"
 		"%s"
 		"\n"
 		"http: GET /N answers N bytes of 64-byte text lines; keep-alive.\n"
@@ -96,14 +116,14 @@ static int add_app(struct server *s, const char *arg)
 	uint64_t port;
 
 	if (nlen >= sizeof(name)) {
-		fprintf(stderr, "tern serve: unknown application '%s' (echo, discard, chargen, http)\n", arg);
+		fprintf(stderr, "tern serve: unknown application '%s' (%s)\n", arg, app_names);
 		return -1;
 	}
 	memcpy(name, arg, nlen);
 	name[nlen] = '\0';
 	const struct app *app = app_find(name);
 	if (!app) {
-		fprintf(stderr, "tern serve: unknown application '%s' (echo, discard, chargen, http)\n", name);
+		fprintf(stderr, "tern serve: unknown application '%s' (%s)\n", name, app_names);
 		return -1;
 	}
 	if (s->nlst == SERVE_MAX_APPS) {
@@ -150,9 +170,19 @@ static void conn_end(struct server *s, struct app_conn *c)
 	s->rx_bytes += c->rx_bytes;
 	s->tx_bytes += c->tx_bytes;
 	s->ended++;
-	if (s->h.o.verbose)
+	if (c->err) {
+		/* Unusual, so always said: tests look for it. */
+		s->failed++;
+		if (c->err == TERN_ECONNRESET)
+			s->resets++;
+		const char *name = tern_errname(c->err);
+		fprintf(stderr, "tern serve: %s connection %d failed: %s (%s) after %" PRIu64
+			" bytes in, %" PRIu64 " out\n", c->app->name, c->fd, name ? name : "?",
+			tern_strerror(c->err), c->rx_bytes, c->tx_bytes);
+	} else if (s->h.o.verbose) {
 		fprintf(stderr, "tern serve: %s connection %d ended: %" PRIu64 " bytes in, %" PRIu64 " out\n",
 			c->app->name, c->fd, c->rx_bytes, c->tx_bytes);
+	}
 	free(c);
 }
 
@@ -209,10 +239,12 @@ static void serve_ready(struct server *s)
 		if (fd < 0 || fd >= s->nslots)
 			continue;
 		struct slot *sl = &s->slots[fd];
-		if (sl->l)
-			accept_all(s, sl->l);
-		else if (sl->c)
+		if (sl->l) {
+			if (!s->hold_until)
+				accept_all(s, sl->l);
+		} else if (sl->c) {
 			conn_step(s, sl->c);
+		}
 	}
 }
 
@@ -257,7 +289,8 @@ int tern_cmd_serve(int argc, char **argv)
 	static const struct tern_tool_longopt longopts[] = {
 		TUNHOST_LONGOPTS,
 		{ "app", true, OPT_APP }, { "port", true, OPT_PORT }, { "backlog", true, OPT_BACKLOG },
-		{ "count", true, OPT_COUNT }, { "help", false, OPT_HELP }, { NULL, false, 0 },
+		{ "count", true, OPT_COUNT }, { "hold-accept", true, OPT_HOLD_ACCEPT },
+		{ "help", false, OPT_HELP }, { NULL, false, 0 },
 	};
 	static struct server s;
 	struct tunhost_opts o;
@@ -293,6 +326,18 @@ int tern_cmd_serve(int argc, char **argv)
 			}
 			s.backlog = (int)v;
 			break;
+		case OPT_HOLD_ACCEPT: {
+			char *end;
+			errno = 0;
+			double d = strtod(g.arg, &end);
+			if (errno || end == g.arg || *end || !isfinite(d) || d < 0 || d > SERVE_MAX_HOLD_S) {
+				fprintf(stderr, "tern serve: --hold-accept: '%s' is not a number of seconds in [0, %.0f]\n",
+					g.arg, SERVE_MAX_HOLD_S);
+				goto bad;
+			}
+			s.hold_s = d;
+			break;
+		}
 		case OPT_COUNT:
 			if (parse_u64(g.arg, UINT32_MAX, &v) < 0 || v == 0) {
 				fprintf(stderr, "tern serve: --count: '%s' is not a positive count\n", g.arg);
@@ -356,10 +401,21 @@ int tern_cmd_serve(int argc, char **argv)
 	if (s.h.ctl)
 		printf("tern serve: control socket %s (TERN_CTL=%s tern ss -tan)\n", s.h.ctl_path,
 		       s.h.ctl_path);
+	if (s.hold_s > 0) {
+		s.hold_until = tern_tun_clock() + (tern_time)(s.hold_s * 1e9);
+		printf("tern serve: holding accept() for %g s\n", s.hold_s);
+	}
 	printf("tern serve: ready\n");
 	fflush(stdout);
 
-	while (tunhost_poll(&s.h)) {
+	while (s.hold_until ? tunhost_poll_until(&s.h, s.hold_until) : tunhost_poll(&s.h)) {
+		if (s.hold_until && tern_tun_clock() >= s.hold_until) {
+			s.hold_until = 0;
+			printf("tern serve: accepting\n");
+			fflush(stdout);
+			for (int i = 0; i < s.nlst; i++)
+				accept_all(&s, &s.lst[i]);
+		}
 		serve_ready(&s);
 		if (s.count && s.ended >= s.count)
 			break;
@@ -374,9 +430,11 @@ int tern_cmd_serve(int argc, char **argv)
 			s.rx_bytes += s.slots[i].c->rx_bytes;
 			s.tx_bytes += s.slots[i].c->tx_bytes;
 		}
-	printf("tern serve: %" PRIu64 " connections (%" PRIu64 " ended), %" PRIu64 " bytes in, %" PRIu64
-	       " bytes out; device: %" PRIu64 " datagrams in, %" PRIu64 " out, %" PRIu64 " lost\n",
-	       s.accepted, s.ended, s.rx_bytes, s.tx_bytes, ts.rx_packets, ts.tx_packets, ts.tx_errors);
+	printf("tern serve: %" PRIu64 " connections (%" PRIu64 " ended, %" PRIu64 " failed, %" PRIu64
+	       " reset by the peer), %" PRIu64 " bytes in, %" PRIu64 " bytes out; device: %" PRIu64
+	       " datagrams in, %" PRIu64 " out, %" PRIu64 " lost\n",
+	       s.accepted, s.ended, s.failed, s.resets, s.rx_bytes, s.tx_bytes, ts.rx_packets,
+	       ts.tx_packets, ts.tx_errors);
 	fflush(stdout);
 out:
 	for (int i = 0; i < s.nslots; i++)

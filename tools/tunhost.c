@@ -462,9 +462,14 @@ fail:
 
 bool tunhost_poll(struct tunhost *h)
 {
+	return tunhost_poll_until(h, TERN_TIME_NEVER);
+}
+
+bool tunhost_poll_until(struct tunhost *h, tern_time wake)
+{
 	if (h->stop)
 		return false;
-	int rc = tern_tun_poll(h->tun, h->until);
+	int rc = tern_tun_poll(h->tun, wake < h->until ? wake : h->until);
 	if (rc < 0) {
 		fprintf(stderr, "%s: the device failed: %s\n", h->prog, tern_strerror(rc));
 		h->stop = true;

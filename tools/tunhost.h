@@ -84,6 +84,9 @@ int tunhost_option(struct tunhost_opts *o, const char *prog, int key, const char
 int tunhost_start(struct tunhost *h, const char *prog, const struct tunhost_opts *o);
 /* One turn of the loop. false once it should stop (signal, duration, failure). */
 bool tunhost_poll(struct tunhost *h);
+/* The same, but the wait also ends at `wake` (a tern_tun_clock time), for a
+ * command's own deadline; reaching `wake` is not a reason to stop. */
+bool tunhost_poll_until(struct tunhost *h, tern_time wake);
 /* Undoes tunhost_start: everything it created is gone afterwards. */
 void tunhost_finish(struct tunhost *h);
 
