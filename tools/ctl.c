@@ -283,8 +283,23 @@ static int read_u32(int fd, uint32_t *v, int64_t deadline)
 
 /* ------------------------------------------------------------ the server */
 
+/* A stream subscriber's buffer: room for a few hundred full-size datagrams. */
+#define CTL_SUB_BUFFER    (1024 * 1024)
+/* How long closing the server waits for each subscriber to take its END frame. */
+#define CTL_SUB_CLOSE_MS  200
+
+struct ctl_sub {
+	int fd;                    /* -1: a free slot */
+	uint8_t *buf;              /* CTL_SUB_BUFFER bytes; [0, len) waits to be sent */
+	size_t len;
+	uint64_t drops;            /* datagrams dropped for this subscriber so far */
+	bool drops_unreported;     /* a DROPS frame is owed */
+};
+
 struct tern_ctl_server {
 	int fd;
+	bool streams;              /* stream requests allowed */
+	struct ctl_sub subs[TERN_CTL_MAX_SUBSCRIBERS];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	/* nstat's history, for the stack it was taken from. */
 	const struct tern_stack *hist_owner;
@@ -333,6 +348,8 @@ int tern_ctl_listen(const char *path, struct tern_ctl_server **out)
 		return -ENOMEM;
 	}
 	srv->fd = fd;
+	for (int i = 0; i < TERN_CTL_MAX_SUBSCRIBERS; i++)
+		srv->subs[i].fd = -1;
 	strcpy(srv->path, path);
 	*out = srv;
 	return 0;
@@ -343,10 +360,14 @@ int tern_ctl_fd(const struct tern_ctl_server *srv)
 	return srv ? srv->fd : -1;
 }
 
+static void sub_end(struct ctl_sub *s);
+
 void tern_ctl_close(struct tern_ctl_server *srv)
 {
 	if (!srv)
 		return;
+	for (int i = 0; i < TERN_CTL_MAX_SUBSCRIBERS; i++)
+		sub_end(&srv->subs[i]);
 	close(srv->fd);
 	unlink(srv->path);
 	free(srv);
@@ -415,7 +436,163 @@ static void send_answer(int fd, int status, const char *out, size_t outlen, cons
 	write_full(fd, err, errlen, deadline);
 }
 
-static void serve_one(struct tern_ctl_server *srv, struct tern_stack *st, int fd)
+/* ------------------------------------------------------------ streams */
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	put_u32(p, (uint32_t)v);
+	put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+static void sub_drop(struct ctl_sub *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->buf);
+	*s = (struct ctl_sub){ .fd = -1 };
+}
+
+/* Sends what the buffer holds without blocking. false if the subscriber is gone. */
+static bool sub_send(struct ctl_sub *s)
+{
+	size_t off = 0;
+	while (off < s->len) {
+		ssize_t n = send(s->fd, s->buf + off, s->len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			off += (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			break;
+		} else {
+			sub_drop(s);
+			return false;
+		}
+	}
+	if (off) {
+		memmove(s->buf, s->buf + off, s->len - off);
+		s->len -= off;
+	}
+	return true;
+}
+
+static bool sub_append(struct ctl_sub *s, uint32_t flags, uint64_t ts, const void *pkt, size_t len)
+{
+	if (CTL_SUB_BUFFER - s->len < TERN_CTL_FRAME_HEADER + len)
+		return false;
+	uint8_t *p = s->buf + s->len;
+	put_u32(p, (uint32_t)len);
+	put_u32(p + 4, flags);
+	put_u64(p + 8, ts);
+	if (len)
+		memcpy(p + TERN_CTL_FRAME_HEADER, pkt, len);
+	s->len += TERN_CTL_FRAME_HEADER + len;
+	return true;
+}
+
+/* Says goodbye (an END frame, waiting a little for it to go) and frees the slot. */
+static void sub_end(struct ctl_sub *s)
+{
+	if (s->fd < 0)
+		return;
+	if (!sub_append(s, TERN_CTL_FRAME_END, s->drops, NULL, 0)) {
+		s->len = 0;             /* no room: drop the backlog, the END matters more */
+		sub_append(s, TERN_CTL_FRAME_END, s->drops, NULL, 0);
+	}
+	int64_t deadline = now_ms() + CTL_SUB_CLOSE_MS;
+	while (s->fd >= 0 && s->len && sub_send(s) && s->len)
+		if (wait_fd(s->fd, POLLOUT, deadline) <= 0)
+			break;
+	sub_drop(s);
+}
+
+void tern_ctl_allow_streams(struct tern_ctl_server *srv)
+{
+	if (srv)
+		srv->streams = true;
+}
+
+void tern_ctl_publish(struct tern_ctl_server *srv, uint64_t wall_ns, bool out, const void *pkt,
+		      size_t len)
+{
+	if (!srv || len > TERN_CTL_FRAME_MAX)
+		return;
+	for (int i = 0; i < TERN_CTL_MAX_SUBSCRIBERS; i++) {
+		struct ctl_sub *s = &srv->subs[i];
+		if (s->fd < 0)
+			continue;
+		if (s->drops_unreported && sub_append(s, TERN_CTL_FRAME_DROPS, s->drops, NULL, 0))
+			s->drops_unreported = false;
+		if (s->drops_unreported ||
+		    !sub_append(s, out ? TERN_CTL_FRAME_OUT : 0, wall_ns, pkt, len)) {
+			s->drops++;
+			s->drops_unreported = true;
+		}
+		sub_send(s);
+	}
+}
+
+bool tern_ctl_flush(struct tern_ctl_server *srv)
+{
+	bool pending = false;
+	if (!srv)
+		return false;
+	for (int i = 0; i < TERN_CTL_MAX_SUBSCRIBERS; i++) {
+		struct ctl_sub *s = &srv->subs[i];
+		if (s->fd < 0)
+			continue;
+		/* A subscriber sends nothing: readable means it closed (or misbehaves). */
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+		if (poll(&p, 1, 0) > 0) {
+			char junk[256];
+			ssize_t n = recv(s->fd, junk, sizeof(junk), MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) ||
+			    (p.revents & (POLLHUP | POLLERR))) {
+				sub_drop(s);
+				continue;
+			}
+		}
+		if (s->len && sub_send(s) && s->len)
+			pending = true;
+	}
+	return pending;
+}
+
+/* Turns the connection into a subscriber. true if it now owns `fd`. */
+static bool subscribe(struct tern_ctl_server *srv, int fd, int64_t deadline)
+{
+	static const char no[] = "tern: this tern instance does not stream packets "
+				 "(only tern serve and tern connect do)\n";
+	char msg[128];
+
+	if (!srv->streams) {
+		send_answer(fd, 1, "", 0, no, sizeof(no) - 1, deadline);
+		return false;
+	}
+	tern_ctl_flush(srv);        /* frees the slots of subscribers that left */
+	struct ctl_sub *s = NULL;
+	for (int i = 0; i < TERN_CTL_MAX_SUBSCRIBERS && !s; i++)
+		if (srv->subs[i].fd < 0)
+			s = &srv->subs[i];
+	uint8_t *buf = s ? malloc(CTL_SUB_BUFFER) : NULL;
+	if (!buf) {
+		int n = snprintf(msg, sizeof(msg), s ? "tern: out of memory\n"
+						     : "tern: too many trace/pcap clients on this "
+						       "instance (at most %d)\n", TERN_CTL_MAX_SUBSCRIBERS);
+		send_answer(fd, 1, "", 0, msg, (size_t)n, deadline);
+		return false;
+	}
+	uint8_t ok[12] = { 0 };
+	if (write_full(fd, ok, sizeof(ok), deadline) < 0) {
+		free(buf);
+		return false;
+	}
+	*s = (struct ctl_sub){ .fd = fd, .buf = buf };
+	return true;
+}
+
+/* Answers one request; true if the connection was kept (a stream subscriber). */
+static bool serve_one(struct tern_ctl_server *srv, struct tern_stack *st, int fd)
 {
 	int argc;
 	char **argv;
@@ -426,7 +603,14 @@ static void serve_one(struct tern_ctl_server *srv, struct tern_stack *st, int fd
 		char msg[128];
 		int n = snprintf(msg, sizeof(msg), "tern: malformed control request (%s)\n", why);
 		send_answer(fd, 2, "", 0, msg, (size_t)n, now_ms() + CTL_READ_MS);
-		return;
+		return false;
+	}
+	if (!strcmp(argv[0], "trace") || !strcmp(argv[0], "pcap")) {
+		bool kept = subscribe(srv, fd, now_ms() + CTL_WRITE_MS);
+		for (int i = 0; i < argc; i++)
+			free(argv[i]);
+		free(argv);
+		return kept;
 	}
 
 	char *out = NULL, *err = NULL;
@@ -458,6 +642,7 @@ static void serve_one(struct tern_ctl_server *srv, struct tern_stack *st, int fd
 	for (int i = 0; i < argc; i++)
 		free(argv[i]);
 	free(argv);
+	return false;
 }
 
 void tern_ctl_serve(struct tern_ctl_server *srv, struct tern_stack *st)
@@ -472,8 +657,8 @@ void tern_ctl_serve(struct tern_ctl_server *srv, struct tern_stack *st)
 				continue;
 			return;     /* EAGAIN: nothing pending; anything else: try next time */
 		}
-		serve_one(srv, st, fd);
-		close(fd);
+		if (!serve_one(srv, st, fd))
+			close(fd);
 	}
 }
 
@@ -598,6 +783,66 @@ int tern_ctl_client(int argc, char **argv)
 	}
 	close(fd);
 	return (int)(status & 0xff);
+}
+
+int tern_ctl_stream_open(const char *prog, const char *path, const char *kind)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint8_t req[32];
+	size_t klen = strlen(kind) + 1;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "%s: no tern instance at %s: %s\n", prog, path, strerror(ENAMETOOLONG));
+		return -1;
+	}
+	if (klen + 8 > sizeof(req))
+		return -1;
+	put_u32(req, 1);
+	put_u32(req + 4, (uint32_t)klen);
+	memcpy(req + 8, kind, klen);
+
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "%s: no tern instance at %s: %s\n", prog, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	int64_t deadline = now_ms() + CTL_CLIENT_MS;
+	uint32_t status, outlen, errlen;
+	if (write_full(fd, req, 8 + klen, deadline) < 0 || read_u32(fd, &status, deadline) < 0 ||
+	    read_u32(fd, &outlen, deadline) < 0 || outlen > CTL_MAX_ANSWER) {
+		fprintf(stderr, "%s: no answer from the tern instance at %s\n", prog, path);
+		close(fd);
+		return -1;
+	}
+	char msg[512];
+	while (outlen) {               /* a stream's answer has none; skip any */
+		uint32_t chunk = outlen < sizeof(msg) ? outlen : (uint32_t)sizeof(msg);
+		if (read_full(fd, msg, chunk, deadline) < 0)
+			break;
+		outlen -= chunk;
+	}
+	if (outlen || read_u32(fd, &errlen, deadline) < 0 || errlen > CTL_MAX_ANSWER) {
+		fprintf(stderr, "%s: no answer from the tern instance at %s\n", prog, path);
+		close(fd);
+		return -1;
+	}
+	size_t keep = errlen < sizeof(msg) - 1 ? errlen : sizeof(msg) - 1;
+	if (read_full(fd, msg, keep, deadline) < 0)
+		keep = 0;
+	msg[keep] = '\0';
+	if (status != 0) {
+		const char *text = msg;
+		if (!strncmp(text, "tern: ", 6))
+			text += 6;
+		text = *text ? text : "the instance refused the request\n";
+		fprintf(stderr, "%s: %s%s", prog, text, text[strlen(text) - 1] == '\n' ? "" : "\n");
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* ------------------------------------------------------------ shims */

@@ -16,6 +16,9 @@
 #ifndef TERN_TOOLS_CTL_H
 #define TERN_TOOLS_CTL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "tern/stack.h"
@@ -34,6 +37,44 @@ int tern_ctl_fd(const struct tern_ctl_server *srv);
 void tern_ctl_serve(struct tern_ctl_server *srv, struct tern_stack *st);
 /* Stops listening and removes the socket file. NULL is a no-op. */
 void tern_ctl_close(struct tern_ctl_server *srv);
+
+/* Packet streams (`tern trace`, `tern pcap`). A request whose argv[0] is "trace"
+ * or "pcap" asks for every datagram the instance reads or writes. A server that
+ * allows streams answers it with status 0 and two empty blocks, then keeps the
+ * connection and sends frames on it until either end closes:
+ *
+ *   frame:    u32 length, u32 flags, u64 wall-clock time (ns since 1970), then
+ *             `length` bytes (one IP datagram)
+ *   flags:    TERN_CTL_FRAME_OUT     the stack wrote it (else: it read it)
+ *             TERN_CTL_FRAME_DROPS   no datagram; the time field is the number of
+ *                                    datagrams dropped so far for this subscriber
+ *             TERN_CTL_FRAME_END     no datagram; the instance is stopping
+ *
+ * Nothing ever blocks the stack: each subscriber has a bounded buffer written
+ * with non-blocking sends, and a datagram that does not fit is dropped and
+ * counted (a DROPS frame precedes the next datagram that fits). At most
+ * TERN_CTL_MAX_SUBSCRIBERS at once; more are refused with a one-line error, as is
+ * every stream request to a server that does not allow streams. */
+#define TERN_CTL_MAX_SUBSCRIBERS 4
+#define TERN_CTL_FRAME_HEADER    16
+#define TERN_CTL_FRAME_OUT       1u
+#define TERN_CTL_FRAME_DROPS     2u
+#define TERN_CTL_FRAME_END       4u
+#define TERN_CTL_FRAME_MAX       65536u
+/* Lets this server take stream requests (the TUN host does; the script runner not). */
+void tern_ctl_allow_streams(struct tern_ctl_server *srv);
+/* Hands one datagram to every subscriber. NULL srv is a no-op. */
+void tern_ctl_publish(struct tern_ctl_server *srv, uint64_t wall_ns, bool out, const void *pkt,
+		      size_t len);
+/* Sends what subscribers' buffers still hold, as far as they take it without
+ * blocking, and drops subscribers that hung up. true while something is left to
+ * send (the caller should call again soon). */
+bool tern_ctl_flush(struct tern_ctl_server *srv);
+
+/* The client end of a stream: connects to `path`, asks for `kind` ("trace" or
+ * "pcap"); the descriptor to read frames from, or -1 after printing a one-line
+ * error prefixed by `prog`. */
+int tern_ctl_stream_open(const char *prog, const char *path, const char *kind);
 
 /* The client end: forwards argv to $TERN_CTL, prints the answer, returns the exit
  * status (or prints an error and returns 1 when there is no instance). */

@@ -25,6 +25,8 @@ static const struct subcommand subcommands[] = {
 	{ "serve", tern_cmd_serve, "run tern on a TUN device with echo/discard/chargen/http servers" },
 	{ "connect", tern_cmd_connect, "tern on a TUN device as the client of a kernel server" },
 	{ "ladder", tern_cmd_ladder, "draw one TCP connection of a pcap file as an SVG ladder diagram" },
+	{ "trace", tern_cmd_trace, "stream a running instance's segments, one line each ($TERN_CTL)" },
+	{ "pcap", tern_cmd_pcap, "capture a running instance's datagrams to a pcap file ($TERN_CTL)" },
 	{ "shims", tern_cmd_shims, "make DIR/ss, DIR/nstat, DIR/sysctl that act on $TERN_CTL" },
 };
 

@@ -23,6 +23,7 @@ int tern_cmd_shims(int argc, char **argv);     /* tools/ctl.c */
 int tern_cmd_serve(int argc, char **argv);     /* tools/cmd_serve.c: a host on a TUN device */
 int tern_cmd_connect(int argc, char **argv);   /* tools/cmd_connect.c: its client side */
 int tern_cmd_ladder(int argc, char **argv);    /* tools/cmd_ladder.c: pcap to SVG sequence diagram */
+int tern_cmd_trace(int argc, char **argv), tern_cmd_pcap(int argc, char **argv); /* tools/cmd_trace.c */
 int tern_cmd_ss(int argc, char **argv);        /* tools/ctl.c: forwards to $TERN_CTL */
 int tern_cmd_nstat(int argc, char **argv);     /* tools/ctl.c: forwards to $TERN_CTL */
 

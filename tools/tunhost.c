@@ -20,7 +20,9 @@
  *
  * The control socket works across namespaces: a unix socket bound to a path is
  * reached through the file system, which the namespace does not change, so
- * `TERN_CTL=PATH tern ss` works from anywhere.
+ * `TERN_CTL=PATH tern ss` works from anywhere. The same socket serves `tern trace`
+ * and `tern pcap`: the tap that feeds --pcap also hands every datagram to the
+ * control server's stream subscribers (tools/ctl.h), stamped with wall-clock time.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +45,9 @@
 #include "tern/errors.h"
 #include "tern/sysctl.h"
 #include "tunhost.h"
+
+/* How soon the loop comes back to a stream subscriber with data still to take. */
+#define TUNHOST_FLUSH_NS (5 * 1000 * 1000)
 
 /* Longest --duration taken: a year. */
 #define MAX_DURATION_S (366.0 * 86400)
@@ -292,7 +297,7 @@ static void on_log(void *ctx, int level, const char *msg)
 static void on_tap(void *ctx, tern_time now, bool out, const uint8_t *pkt, size_t len)
 {
 	struct tunhost *h = ctx;
-	(void)out;
+	tern_ctl_publish(h->ctl, (uint64_t)(now + h->wall_offset), out, pkt, len);
 	if (h->pcap && tern_pcap_write(h->pcap, now + h->wall_offset, pkt, len) < 0) {
 		fprintf(stderr, "%s: capture stopped: cannot write %s\n", h->prog, h->o.pcap);
 		tern_pcap_close(h->pcap);
@@ -357,6 +362,7 @@ static int start_ctl(struct tunhost *h)
 		}
 	}
 	int rc = tern_ctl_listen(h->ctl_path, &h->ctl);
+	tern_ctl_allow_streams(h->ctl);
 	if (rc == 0)
 		rc = tern_tun_watch(h->tun, tern_ctl_fd(h->ctl), EPOLLIN, on_ctl, h);
 	if (rc == 0)
@@ -469,6 +475,13 @@ bool tunhost_poll_until(struct tunhost *h, tern_time wake)
 {
 	if (h->stop)
 		return false;
+	/* `tern trace`/`tern pcap` subscribers that could not take everything at once
+	 * get another chance soon, without ever making the stack wait for them. */
+	if (tern_ctl_flush(h->ctl)) {
+		tern_time soon = tern_tun_clock() + TUNHOST_FLUSH_NS;
+		if (soon < wake)
+			wake = soon;
+	}
 	int rc = tern_tun_poll(h->tun, wake < h->until ? wake : h->until);
 	if (rc < 0) {
 		fprintf(stderr, "%s: the device failed: %s\n", h->prog, tern_strerror(rc));
