@@ -539,7 +539,7 @@ static bool parse_int_expr(struct parser *p, long long *v)
 	if (!parse_term(p, v))
 		return false;
 	for (;;) {
-		long long more;
+		long long more = 0;
 		if (!peek(p, &t))
 			return false;
 		if (!is_punct(&t, '|'))
