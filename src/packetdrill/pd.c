@@ -200,14 +200,17 @@ static void step_to(struct pd *pd, tern_time t)
 	settle(pd);
 }
 
-/* Jumps the clock to `target`, stopping at every event on the way. */
-static void jump_to(struct pd *pd, tern_time target)
+/* Steps from event to event up to `limit` (at most PD_MAX_STEPS, and never twice
+ * at the same instant); with `want_packet`, stops as soon as the stack has sent a
+ * packet, and returns it. */
+static struct pd_packet *run_events(struct pd *pd, tern_time limit, bool want_packet)
 {
+	struct pd_packet *p = NULL;
 	tern_time last = -1;
 
-	for (int i = 0; i < PD_MAX_STEPS; i++) {
+	for (int i = 0; i < PD_MAX_STEPS && !(want_packet && (p = queue_pop(pd))); i++) {
 		tern_time e = next_event(pd);
-		if (e > target)
+		if (e == TERN_TIME_NEVER || e > limit)
 			break;
 		if (e < pd->now)
 			e = pd->now;
@@ -216,6 +219,13 @@ static void jump_to(struct pd *pd, tern_time target)
 		step_to(pd, e);
 		last = e;
 	}
+	return p;
+}
+
+/* Jumps the clock to `target`, stopping at every event on the way. */
+static void jump_to(struct pd *pd, tern_time target)
+{
+	run_events(pd, target, false);
 	step_to(pd, target);
 }
 
@@ -413,20 +423,8 @@ static int pd_netdev_receive(void *ud, void *buf, size_t *count, long long *time
 	struct pd_packet *p = NULL;
 
 	tern__pd_enter(pd);
-	if (pd->st) {
-		tern_time limit = pd->now + PD_MAX_WAIT_NS, last = -1;
-		for (int i = 0; i < PD_MAX_STEPS && !(p = queue_pop(pd)); i++) {
-			tern_time e = next_event(pd);
-			if (e == TERN_TIME_NEVER || e > limit)
-				break;
-			if (e < pd->now)
-				e = pd->now;
-			if (e == last)
-				break;
-			step_to(pd, e);
-			last = e;
-		}
-	}
+	if (pd->st)
+		p = run_events(pd, pd->now + PD_MAX_WAIT_NS, true);
 	tern__pd_leave(pd, false);
 
 	if (!p) {       /* the expected packet never comes: packetdrill fails the script */

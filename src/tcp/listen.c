@@ -504,16 +504,6 @@ void tern__listen_syn_reopen(struct tern_stack *st, struct tern_sock *lsk, const
 
 /* ------------------------------------------------------------ segments for a request */
 
-/* Linux's tcp_in_window for a request's window [rcv_nxt, rcv_nxt + rcv_wnd]. */
-static bool req_in_window(tern_seq seq, tern_seq end, tern_seq s_win, tern_seq e_win)
-{
-	if (seq == s_win)
-		return true;
-	if (seq_gt(end, s_win) && seq_lt(seq, e_win))
-		return true;
-	return seq == e_win && seq == end;
-}
-
 static void req_drop(struct tern_stack *st, struct tern_req *req)
 {
 	tern__req_remove(st, req);
@@ -558,7 +548,7 @@ void tern__req_rcv(struct tern_stack *st, struct tern_req *req, const struct ter
 	/* 4. Out of the window, or too old: an ACK (rate-limited) and drop. */
 	uint32_t rcv_wnd = req_rcv_wnd(st, lsk, req, &ws);
 	tern_seq end = seg->seq + seg->payload_len + !!(flags & TERN_TCP_SYN) + !!(flags & TERN_TCP_FIN);
-	if (paws_fail || !req_in_window(seg->seq, end, rcv_nxt, rcv_nxt + rcv_wnd)) {
+	if (paws_fail || !seq_in_window(seg->seq, end, rcv_nxt, rcv_nxt + rcv_wnd)) {
 		if (!(flags & TERN_TCP_RST)) {
 			if (req_ratelimited(st, req))
 				tern__count(st, TERN_CTR_TcpExtTCPACKSkippedSynRecv);

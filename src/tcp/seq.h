@@ -73,6 +73,19 @@ static inline bool seq_in_range(tern_seq x, tern_seq start, tern_seq end)
 	return (uint32_t)(x - start) < (uint32_t)(end - start);
 }
 
+/* Linux's tcp_in_window, the acceptability test of objects without a full socket
+ * (a SYN-queue request, a TIME-WAIT entry) against [s_win, e_win]: the segment
+ * [seq, end) starts at the left edge, overlaps the window, or is an empty segment
+ * at the right edge. */
+static inline bool seq_in_window(tern_seq seq, tern_seq end, tern_seq s_win, tern_seq e_win)
+{
+	if (seq == s_win)
+		return true;
+	if (seq_gt(end, s_win) && seq_lt(seq, e_win))
+		return true;
+	return seq == e_win && seq == end;
+}
+
 /* The signed distance a - b on the circle, in [-2^31, 2^31). */
 static inline int32_t seq_diff(tern_seq a, tern_seq b)
 {

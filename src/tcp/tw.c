@@ -285,6 +285,7 @@ void tern__tw_kill(struct tern_stack *st, struct tern_tw *tw)
 
 	for (uint32_t *pp = &t->buckets[hash4(st, tw->laddr, tw->lport, tw->raddr, tw->rport) & t->mask]; *pp;
 	     pp = &t->tws[*pp - 1].hnext) {
+		st->tcp->hash_probes++;
 		if (*pp == me) {
 			*pp = tw->hnext;
 			break;
@@ -408,15 +409,6 @@ static bool paws_reject(const struct tern_stack *st, const struct tern_tw *tw, c
 	return true;
 }
 
-static bool in_window(tern_seq seq, tern_seq end, tern_seq s_win, tern_seq e_win)
-{
-	if (seq == s_win)
-		return true;
-	if (seq_gt(end, s_win) && seq_lt(seq, e_win))
-		return true;
-	return seq == e_win && seq == end;
-}
-
 static void take_ts(struct tern_stack *st, struct tern_tw *tw, const struct tern_tcp *seg)
 {
 	if (has_ts(tw) && (seg->opt.present & TERN_TCPOPT_HAS_TS)) {
@@ -431,7 +423,7 @@ enum tw_verdict { TW_SUCCESS, TW_ACK, TW_RST, TW_SYN };
 static enum tw_verdict fw2_process(struct tern_stack *st, struct tern_tw *tw, const struct tern_tcp *seg,
 				   tern_seq end, bool paws)
 {
-	if (paws || !in_window(seg->seq, end, tw->rcv_nxt, tw->rcv_nxt + tw->rcv_wnd))
+	if (paws || !seq_in_window(seg->seq, end, tw->rcv_nxt, tw->rcv_nxt + tw->rcv_wnd))
 		return oow_ratelimited(st, tw, seg, TERN_CTR_TcpExtTCPACKSkippedFinWait2) ? TW_SUCCESS : TW_ACK;
 	if (seg->flags & TERN_TCP_RST) {
 		tern__tw_kill(st, tw);
@@ -543,6 +535,7 @@ bool tern__tw_bind_conflict(struct tern_stack *st, uint32_t addr, uint16_t port,
 
 	for (uint32_t i = t->port_heads[port % TW_PORT_BUCKETS]; i; i = t->tws[i - 1].bnext) {
 		struct tern_tw *tw = &t->tws[i - 1];
+		st->tcp->hash_probes++;
 		if (tw->lport != port || !(tw->laddr == 0 || addr == 0 || tw->laddr == addr))
 			continue;
 		/* Both SO_REUSEADDR, or SO_REUSEPORT on the new one: a time-wait entry
