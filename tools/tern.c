@@ -27,6 +27,7 @@ static const struct subcommand subcommands[] = {
 	{ "ladder", tern_cmd_ladder, "draw one TCP connection of a pcap file as an SVG ladder diagram" },
 	{ "trace", tern_cmd_trace, "stream a running instance's segments, one line each ($TERN_CTL)" },
 	{ "pcap", tern_cmd_pcap, "capture a running instance's datagrams to a pcap file ($TERN_CTL)" },
+	{ "bench", tern_cmd_bench, "benchmarks with the Linux baseline measured in the same run" },
 	{ "shims", tern_cmd_shims, "make DIR/ss, DIR/nstat, DIR/sysctl that act on $TERN_CTL" },
 };
 

@@ -26,6 +26,7 @@ int tern_cmd_ladder(int argc, char **argv);    /* tools/cmd_ladder.c: pcap to SV
 int tern_cmd_trace(int argc, char **argv), tern_cmd_pcap(int argc, char **argv); /* tools/cmd_trace.c */
 int tern_cmd_ss(int argc, char **argv);        /* tools/ctl.c: forwards to $TERN_CTL */
 int tern_cmd_nstat(int argc, char **argv);     /* tools/ctl.c: forwards to $TERN_CTL */
+int tern_cmd_bench(int argc, char **argv);     /* tools/cmd_bench.c: benchmarks beside Linux */
 
 /* ------------------------------------------------------------------ the tools
  * ss, nstat and sysctl as functions of a stack: argv[0] names the tool, the output
