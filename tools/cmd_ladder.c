@@ -1,7 +1,9 @@
 /*
  * tools/cmd_ladder.c: `tern ladder`, the sequence ("ladder") diagram of one TCP
- * connection from a pcap file, as an SVG picture: the textbook drawing of the
- * three-way handshake and the close, made from a real capture.
+ * connection from a pcap file or a trace (the text `tern trace` and `tern demo`
+ * print; tools/ladder.c reads both into the same segments), as an SVG picture:
+ * the textbook drawing of the three-way handshake and the close, made from a real
+ * capture.
  *
  * Two lifelines, client on the left (the side that sent the first SYN) and server
  * on the right; one arrow per segment, leaving the sender at its capture time and
@@ -9,8 +11,9 @@
  * without their nop padding); the RFC 9293 state each side enters written beside
  * its lifeline (tools/ladder.c infers them); time runs down the page.
  *
- * Time axis: a capture is taken at one point, so it says when a segment passed
- * that point and never when it arrived at the other end. Every arrow therefore
+ * Time axis: a capture (or a trace, which records what one stack read and wrote)
+ * is taken at one point, so it says when a segment passed that point and never
+ * when it arrived at the other end. Every arrow therefore
  * slants by the same few pixels. Rows are placed on a linear time scale chosen from
  * the capture's own spacing (the 75th percentile of the gaps between segments
  * spans 40 px), stretched where segments come closer than their labels allow, and
@@ -387,9 +390,10 @@ static int render(FILE *out, const struct ladder_capture *cap, const char *title
 
 	text(out, W / 2, 22, "text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\"", title, 100);
 	double span_ms = (double)(cap->segs[cap->nsegs - 1].t_ns - cap->segs[0].t_ns) / TERN_NS_PER_MS;
-	snprintf(buf, sizeof(buf), "%s > %s: %llu segments over %.3f ms, starting %.6f s into the capture",
+	snprintf(buf, sizeof(buf), "%s > %s: %llu segments over %.3f ms, starting %.6f s into the %s",
 		 cl, sv, (unsigned long long)cap->total_segs, span_ms,
-		 (double)(cap->segs[0].t_ns - cap->file_first_ns) / TERN_NS_PER_SEC);
+		 (double)(cap->segs[0].t_ns - cap->file_first_ns) / TERN_NS_PER_SEC,
+		 cap->trace ? "trace" : "capture");
 	text(out, W / 2, 40, "text-anchor=\"middle\" fill=\"" COLOR_DIM "\"", buf, 120);
 	draw_head(out, X_CLIENT, cap->mid_stream ? "client (guessed)" : "client", cl);
 	draw_head(out, X_SERVER, "server", sv);
@@ -459,9 +463,11 @@ static int render(FILE *out, const struct ladder_capture *cap, const char *title
 	fprintf(out, "<line x1=\"160\" y1=\"%.1f\" x2=\"200\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.4\" "
 		     "marker-end=\"url(#head-retx)\"/>\n", y - 4, y - 4, COLOR_RETX);
 	text(out, 206, y, "", "retransmission (resends sequence space already sent)", 80);
-	text(out, 40, y + 18, "font-size=\"11\" fill=\"" COLOR_DIM "\"",
-	     "Arrows leave the sender at the capture time and all slant alike: one capture cannot tell "
-	     "when a segment arrived.", 140);
+	text(out, 40, y + 18, "font-size=\"11\" fill=\"" COLOR_DIM "\"", cap->trace
+	     ? "Arrows leave the sender at the traced time and all slant alike: one trace cannot tell "
+	       "when a segment arrived."
+	     : "Arrows leave the sender at the capture time and all slant alike: one capture cannot tell "
+	       "when a segment arrived.", 140);
 	text(out, 40, y + 34, "font-size=\"11\" fill=\"" COLOR_DIM "\"",
 	     "Numbers relative to each side's ISN; states inferred from the segments (RFC 9293 3.3.2).", 140);
 	y += 34;
@@ -491,12 +497,19 @@ static int render(FILE *out, const struct ladder_capture *cap, const char *title
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: tern ladder [--conn N | --port P] [-o OUT.svg] [--title T] FILE.pcap\n"
-		"       tern ladder --list FILE.pcap\n\n"
-		"Draws the segments of one TCP connection in a pcap file as an SVG sequence\n"
-		"diagram: client and server lifelines, an arrow per segment labelled in\n"
-		"packetdrill syntax, the TCP state each side enters, time downwards.\n"
-		"Reads classic pcap with raw IP, Ethernet, Linux SLL/SLL2 or loopback framing.\n\n"
+		"usage: tern ladder [--conn N | --port P] [-o OUT.svg] [--title T] FILE\n"
+		"       tern ladder --list FILE\n\n"
+		"Draws the segments of one TCP connection in a capture or a trace as an SVG\n"
+		"sequence diagram: client and server lifelines, an arrow per segment labelled\n"
+		"in packetdrill syntax, the TCP state each side enters, time downwards.\n\n"
+		"FILE (\"-\" for standard input) is either\n"
+		"  - a classic pcap file with raw IP, Ethernet, Linux SLL/SLL2 or loopback\n"
+		"    framing (what `tern pcap`, `tern demo --pcap` or tcpdump write), or\n"
+		"  - a trace: the text `tern trace` (with or without --wall) or `tern demo`\n"
+		"    prints, one line per segment such as\n"
+		"      0.021980 10.0.0.2:80 > 10.0.0.1:35274  S. 0:0(0) ack 1 win 65160 <mss 1460>\n"
+		"    Other lines are skipped; their number is reported on stderr.\n"
+		"The kind is told from the file's first bytes.\n\n"
 		"options:\n"
 		"      --conn N    the N-th connection in the file, as --list numbers them\n"
 		"      --port P    the first connection with P as either port\n"
@@ -591,7 +604,7 @@ int tern_cmd_ladder(int argc, char **argv)
 	}
 	if (g.nops != 1) {
 		fprintf(stderr, PROG ": %s (try '" PROG " --help')\n",
-			g.nops ? "one capture file at a time" : "which capture file?");
+			g.nops ? "one file at a time" : "which capture or trace file?");
 		goto bad;
 	}
 	if (sel.conn && sel.port) {
@@ -609,10 +622,19 @@ int tern_cmd_ladder(int argc, char **argv)
 	}
 	int rc = 1;
 	if (!cap.nconns) {
-		fprintf(stderr, PROG ": %s: no TCP segments in %llu records (%llu malformed)\n", path,
-			(unsigned long long)cap.records, (unsigned long long)cap.malformed);
+		if (cap.trace)
+			fprintf(stderr, PROG ": %s: no TCP segments in %llu line%s of text (not a trace?)\n", path,
+				(unsigned long long)cap.records, cap.records == 1 ? "" : "s");
+		else
+			fprintf(stderr, PROG ": %s: no TCP segments in %llu records (%llu malformed)\n", path,
+				(unsigned long long)cap.records, (unsigned long long)cap.malformed);
 		goto out;
 	}
+	/* Said once, before anything else: a trace is often a program's whole output
+	 * (`tern demo`), with other lines around the segments. */
+	if (cap.trace && cap.malformed)
+		fprintf(stderr, PROG ": %s: skipped %llu of %llu lines (not TCP segments in trace format)\n",
+			path, (unsigned long long)cap.malformed, (unsigned long long)cap.records);
 	if (sel.list_only) {
 		rc = list_conns(&cap);
 		goto out;
@@ -629,7 +651,7 @@ int tern_cmd_ladder(int argc, char **argv)
 	char deftitle[256];
 	if (!title) {
 		snprintf(deftitle, sizeof(deftitle), "TCP connection %ld of %s", cap.chosen + 1,
-			 tern_tool_basename(path));
+			 strcmp(path, "-") ? tern_tool_basename(path) : "standard input");
 		title = deftitle;
 	}
 	FILE *out = output ? fopen(output, "w") : stdout;

@@ -1,17 +1,28 @@
 /*
- * tools/ladder.c: reading a capture for `tern ladder`: classic pcap records, the
- * link-layer headers captures of a TUN device or of loopback carry, TCP segments
- * sorted into connections, and the states each side of one connection goes through.
+ * tools/ladder.c: reading the input of `tern ladder` (a capture or a trace), TCP
+ * segments sorted into connections, and the states each side of one connection
+ * goes through.
  *
- * The reader is tern's own rather than src/link/pcap.c's because that one accepts
- * only the LINKTYPE_RAW files tern writes, while people will also hand this tool
- * what tcpdump or tshark recorded on an interface (Ethernet, Linux "cooked" SLL and
- * SLL2, BSD loopback). pcapng is refused with a hint to convert it.
+ * Two kinds of input, told apart by their first bytes:
  *
- * Every length in the file is checked before it is used: a record header or body
- * cut short is an error, a record longer than any snapshot length is corruption,
- * and a packet whose IPv4 or TCP header does not parse (tern_ipv4_parse,
- * tern_tcp_parse) is counted and skipped, never trusted.
+ *  - classic pcap, with the link-layer headers captures of a TUN device or of
+ *    loopback carry. The reader is tern's own rather than src/link/pcap.c's
+ *    because that one accepts only the LINKTYPE_RAW files tern writes, while people
+ *    will also hand this tool what tcpdump or tshark recorded on an interface
+ *    (Ethernet, Linux "cooked" SLL and SLL2, BSD loopback). pcapng is refused with
+ *    a hint to convert it. Every length in the file is checked before it is used: a
+ *    record header or body cut short is an error, a record longer than any snapshot
+ *    length is corruption, and a packet whose IPv4 or TCP header does not parse
+ *    (tern_ipv4_parse, tern_tcp_parse) is counted and skipped, never trusted.
+ *
+ *  - a text trace: the one line per datagram that `tern trace` streams and
+ *    `tern demo` prints (tools/trace.c: seconds, "addr:port > addr:port", then the
+ *    segment as tern_tcp_format writes it, optionally after a --wall clock time).
+ *    Each line is read back into the same struct tern_tcp a pcap record gives, so
+ *    the sorting, the state inference and the drawing cannot tell the two apart.
+ *    The grammar is the formatter's, read strictly: a line that is anything else
+ *    (a ping line, a "-- A is now ESTAB" note, a segment cut short, a line with
+ *    binary bytes in it) is counted and skipped.
  *
  * States follow RFC 9293 §3.3.2 (the diagram) and §3.10.7 (segment arrival), with
  * one twist because a single capture cannot tell whether, or when, a segment
@@ -51,7 +62,13 @@ struct reader {
 	bool nano;                 /* ns timestamps (magic 0xa1b23c4d) */
 	uint64_t offset;           /* of the next byte to read, for messages */
 	uint8_t *buf;
+	/* The first bytes, read to tell a pcap file from text; a trace's lines are
+	 * read from here before the rest of the file. */
+	uint8_t head[4];
+	size_t head_len, head_pos;
 };
+
+enum input_kind { INPUT_PCAP, INPUT_TRACE };
 
 static uint32_t rd32(const uint8_t *p, bool swap)
 {
@@ -75,40 +92,71 @@ static bool linktype_known(unsigned lt)
 	       lt == LT_IPV4 || lt == LT_SLL2;
 }
 
-static int open_file(struct reader *r, const char *path, unsigned *linktype, char *err, size_t errcap)
+/* Could this byte open a line of text? Printable ASCII, white space, or part of
+ * a UTF-8 sequence; control characters say "binary". */
+static bool text_byte(uint8_t c)
 {
-	uint8_t h[24];
+	return (c >= 0x20 && c != 0x7f) || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
+/* Opens path ("-" is standard input) and reads its first four bytes: a pcap magic
+ * number makes it a capture, text makes it a trace, anything else is refused. */
+static int open_input(struct reader *r, const char *path, enum input_kind *kind, char *err, size_t errcap)
+{
 	memset(r, 0, sizeof(*r));
 	r->path = path;
-	r->f = fopen(path, "rb");
+	r->f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	if (!r->f) {
 		snprintf(err, errcap, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	size_t n = fread(h, 1, sizeof(h), r->f);
+	size_t n = fread(r->head, 1, sizeof(r->head), r->f);
 	if (n == 0 && ferror(r->f)) {
 		snprintf(err, errcap, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (n == 0) {
-		snprintf(err, errcap, "%s: empty file, not a pcap capture", path);
+		snprintf(err, errcap, "%s: empty file, neither a pcap capture nor a trace", path);
 		return -1;
 	}
+	r->head_len = n;
+	r->offset = n;
+	if (n == sizeof(r->head)) {
+		uint32_t magic = rd32(r->head, false);
+		if (magic == 0x0a0d0d0a) {
+			snprintf(err, errcap, "%s: pcapng is not supported; convert it with 'editcap -F pcap'", path);
+			return -1;
+		}
+		if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d || magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1) {
+			*kind = INPUT_PCAP;
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!text_byte(r->head[i])) {
+			uint32_t first = 0;
+			for (size_t k = 0; k < n; k++)
+				first = first << 8 | r->head[k];
+			snprintf(err, errcap, "%s: neither a pcap capture nor a text trace (starts with 0x%0*x)", path,
+				 (int)(2 * n), (unsigned)first);
+			return -1;
+		}
+	}
+	*kind = INPUT_TRACE;
+	return 0;
+}
+
+/* The rest of a pcap file header, after the magic number open_input read. */
+static int pcap_header(struct reader *r, unsigned *linktype, char *err, size_t errcap)
+{
+	uint8_t h[24];
+	const char *path = r->path;
+
+	memcpy(h, r->head, 4);
 	uint32_t magic = rd32(h, false);
-	if (magic == 0x0a0d0d0a) {
-		snprintf(err, errcap, "%s: pcapng is not supported; convert it with 'editcap -F pcap'", path);
-		return -1;
-	}
-	if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d) {
-		r->nano = magic == 0xa1b23c4d;
-	} else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1) {
-		r->swap = true;
-		r->nano = magic == 0x4d3cb2a1;
-	} else {
-		snprintf(err, errcap, "%s: not a pcap file (magic 0x%08x)", path, (unsigned)magic);
-		return -1;
-	}
+	r->swap = magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1;
+	r->nano = magic == 0xa1b23c4d || magic == 0x4d3cb2a1;
+	size_t n = 4 + fread(h + 4, 1, sizeof(h) - 4, r->f);
 	if (n < sizeof(h)) {
 		snprintf(err, errcap, "%s: truncated pcap file header (%zu of 24 bytes)", path, n);
 		return -1;
@@ -131,7 +179,7 @@ static int open_file(struct reader *r, const char *path, unsigned *linktype, cha
 
 static void close_file(struct reader *r)
 {
-	if (r->f)
+	if (r->f && r->f != stdin)
 		fclose(r->f);
 	free(r->buf);
 	r->f = NULL;
@@ -305,11 +353,11 @@ static bool sender_is_client(const struct tern_tcp *tcp)
 
 /* The connection index of this segment, creating one if needed; -1 when full or
  * out of memory (*oom set). */
-static long conn_of(struct conn_table *t, const struct tern_ipv4 *ip, const struct tern_tcp *tcp,
+static long conn_of(struct conn_table *t, uint32_t src, uint32_t dst, const struct tern_tcp *tcp,
 		    tern_time ts, size_t *conn_cap, bool *oom)
 {
 	struct ladder_capture *cap = t->cap;
-	uint64_t a = endpoint(ip->src, tcp->sport), b = endpoint(ip->dst, tcp->dport);
+	uint64_t a = endpoint(src, tcp->sport), b = endpoint(dst, tcp->dport);
 	bool fresh_syn = (tcp->flags & (TERN_TCP_SYN | TERN_TCP_ACK)) == TERN_TCP_SYN;
 
 	size_t i = table_find(t, a, b);
@@ -335,9 +383,9 @@ static long conn_of(struct conn_table *t, const struct tern_ipv4 *ip, const stru
 	struct ladder_conn *c = &cap->conns[cap->nconns];
 	memset(c, 0, sizeof(*c));
 	int cl = sender_is_client(tcp) ? 0 : 1;
-	c->addr[cl] = ip->src;
+	c->addr[cl] = src;
 	c->port[cl] = tcp->sport;
-	c->addr[!cl] = ip->dst;
+	c->addr[!cl] = dst;
 	c->port[!cl] = tcp->dport;
 	c->first_ns = ts;
 	if (!t->slot[i])
@@ -363,32 +411,82 @@ static bool selected(const struct ladder_select *sel, const struct ladder_captur
 	return true;
 }
 
-int ladder_load(const char *path, const struct ladder_select *sel, struct ladder_capture *cap,
-		char *err, size_t errcap)
+/* What both readers share while they hand segments over. */
+struct loader {
+	struct ladder_capture *cap;
+	const struct ladder_select *sel;
+	struct conn_table t;
+	size_t conn_cap, seg_cap;
+	const char *path;
+	char *err;
+	size_t errcap;
+};
+
+/* One TCP segment read from either kind of input: counted against its
+ * connection, kept if that is the chosen one. -1 (err set) when out of memory. */
+static int take_segment(struct loader *ld, uint32_t src, uint32_t dst, const struct tern_tcp *tcp, tern_time ts)
 {
-	struct reader r;
-	struct conn_table t = { .cap = cap };
-	size_t conn_cap = 0, seg_cap = 0;
+	struct ladder_capture *cap = ld->cap;
+	size_t before = cap->nconns;
+	bool oom = false;
+	long idx = conn_of(&ld->t, src, dst, tcp, ts, &ld->conn_cap, &oom);
+	if (oom) {
+		snprintf(ld->err, ld->errcap, "%s: out of memory after %llu %s", ld->path,
+			 (unsigned long long)cap->records, cap->trace ? "lines" : "records");
+		return -1;
+	}
+	if (idx < 0) {
+		cap->dropped++;
+		return 0;
+	}
+	struct ladder_conn *c = &cap->conns[idx];
+	if (cap->nconns > before && selected(ld->sel, cap, (size_t)idx))
+		cap->chosen = idx;
+	c->packets++;
+	bool from_client = src == c->addr[0] && tcp->sport == c->port[0];
+	if ((tcp->flags & (TERN_TCP_SYN | TERN_TCP_ACK)) == TERN_TCP_SYN && from_client && !c->syn_seen) {
+		c->syn_seen = true;
+		c->client_isn = tcp->seq;
+	}
+	if (tcp->flags & (TERN_TCP_FIN | TERN_TCP_RST))
+		c->ended = true;
+	if (idx != cap->chosen)
+		return 0;
+	cap->total_segs++;
+	if (cap->nsegs >= LADDER_MAX_SEGS)
+		return 0;
+	if (cap->nsegs == ld->seg_cap) {
+		size_t ncap = ld->seg_cap ? ld->seg_cap * 2 : 256;
+		struct ladder_seg *ns = realloc(cap->segs, ncap * sizeof(*ns));
+		if (!ns) {
+			snprintf(ld->err, ld->errcap, "%s: out of memory", ld->path);
+			return -1;
+		}
+		cap->segs = ns;
+		ld->seg_cap = ncap;
+	}
+	struct ladder_seg *s = &cap->segs[cap->nsegs++];
+	memset(s, 0, sizeof(*s));
+	s->t_ns = ts;
+	s->from = from_client ? LADDER_CLIENT : LADDER_SERVER;
+	s->tcp = *tcp;
+	s->tcp.payload = NULL;   /* points into the reader's buffer; only the length is used */
+	return 0;
+}
+
+static int load_pcap(struct reader *r, struct loader *ld)
+{
+	struct ladder_capture *cap = ld->cap;
 	const uint8_t *pkt;
 	size_t len;
 	tern_time ts;
-	int rc = -1;
-	bool oom = false;
 
-	memset(cap, 0, sizeof(*cap));
-	cap->chosen = -1;
-	if (open_file(&r, path, &cap->linktype, err, errcap) < 0)
-		goto out;
-	if (table_grow(&t) < 0) {
-		snprintf(err, errcap, "%s: out of memory", path);
-		goto out;
-	}
+	if (pcap_header(r, &cap->linktype, ld->err, ld->errcap) < 0)
+		return -1;
 	for (;;) {
-		int got = next_record(&r, cap->records + 1, &ts, &pkt, &len, err, errcap);
-		if (got < 0)
-			goto out;
-		if (got == 0)
-			break;
+		int got = next_record(r, cap->records + 1, &ts, &pkt, &len, ld->err, ld->errcap);
+		if (got <= 0)
+			return got;
 		if (cap->records++ == 0)
 			cap->file_first_ns = ts;
 		struct tern_ipv4 ip;
@@ -407,54 +505,408 @@ int ladder_load(const char *path, const struct ladder_select *sel, struct ladder
 			cap->malformed++;
 			continue;
 		}
-		size_t before = cap->nconns;
-		long idx = conn_of(&t, &ip, &tcp, ts, &conn_cap, &oom);
-		if (oom) {
-			snprintf(err, errcap, "%s: out of memory after %llu records", path,
-				 (unsigned long long)cap->records);
+		if (take_segment(ld, ip.src, ip.dst, &tcp, ts) < 0)
+			return -1;
+	}
+}
+
+/* ------------------------------------------------------------ traces */
+
+/* A trace line is read with a cursor that every helper below moves past what it
+ * accepted; each returns false, the cursor wherever it stopped, on anything else. */
+
+static bool at_space(const char *p)
+{
+	return *p == ' ' || *p == '\t';
+}
+
+static void skip_spaces(const char **p)
+{
+	while (at_space(*p))
+		(*p)++;
+}
+
+/* At least one blank. */
+static bool spaces(const char **p)
+{
+	if (!at_space(*p))
+		return false;
+	skip_spaces(p);
+	return true;
+}
+
+static bool word(const char **p, const char *w)
+{
+	size_t n = strlen(w);
+	if (strncmp(*p, w, n))
+		return false;
+	*p += n;
+	return true;
+}
+
+/* A decimal number of at most `max`, no sign, no leading blanks. */
+static bool number(const char **p, uint64_t max, uint64_t *v)
+{
+	const char *s = *p;
+	uint64_t x = 0;
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (x > (max - (uint64_t)(*s - '0')) / 10)
+			return false;
+		x = x * 10 + (uint64_t)(*s - '0');
+	}
+	*p = s;
+	*v = x;
+	return true;
+}
+
+static bool u32_field(const char **p, uint32_t *v)
+{
+	uint64_t x;
+	if (!number(p, UINT32_MAX, &x))
+		return false;
+	*v = (uint32_t)x;
+	return true;
+}
+
+/* Seconds with one to nine decimals (the trace writes six), exactly, as ns.
+ * Digits past the ninth are read and dropped. Capped at a century: plenty for
+ * relative trace times. */
+static bool seconds(const char **p, tern_time *ns)
+{
+	uint64_t sec, frac = 0;
+	if (!number(p, 100ull * 366 * 86400, &sec))
+		return false;
+	if (**p != '.')
+		return false;
+	(*p)++;
+	int digits = 0;
+	for (; **p >= '0' && **p <= '9'; (*p)++)
+		if (digits < 9) {
+			frac = frac * 10 + (uint64_t)(**p - '0');
+			digits++;
+		}
+	if (!digits)
+		return false;
+	while (digits++ < 9)
+		frac *= 10;
+	*ns = (tern_time)sec * TERN_NS_PER_SEC + (tern_time)frac;
+	return true;
+}
+
+/* The clock time `tern trace --wall` puts first ("14:03:27.123456 "), skipped;
+ * the cursor does not move if there is none. */
+static void skip_wall_clock(const char **p)
+{
+	const char *s = *p;
+	uint64_t v;
+	if (number(&s, 23, &v) && word(&s, ":") && number(&s, 59, &v) && word(&s, ":") && number(&s, 60, &v)) {
+		if (*s == '.') {
+			s++;
+			if (!number(&s, UINT64_MAX, &v))
+				return;
+		}
+		if (spaces(&s))
+			*p = s;
+	}
+}
+
+/* "10.0.0.1:35274" */
+static bool endpoint_text(const char **p, uint32_t *addr, uint16_t *port)
+{
+	uint64_t v;
+	uint32_t a = 0;
+	for (int i = 0; i < 4; i++) {
+		if ((i && !word(p, ".")) || !number(p, 255, &v))
+			return false;
+		a = a << 8 | (uint32_t)v;
+	}
+	if (!word(p, ":") || !number(p, 65535, &v))
+		return false;
+	*addr = a;
+	*port = (uint16_t)v;
+	return true;
+}
+
+/* Flag letters as tern_tcp_format writes them, "-" for none. */
+static bool flags_text(const char **p, uint8_t *flags)
+{
+	static const char letters[] = "FSRP.UEW";   /* bit i is letters[i], FIN first */
+	uint8_t f = 0;
+	if (**p == '-') {
+		(*p)++;
+	} else {
+		for (; **p && !at_space(*p); (*p)++) {
+			const char *l = strchr(letters, **p);
+			if (!l)
+				return false;
+			uint8_t bit = (uint8_t)(1u << (l - letters));
+			if (f & bit)
+				return false;
+			f |= bit;
+		}
+		if (!f)
+			return false;
+	}
+	*flags = f;
+	return at_space(*p);
+}
+
+/* Appends one option to the list in the order read; bytes is its on-wire length. */
+static bool add_option(struct tern_tcp_opts *o, uint8_t kind, uint8_t bytes, unsigned *total)
+{
+	if (o->count >= TERN_TCP_MAX_OPT_LEN)
+		return false;
+	o->kinds[o->count] = kind;
+	o->lens[o->count] = bytes;
+	o->count++;
+	*total += bytes;
+	return true;
+}
+
+/* One entry of "<mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>", by the names
+ * tern_tcp_format gives them; undecodable options come back as their kind and
+ * length, as it writes them. */
+static bool option_text(const char **p, struct tern_tcp_opts *o, unsigned *total)
+{
+	uint64_t a, b;
+
+	if (word(p, "nop"))
+		return add_option(o, TERN_TCPOPT_NOP, 1, total);
+	if (word(p, "eol"))
+		return add_option(o, TERN_TCPOPT_EOL, 1, total);
+	if (word(p, "mss")) {
+		if (!spaces(p) || !number(p, 65535, &a))
+			return false;
+		o->mss = (uint16_t)a;
+		o->present |= TERN_TCPOPT_HAS_MSS;
+		return add_option(o, TERN_TCPOPT_MSS, 4, total);
+	}
+	if (word(p, "wscale")) {
+		if (!spaces(p) || !number(p, 255, &a))
+			return false;
+		o->wscale = (uint8_t)a;
+		o->present |= TERN_TCPOPT_HAS_WSCALE;
+		return add_option(o, TERN_TCPOPT_WSCALE, 3, total);
+	}
+	if (word(p, "sackOK")) {
+		o->present |= TERN_TCPOPT_HAS_SACK_PERM;
+		return add_option(o, TERN_TCPOPT_SACK_PERM, 2, total);
+	}
+	if (word(p, "sack")) {
+		unsigned n = 0;
+		while (spaces(p)) {
+			if (n == TERN_TCP_MAX_SACK_BLOCKS || !u32_field(p, &o->sack[n].start) || !word(p, ":") ||
+			    !u32_field(p, &o->sack[n].end))
+				return false;
+			n++;
+		}
+		if (!n)
+			return false;
+		o->sack_count = (uint8_t)n;
+		o->present |= TERN_TCPOPT_HAS_SACK;
+		return add_option(o, TERN_TCPOPT_SACK, (uint8_t)(2 + 8 * n), total);
+	}
+	if (word(p, "TS")) {
+		if (!spaces(p) || !word(p, "val") || !spaces(p) || !u32_field(p, &o->ts_val) || !spaces(p) ||
+		    !word(p, "ecr") || !spaces(p) || !u32_field(p, &o->ts_ecr))
+			return false;
+		o->present |= TERN_TCPOPT_HAS_TS;
+		return add_option(o, TERN_TCPOPT_TS, 10, total);
+	}
+	if (word(p, "unknown-kind") || word(p, "malformed-kind")) {
+		if (!spaces(p) || !number(p, 255, &a) || !spaces(p) || !word(p, "len") || !spaces(p) ||
+		    !number(p, 255, &b))
+			return false;
+		return add_option(o, (uint8_t)a, (uint8_t)b, total);
+	}
+	return false;
+}
+
+/* One trace line into the addresses, time and segment it describes: true only
+ * for a complete TCP segment line. *have_time says whether at least the time at
+ * the start read, which counts for where the trace begins. */
+static bool trace_line(const char *line, tern_time *ts, bool *have_time, uint32_t *src, uint32_t *dst,
+		       struct tern_tcp *tcp)
+{
+	const char *p = line;
+	uint64_t v;
+	uint32_t end, len;
+
+	*have_time = false;
+	memset(tcp, 0, sizeof(*tcp));
+	skip_spaces(&p);
+	skip_wall_clock(&p);
+	if (!seconds(&p, ts) || !spaces(&p) || !endpoint_text(&p, src, &tcp->sport))
+		return false;
+	/* A time and an address: a datagram of the trace, if perhaps not TCP. */
+	*have_time = true;
+	if (!spaces(&p) || !word(&p, ">") || !spaces(&p) || !endpoint_text(&p, dst, &tcp->dport) || !spaces(&p))
+		return false;
+	/* flags seq:end(len) */
+	if (!flags_text(&p, &tcp->flags) || !spaces(&p) || !u32_field(&p, &tcp->seq) || !word(&p, ":") ||
+	    !u32_field(&p, &end) || !word(&p, "(") || !u32_field(&p, &len) || !word(&p, ")"))
+		return false;
+	/* The end is seq plus the payload length, modulo 2^32; no datagram holds more
+	 * than 64 KiB. */
+	if (len > 65535 || end != tcp->seq + len)
+		return false;
+	tcp->payload_len = len;
+	/* " ack N" exactly when ACK is set, " urg N" when URG is; " win N" always. */
+	const char *mark = p;
+	bool has_ack = spaces(&p) && word(&p, "ack");
+	if (has_ack != !!(tcp->flags & TERN_TCP_ACK))
+		return false;
+	if (has_ack) {
+		if (!spaces(&p) || !u32_field(&p, &tcp->ack))
+			return false;
+		mark = p;
+	}
+	p = mark;
+	bool has_urg = spaces(&p) && word(&p, "urg");
+	if (has_urg != !!(tcp->flags & TERN_TCP_URG))
+		return false;
+	if (has_urg) {
+		if (!spaces(&p) || !number(&p, 65535, &v))
+			return false;
+		tcp->urg = (uint16_t)v;
+		mark = p;
+	}
+	p = mark;
+	if (!spaces(&p) || !word(&p, "win") || !spaces(&p) || !number(&p, 65535, &v))
+		return false;
+	tcp->win = (uint16_t)v;
+	unsigned opt_bytes = 0;
+	mark = p;
+	if (spaces(&p) && word(&p, "<")) {
+		do {
+			if (!option_text(&p, &tcp->opt, &opt_bytes))
+				return false;
+		} while (word(&p, ","));
+		if (!word(&p, ">"))
+			return false;
+	} else {
+		p = mark;
+	}
+	while (at_space(p) || *p == '\r')
+		p++;
+	if (*p)
+		return false;
+	/* The header length is what the options would take, padded to four bytes. */
+	unsigned hdr = TERN_TCP_HDR_LEN + (opt_bytes + 3) / 4 * 4;
+	tcp->hdr_len = (uint8_t)(hdr > 60 ? 60 : hdr);
+	return true;
+}
+
+/* Lines longer than this are not trace lines (the longest, with every option,
+ * is under 300 bytes); they are skipped whole. */
+#define TRACE_LINE_MAX 4096
+
+/* One line without its end into buf. 1 with the line, 0 at the end of the file,
+ * -1 on a read error; *cut when it was longer than the buffer, *nul when it held
+ * a NUL byte. */
+static int next_line(struct reader *r, char *buf, size_t cap, bool *cut, bool *nul)
+{
+	size_t n = 0;
+	int c;
+	bool any = false;
+
+	*cut = *nul = false;
+	for (;;) {
+		if (r->head_pos < r->head_len) {
+			c = r->head[r->head_pos++];
+		} else {
+			c = getc(r->f);
+			if (c == EOF)
+				break;
+			r->offset++;
+		}
+		any = true;
+		if (c == '\n')
+			break;
+		if (c == '\0')
+			*nul = true;
+		if (n + 1 < cap)
+			buf[n++] = (char)c;
+		else
+			*cut = true;
+	}
+	buf[n] = '\0';
+	if (ferror(r->f))
+		return -1;
+	return any ? 1 : 0;
+}
+
+static int load_trace(struct reader *r, struct loader *ld)
+{
+	struct ladder_capture *cap = ld->cap;
+	char *line = malloc(TRACE_LINE_MAX);
+	uint64_t lineno = 0;
+	bool cut, nul, started = false;
+	int got, rc = -1;
+
+	cap->trace = true;
+	if (!line) {
+		snprintf(ld->err, ld->errcap, "%s: out of memory", ld->path);
+		return -1;
+	}
+	while ((got = next_line(r, line, TRACE_LINE_MAX, &cut, &nul)) > 0) {
+		lineno++;
+		const char *p = line;
+		while (at_space(p) || *p == '\r')
+			p++;
+		if (!*p)
+			continue;   /* blank lines say nothing, and are not counted */
+		cap->records++;
+		tern_time ts = 0;
+		bool have_time = false;
+		uint32_t src, dst;
+		struct tern_tcp tcp;
+		/* A NUL would end the C string early and pass a prefix off as the line. */
+		bool seg = !cut && !nul && trace_line(line, &ts, &have_time, &src, &dst, &tcp);
+		if (have_time && !started) {
+			cap->file_first_ns = ts;
+			started = true;
+		}
+		if (!seg) {
+			cap->malformed++;
+			continue;
+		}
+		if (take_segment(ld, src, dst, &tcp, ts) < 0)
 			goto out;
-		}
-		if (idx < 0) {
-			cap->dropped++;
-			continue;
-		}
-		struct ladder_conn *c = &cap->conns[idx];
-		if (cap->nconns > before && selected(sel, cap, (size_t)idx))
-			cap->chosen = idx;
-		c->packets++;
-		bool from_client = ip.src == c->addr[0] && tcp.sport == c->port[0];
-		if ((tcp.flags & (TERN_TCP_SYN | TERN_TCP_ACK)) == TERN_TCP_SYN && from_client && !c->syn_seen) {
-			c->syn_seen = true;
-			c->client_isn = tcp.seq;
-		}
-		if (tcp.flags & (TERN_TCP_FIN | TERN_TCP_RST))
-			c->ended = true;
-		if (idx != cap->chosen)
-			continue;
-		cap->total_segs++;
-		if (cap->nsegs >= LADDER_MAX_SEGS)
-			continue;
-		if (cap->nsegs == seg_cap) {
-			size_t ncap = seg_cap ? seg_cap * 2 : 256;
-			struct ladder_seg *ns = realloc(cap->segs, ncap * sizeof(*ns));
-			if (!ns) {
-				snprintf(err, errcap, "%s: out of memory", path);
-				goto out;
-			}
-			cap->segs = ns;
-			seg_cap = ncap;
-		}
-		struct ladder_seg *s = &cap->segs[cap->nsegs++];
-		memset(s, 0, sizeof(*s));
-		s->t_ns = ts;
-		s->from = from_client ? LADDER_CLIENT : LADDER_SERVER;
-		s->tcp = tcp;
-		s->tcp.payload = NULL;   /* points into the reader's buffer; only the length is used */
+	}
+	if (got < 0) {
+		snprintf(ld->err, ld->errcap, "%s: read error after line %llu: %s", ld->path,
+			 (unsigned long long)lineno, strerror(errno));
+		goto out;
 	}
 	rc = 0;
 out:
+	free(line);
+	return rc;
+}
+
+int ladder_load(const char *path, const struct ladder_select *sel, struct ladder_capture *cap,
+		char *err, size_t errcap)
+{
+	struct reader r;
+	struct loader ld = { .cap = cap, .sel = sel, .t = { .cap = cap }, .path = path, .err = err, .errcap = errcap };
+	enum input_kind kind;
+	int rc = -1;
+
+	memset(cap, 0, sizeof(*cap));
+	cap->chosen = -1;
+	if (open_input(&r, path, &kind, err, errcap) < 0)
+		goto out;
+	if (table_grow(&ld.t) < 0) {
+		snprintf(err, errcap, "%s: out of memory", path);
+		goto out;
+	}
+	rc = kind == INPUT_PCAP ? load_pcap(&r, &ld) : load_trace(&r, &ld);
+out:
 	close_file(&r);
-	free(t.slot);
+	free(ld.t.slot);
 	if (rc < 0)
 		ladder_free(cap);
 	return rc;

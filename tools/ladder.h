@@ -1,8 +1,9 @@
 /*
  * tools/ladder.h: the model behind `tern ladder` (tools/cmd_ladder.c draws it).
  *
- * ladder_load reads a classic pcap file, sorts its TCP segments into connections
- * and keeps the segments of the one asked for; ladder_infer then marks
+ * ladder_load reads a classic pcap file or a text trace (the lines `tern trace`
+ * and `tern demo` print), sorts its TCP segments into connections and keeps the
+ * segments of the one asked for; ladder_infer then marks
  * retransmissions and works out the RFC 9293 §3.3.2 state each side enters as the
  * segments go by. Everything here is pure bookkeeping over the capture: the
  * drawing, the options and the messages live in cmd_ladder.c.
@@ -78,10 +79,13 @@ struct ladder_select {
 };
 
 struct ladder_capture {
-	unsigned linktype;
-	tern_time file_first_ns;                 /* first record's time */
-	uint64_t records;                        /* pcap records read */
-	uint64_t malformed;                      /* IPv4 or TCP headers that did not parse */
+	bool trace;                              /* a text trace rather than a pcap file */
+	unsigned linktype;                       /* pcap only */
+	tern_time file_first_ns;                 /* first record's (or timed line's) time */
+	uint64_t records;                        /* pcap records, or non-blank trace lines */
+	/* pcap: IPv4 or TCP headers that did not parse; trace: lines that are not TCP
+	 * segments in the trace format (skipped). */
+	uint64_t malformed;
 	uint64_t dropped;                        /* TCP packets past LADDER_MAX_CONNS */
 	struct ladder_conn *conns;
 	size_t nconns;
@@ -95,7 +99,8 @@ struct ladder_capture {
 	bool mid_stream;                         /* no handshake seen: states assumed */
 };
 
-/* Reads `path`. On failure returns -1 with a one-line reason in err (no newline)
+/* Reads `path` ("-": standard input), a pcap file or a trace, whichever its first
+ * bytes say it is. On failure returns -1 with a one-line reason in err (no newline)
  * and leaves nothing to free; on success 0, with ladder_free to call. */
 int ladder_load(const char *path, const struct ladder_select *sel, struct ladder_capture *cap,
 		char *err, size_t errcap);
