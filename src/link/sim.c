@@ -32,11 +32,17 @@
  *      what is delivered (both copies of a duplicated datagram carry the same flip;
  *      the SEND tap has already recorded the original).
  *
- * Pending deliveries wait in a binary min-heap ordered by (arrival time, sequence
- * number given at enqueue); the sequence number makes equal times come out in the
- * order they went in. Their bytes live in two pools (datagrams up to 2048 bytes and
- * larger ones up to 65535), so once the pools have grown to the working set,
- * delivery allocates nothing; the heap array grows by doubling.
+ * Pending deliveries come out in (arrival time, sequence number given at enqueue)
+ * order; the sequence number makes equal times come out in the order they went in.
+ * Within one direction of a link arrivals never go backwards except for a datagram
+ * held back to be reordered, so each direction keeps its in-order datagrams in a
+ * FIFO ring, and only the head of each ring (plus the held-back datagrams) sits in
+ * a binary min-heap: the heap stays as small as the number of busy directions, and
+ * a delivery costs O(1) ring work plus a pop and a push on that small heap, however
+ * many datagrams are in flight. The merged order is the same as one big heap's.
+ * Bytes live in two pools (datagrams up to 2048 bytes and larger ones up to
+ * 65535), so once the pools and rings have grown to the working set, delivery
+ * allocates nothing.
  */
 #include "tern/sim.h"
 
@@ -72,8 +78,22 @@ struct sim_tap {
 };
 
 /* One direction of a link: its model, its counters and its queue state. */
+struct sim_event {
+	tern_time at;
+	uint64_t seq;
+	uint8_t *buf;              /* from sim->small_pool or sim->large_pool by len */
+	uint32_t len;
+	int link;
+	int dir;
+	bool fifo;                 /* the head of its direction's ring, not held back */
+};
+
 struct sim_dir {
 	struct tern_link_params p;
+	/* In-order datagrams behind the one in the heap (see the header comment). */
+	struct sim_event *ring;
+	size_t ring_head, ring_len, ring_cap;   /* ring_cap is a power of two */
+	bool head_in_heap;
 	struct tern_link_stats stats;
 	tern_time busy_until;     /* when the serialiser finishes what it holds */
 	tern_time last_arrival;   /* latest in-order arrival, the floor for the next */
@@ -96,15 +116,6 @@ struct sim_node {
 	void *rx_ctx;
 	int *links;                /* ids of the links touching this node, in creation order */
 	size_t nlinks, cap_links;
-};
-
-struct sim_event {
-	tern_time at;
-	uint64_t seq;
-	uint8_t *buf;              /* from sim->small_pool or sim->large_pool by len */
-	uint32_t len;
-	int link;
-	int dir;
 };
 
 struct tern_sim {
@@ -242,6 +253,60 @@ static struct sim_event heap_pop(struct tern_sim *sim)
 	return top;
 }
 
+/* A direction's ring: append at the back, take from the front. 0 or -ENOMEM. */
+static int ring_push(struct sim_dir *d, const struct sim_event *ev)
+{
+	if (d->ring_len == d->ring_cap) {
+		size_t ncap = d->ring_cap ? d->ring_cap * 2 : SIM_INITIAL_CAP;
+		struct sim_event *r = malloc(ncap * sizeof *r);
+		if (!r)
+			return -TERN_ENOMEM;
+		for (size_t i = 0; i < d->ring_len; i++)
+			r[i] = d->ring[(d->ring_head + i) & (d->ring_cap - 1)];
+		free(d->ring);
+		d->ring = r;
+		d->ring_cap = ncap;
+		d->ring_head = 0;
+	}
+	d->ring[(d->ring_head + d->ring_len) & (d->ring_cap - 1)] = *ev;
+	d->ring_len++;
+	return 0;
+}
+
+/* Queues an event: a held-back one straight into the heap; an in-order one into
+ * the heap when its direction has nothing there, else behind the others. */
+static int event_queue(struct tern_sim *sim, const struct sim_event *ev)
+{
+	struct sim_dir *d = &sim->links[ev->link].dir[ev->dir];
+	if (!ev->fifo)
+		return heap_push(sim, ev);
+	if (d->head_in_heap)
+		return ring_push(d, ev);
+	int err = heap_push(sim, ev);
+	if (err == 0)
+		d->head_in_heap = true;
+	return err;
+}
+
+/* The next due event; its direction's next in-order datagram takes its place. */
+static struct sim_event event_pop(struct tern_sim *sim)
+{
+	struct sim_event ev = heap_pop(sim);
+	if (ev.fifo) {
+		struct sim_dir *d = &sim->links[ev.link].dir[ev.dir];
+		if (d->ring_len > 0) {
+			struct sim_event next = d->ring[d->ring_head];
+			d->ring_head = (d->ring_head + 1) & (d->ring_cap - 1);
+			d->ring_len--;
+			/* Cannot fail: the popped slot is free. */
+			(void)heap_push(sim, &next);
+		} else {
+			d->head_in_heap = false;
+		}
+	}
+	return ev;
+}
+
 /* ------------------------------------------------------------------ buffers */
 
 static struct tern_pool *pool_for(struct tern_sim *sim, size_t len)
@@ -250,7 +315,7 @@ static struct tern_pool *pool_for(struct tern_sim *sim, size_t len)
 }
 
 /* Queues one copy of `pkt` for delivery at `at`. False when memory ran out. */
-static bool enqueue_copy(struct tern_sim *sim, int link, int dir, tern_time at,
+static bool enqueue_copy(struct tern_sim *sim, int link, int dir, tern_time at, bool in_order,
 			 const uint8_t *pkt, size_t len, bool flip, uint64_t bit)
 {
 	struct tern_pool *pool = pool_for(sim, len);
@@ -262,9 +327,9 @@ static bool enqueue_copy(struct tern_sim *sim, int link, int dir, tern_time at,
 		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 	struct sim_event ev = {
 		.at = at, .seq = sim->next_seq++, .buf = buf, .len = (uint32_t)len,
-		.link = link, .dir = dir,
+		.link = link, .dir = dir, .fifo = in_order,
 	};
-	if (heap_push(sim, &ev) != 0) {
+	if (event_queue(sim, &ev) != 0) {
 		tern__pool_put(pool, buf);
 		return false;
 	}
@@ -326,7 +391,9 @@ static void link_enter(struct tern_sim *sim, int link, int dir, const uint8_t *p
 								       (uint64_t)p->jitter + 1));
 	if (arrival < d->last_arrival)
 		arrival = d->last_arrival;
+	bool in_order = true;
 	if (roll(sim, p->reorder)) {
+		in_order = false;
 		tern_time hold = p->reorder_delay ? p->reorder_delay
 						  : TERN_MAX(p->delay, SIM_DEFAULT_REORDER_NS);
 		arrival = time_add(arrival, hold);
@@ -342,12 +409,12 @@ static void link_enter(struct tern_sim *sim, int link, int dir, const uint8_t *p
 		d->stats.corrupted++;
 
 	/* Out of memory for the copy: a drop like a full queue (DESIGN.md §5). */
-	if (!enqueue_copy(sim, link, dir, arrival, pkt, len, flip, bit)) {
+	if (!enqueue_copy(sim, link, dir, arrival, in_order, pkt, len, flip, bit)) {
 		d->stats.queue_drops++;
 		return;
 	}
 	if (dup) {
-		if (enqueue_copy(sim, link, dir, arrival, pkt, len, flip, bit))
+		if (enqueue_copy(sim, link, dir, arrival, in_order, pkt, len, flip, bit))
 			d->stats.duplicated++;
 		else
 			d->stats.queue_drops++;
@@ -456,6 +523,8 @@ void tern_sim_destroy(struct tern_sim *sim)
 			free(t);
 			t = next;
 		}
+		free(sim->links[i].dir[0].ring);
+		free(sim->links[i].dir[1].ring);
 	}
 	free(sim->nodes);
 	free(sim->links);
@@ -661,7 +730,7 @@ bool tern_sim_step(struct tern_sim *sim, tern_time limit)
 	sim->now = t;
 	uint64_t seq_end = sim->next_seq;
 	while (sim->nheap > 0 && sim->heap[0].at <= t && sim->heap[0].seq < seq_end) {
-		struct sim_event ev = heap_pop(sim);
+		struct sim_event ev = event_pop(sim);
 		deliver(sim, &ev);
 	}
 	for (size_t i = 0; i < sim->nnodes; i++) {

@@ -51,21 +51,25 @@ static void bind_link(struct tern_stack *st, struct tern_sock *sk, uint32_t addr
 	sk->laddr = addr;
 	sk->lport = port;
 	sk->bind_next = *head;
+	if (*head)
+		(*head)->bind_pprev = &sk->bind_next;
+	sk->bind_pprev = head;
 	*head = sk;
 	sk->flags |= SK_BOUND;
 }
 
+/* O(1): a listener's port may hold millions of accepted children, and each one
+ * leaves the chain when it closes. */
 void tern__port_unbind(struct tern_stack *st, struct tern_sock *sk)
 {
-	for (struct tern_sock **pp = bchain(st, sk->lport); *pp; pp = &(*pp)->bind_next) {
-		if (*pp == sk) {
-			*pp = sk->bind_next;
-			sk->bind_next = NULL;
-			sk->flags &= ~(SK_BOUND | SK_USER_BOUND);
-			return;
-		}
-	}
-	TERN_ASSERT(!"bound socket missing from its chain");
+	(void)st;
+	TERN_ASSERT(sk->bind_pprev && *sk->bind_pprev == sk);
+	*sk->bind_pprev = sk->bind_next;
+	if (sk->bind_next)
+		sk->bind_next->bind_pprev = sk->bind_pprev;
+	sk->bind_next = NULL;
+	sk->bind_pprev = NULL;
+	sk->flags &= ~(SK_BOUND | SK_USER_BOUND);
 }
 
 /* bind(0) and listen() on an unbound socket: a random start, odd ports first

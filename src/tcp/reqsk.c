@@ -59,10 +59,7 @@ static uint32_t idx1_of(struct tern_req_table *t, const struct tern_req *r)
 	return (uint32_t)(r - t->reqs) + 1;
 }
 
-static uint32_t hash4(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
-{
-	return (uint32_t)tern__siphash_3u32(&st->secrets.port, laddr, raddr, (uint32_t)lport << 16 | rport);
-}
+#define hash4 tern__tuple_hash
 
 /* ------------------------------------------------------------ the timer */
 

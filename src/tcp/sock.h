@@ -124,7 +124,8 @@ struct tern_tcp_neg {
 struct tern_sock {
 	/* ---- identity and tables */
 	struct tern_sock *hash_next;    /* connection hash or listener chain */
-	struct tern_sock *bind_next;    /* sockets sharing the local port */
+	struct tern_sock *bind_next;    /* sockets sharing the local port's chain */
+	struct tern_sock **bind_pprev;  /* what points at us there: O(1) unbind */
 	uint32_t laddr, raddr;          /* host order; laddr 0 = wildcard */
 	uint16_t lport, rport;
 	uint8_t state;
@@ -384,6 +385,23 @@ struct tern_sock *tern__fd_sock(struct tern_stack *st, int fd, int *err);
 struct tern_sock *tern__fd_sock_any(struct tern_stack *st, int fd, int *err);
 struct tern_sock *tern__sock_alloc(struct tern_stack *st);
 void tern__sock_free(struct tern_stack *st, struct tern_sock *sk);
+/* The bucket hash of a 4-tuple, shared by the connection hash, the SYN queue and
+ * TIME-WAIT (so a segment's three lookups agree on what they hash). Keyed by a
+ * secret so that a peer cannot aim its tuples at one chain, but not SipHash: the
+ * value never leaves the stack, and this runs for every segment, so it is a keyed
+ * multiply-xorshift mix in the class of Linux's jhash(net_secret) for inet_ehashfn.
+ * SipHash stays where the output is seen by peers (ISNs, cookies, port offsets). */
+static inline uint32_t tern__tuple_hash(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
+					uint32_t raddr, uint16_t rport)
+{
+	uint64_t a = ((uint64_t)laddr << 32 | raddr) ^ st->secrets.port.k0;
+	uint64_t b = ((uint64_t)lport << 16 | rport) ^ st->secrets.port.k1;
+	uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 31;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 29;
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
 void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk);
 void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk);
 struct tern_sock *tern__ehash_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,

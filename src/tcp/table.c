@@ -1,6 +1,6 @@
 /*
  * tcp/table.c: where sockets are found. Descriptors (lowest free first, from 3, as
- * a process's are), the connection hash keyed by SipHash of the 4-tuple (so a
+ * a process's are), the connection hash keyed by a secret hash of the 4-tuple (so a
  * hostile peer cannot aim at one chain), listeners by local port, bind chains by
  * port, and the pools every TCP object comes from.
  *
@@ -18,12 +18,7 @@
 
 #define EHASH_INITIAL 256
 
-static uint32_t ehash_of(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-			 uint16_t rport)
-{
-	return (uint32_t)tern__siphash_3u32(&st->secrets.port, laddr, raddr,
-					    (uint32_t)lport << 16 | rport);
-}
+#define ehash_of tern__tuple_hash
 
 int tern__tcp_init(struct tern_stack *st)
 {

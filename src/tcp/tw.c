@@ -94,10 +94,7 @@ static void set_ts_stamp(struct tern_tw *tw, uint32_t secs)
 	tw->ts_stamp_s = (uint16_t)secs;
 }
 
-static uint32_t hash4(const struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
-{
-	return (uint32_t)tern__siphash_3u32(&st->secrets.port, laddr, raddr, (uint32_t)lport << 16 | rport);
-}
+#define hash4 tern__tuple_hash
 
 /* ------------------------------------------------------------ expiry */
 

@@ -44,9 +44,6 @@ uint32_t tern_csum_add(uint32_t sum, const void *data, size_t len)
 	uint64_t acc = 0;
 	uint64_t carries = 0;
 
-	if (len == 0)
-		return fold64(sum);
-
 	/* Four independent 8-byte words per round keep the loop short. */
 	while (len >= 32) {
 		uint64_t w[4];
@@ -58,35 +55,50 @@ uint32_t tern_csum_add(uint32_t sum, const void *data, size_t len)
 		p += 32;
 		len -= 32;
 	}
-	while (len >= 8) {
-		uint64_t w;
-		memcpy(&w, p, 8);
-		acc += w;
-		carries += acc < w;
-		p += 8;
-		len -= 8;
-	}
 
-	/* The tail (0..7 bytes) is padded with zeros to 8 bytes in memory, which is
-	 * what RFC 1071 asks for an odd final byte: it is the high-order half of a
-	 * last word whose low half is zero. */
-	if (len > 0) {
-		uint8_t tail[8] = { 0 };
-		uint64_t w;
-		memcpy(tail, p, len);
-		memcpy(&w, tail, 8);
-		acc += w;
-		carries += acc < w;
+	/* The rest (under 32 bytes: all of most headers) in 4-byte words, which a
+	 * 64-bit sum holds without carries. The last odd byte is the high-order half
+	 * of a word whose low half is zero (RFC 1071): in memory, the byte followed by
+	 * a zero. */
+	uint64_t rest = 0;
+	while (len >= 4) {
+		uint32_t w;
+		memcpy(&w, p, 4);
+		rest += w;
+		p += 4;
+		len -= 4;
 	}
+	if (len >= 2) {
+		uint16_t w;
+		memcpy(&w, p, 2);
+		rest += w;
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+		uint8_t tail[2] = { *p, 0 };
+		uint16_t w;
+		memcpy(&w, tail, 2);
+		rest += w;
+	}
+	acc += rest;
+	carries += acc < rest;
 
 	/* Each wrap of the accumulator past 2^64 is worth 1 in the folded sum. */
-	uint16_t native = fold64((uint64_t)fold64(acc) + fold64(carries));
+	uint64_t native = (acc & 0xffffffffu) + (acc >> 32) + carries;
+	native = (native & 0xffffu) + (native >> 16);
+	native = (native & 0xffffu) + (native >> 16);
+	native = (native & 0xffffu) + (native >> 16);
 
 	/* Reinterpret the native-order sum as a network-order one (byte swap on
 	 * little-endian hosts, identity on big-endian ones). */
 	uint8_t bytes[2];
-	memcpy(bytes, &native, 2);
-	return fold64((uint64_t)sum + tern_get16(bytes));
+	uint16_t n16 = (uint16_t)native;
+	memcpy(bytes, &n16, 2);
+	uint32_t total = sum + tern_get16(bytes);
+	total = (total & 0xffffu) + (total >> 16);
+	total = (total & 0xffffu) + (total >> 16);
+	return total;
 }
 
 uint16_t tern_csum_fold(uint32_t sum)
