@@ -14,7 +14,8 @@
  * period, so a 64 KiB write moved, lost or repeated shows), and the receiver checks
  * one read in sixteen in full: a cheap sign that the bytes are the ones sent.
  *
- * Output: one JSON object on stdout: {"gbps", "bytes", "wall_s", "mode", ...}.
+ * Output: one JSON object on stdout: {"gbps", "bytes", "wall_s", "mode", ...},
+ * with the buffer sizes autotuning reached by the end (rcvbuf_end, sndbuf_end).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,6 +42,7 @@ struct rx {
 	uint64_t got;
 	uint64_t bad;             /* sampled reads whose bytes were wrong */
 	double t_end;
+	int rcvbuf;               /* SO_RCVBUF at the end: where autotuning went */
 	int err;
 };
 
@@ -80,6 +82,8 @@ static void *receiver(void *arg)
 		rx->got += (uint64_t)n;
 	}
 	rx->t_end = now_s(CLOCK_MONOTONIC);
+	socklen_t sl = sizeof(rx->rcvbuf);
+	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rx->rcvbuf, &sl);
 	free(buf);
 	close(fd);
 	return NULL;
@@ -150,6 +154,9 @@ int main(int argc, char **argv)
 	}
 	pthread_join(th, NULL);
 	double cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	int sndbuf = 0;
+	socklen_t sl = sizeof(sndbuf);
+	getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl);
 	close(fd);
 	close(rx.lfd);
 	if (err)
@@ -163,8 +170,8 @@ int main(int argc, char **argv)
 	}
 	double wall = rx.t_end - t0;
 	printf("{\"gbps\":%.3f,\"bytes\":%llu,\"wall_s\":%.6f,\"cpu_s\":%.6f,"
-	       "\"mode\":\"loopback, sender and receiver threads, 64 KiB writes and reads, default buffers\"}\n",
+	       "\"rcvbuf_end\":%d,\"sndbuf_end\":%d,\"mode\":\"loopback, sender and receiver threads, 64 KiB writes and reads, default buffers\"}\n",
 	       wall > 0 ? (double)rx.got * 8 / wall / 1e9 : 0.0,
-	       (unsigned long long)rx.got, wall, cpu);
+	       (unsigned long long)rx.got, wall, cpu, rx.rcvbuf, sndbuf);
 	return 0;
 }
