@@ -396,6 +396,15 @@ int tern_cmd_serve(int argc, char **argv)
 	tern_addr_format(&o.peer, p, sizeof(p));
 	printf("tern serve: device %s%s%s, tern %s, kernel %s\n", tern_tun_ifname(s.h.tun),
 	       o.netns ? " in netns " : "", o.netns ? o.netns : "", a, p);
+	struct tern_tun_stats ts;
+	tern_tun_stats(s.h.tun, &ts);
+	if (ts.offload)
+		printf("tern serve: offloads on (vnet header, TSO4, checksum)\n");
+	else if (ts.offload_error)
+		printf("tern serve: offloads off: the kernel refused them: %s\n",
+		       tern_strerror(ts.offload_error));
+	else
+		printf("tern serve: offloads off (--no-offload)\n");
 	for (int i = 0; i < s.nlst; i++)
 		printf("tern serve: %s on %s:%u\n", s.lst[i].app->name, a, s.lst[i].port);
 	if (s.h.ctl)
@@ -423,7 +432,6 @@ int tern_cmd_serve(int argc, char **argv)
 	if (s.h.stop_signal)
 		printf("tern serve: stopped by signal %d\n", s.h.stop_signal);
 
-	struct tern_tun_stats ts;
 	tern_tun_stats(s.h.tun, &ts);
 	for (int i = 0; i < s.nslots; i++)
 		if (s.slots[i].c) {
@@ -435,6 +443,12 @@ int tern_cmd_serve(int argc, char **argv)
 	       " datagrams in, %" PRIu64 " out, %" PRIu64 " lost\n",
 	       s.accepted, s.ended, s.failed, s.resets, s.rx_bytes, s.tx_bytes, ts.rx_packets,
 	       ts.tx_packets, ts.tx_errors);
+	if (ts.offload)
+		printf("tern serve: offloads: %" PRIu64 " TSO packets in cut into %" PRIu64
+		       " segments, %" PRIu64 " TSO packets out made of %" PRIu64 " segments (%" PRIu64
+		       " refused), %" PRIu64 " checksums completed, %" PRIu64 " bad vnet headers\n",
+		       ts.gso_rx_packets, ts.gso_rx_segs, ts.gso_tx_packets, ts.gso_tx_segs,
+		       ts.gso_tx_fallbacks, ts.csum_rx_completed, ts.rx_bad_vnet);
 	fflush(stdout);
 out:
 	for (int i = 0; i < s.nslots; i++)

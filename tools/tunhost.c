@@ -65,6 +65,8 @@ const char tunhost_usage[] =
 	"  --sysctl NAME=VAL   set a knob before starting (repeatable)\n"
 	"  --mtu N             device and stack MTU, 576..65535 (default 1500)\n"
 	"  --duration SECONDS  stop after this long\n"
+	"  --no-offload        no TSO or checksum offload on the device (plain\n"
+	"                      MTU-sized datagrams both ways)\n"
 	"  --verbose           print the stack's log\n";
 
 void tunhost_opts_init(struct tunhost_opts *o)
@@ -174,6 +176,9 @@ int tunhost_option(struct tunhost_opts *o, const char *prog, int key, const char
 	}
 	case TUNHOST_OPT_VERBOSE:
 		o->verbose++;
+		return 0;
+	case TUNHOST_OPT_NO_OFFLOAD:
+		o->no_offload = true;
 		return 0;
 	default:
 		return -1;
@@ -409,6 +414,7 @@ int tunhost_start(struct tunhost *h, const char *prog, const struct tunhost_opts
 	struct tern_tun_config tc = {
 		.ifname = o->dev, .addr = o->addr, .peer = o->peer, .mtu = o->mtu,
 		.log = on_log, .log_ctx = h, .tap = on_tap, .tap_ctx = h,
+		.no_offload = o->no_offload,
 	};
 	int rc = tern_tun_create(&tc, &h->tun);
 	if (rc < 0) {

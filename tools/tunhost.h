@@ -29,6 +29,7 @@ enum {
 	TUNHOST_OPT_SYSCTL,
 	TUNHOST_OPT_MTU,
 	TUNHOST_OPT_VERBOSE,
+	TUNHOST_OPT_NO_OFFLOAD,
 	TUNHOST_OPT_END     /* commands number their own options from here */
 };
 
@@ -38,7 +39,8 @@ enum {
 	{ "ctl", true, TUNHOST_OPT_CTL }, { "pcap", true, TUNHOST_OPT_PCAP },         \
 	{ "duration", true, TUNHOST_OPT_DURATION },                                 \
 	{ "sysctl", true, TUNHOST_OPT_SYSCTL }, { "mtu", true, TUNHOST_OPT_MTU },     \
-	{ "verbose", false, TUNHOST_OPT_VERBOSE }
+	{ "verbose", false, TUNHOST_OPT_VERBOSE },                                  \
+	{ "no-offload", false, TUNHOST_OPT_NO_OFFLOAD }
 
 /* Help text for the shared options, for a command's usage. */
 extern const char tunhost_usage[];
@@ -53,6 +55,7 @@ struct tunhost_opts {
 	double duration_s;         /* 0: no limit */
 	uint32_t mtu;
 	int verbose;
+	bool no_offload;           /* --no-offload: no vnet header, no TSO */
 	int nsysctl;
 	const char *sysctl[TUNHOST_MAX_SYSCTL];   /* "name=value" */
 };

@@ -2,20 +2,32 @@
  * tern/tun.h: the Linux TUN driver, one tern host on a real network interface.
  *
  * The driver is the real-time counterpart of the simulator (tern/sim.h). It owns a
- * TUN device (IFF_TUN | IFF_NO_PI: every read and write is one bare IP datagram)
- * and a tern stack whose address lives behind that device, and it runs the stack
- * in real time with one epoll loop:
+ * TUN device (IFF_TUN | IFF_NO_PI: every read and write is one IP datagram, after
+ * a virtio-net header with offloads, below) and a tern stack whose address lives
+ * behind that device, and it runs the stack in real time with one epoll loop:
  *
  *     tern_tun_poll(tun, until)
  *         sleep until a datagram arrives, the stack's next deadline, a watched
  *         descriptor becomes ready, or `until`;
  *         hand every waiting datagram (a bounded burst) to tern_stack_input;
  *         run due timers (tern_stack_advance);
- *         call the watchers of ready descriptors.
+ *         call the watchers of ready descriptors;
+ *         write what the stack emitted (with offloads; see below).
  *
- * What the stack emits is written to the device at once, from inside the stack
- * call that produced it. Time is CLOCK_MONOTONIC in nanoseconds; the ISN and
- * cookie secrets and the PRNG seed come from getrandom(2).
+ * Offloads (the default; `no_offload` turns them off). The device is opened with
+ * IFF_VNET_HDR and TUN_F_CSUM | TUN_F_TSO4, so the kernel hands tern TCP packets
+ * of up to 64 KiB with their checksums left undone, and takes such packets from
+ * tern. The driver cuts what it reads into the segments the wire would have
+ * carried before the stack sees them, and queues what the stack emits, writing
+ * runs of segments of one flow as one TSO packet after each datagram read and at
+ * the end of each turn of the loop (before it sleeps). The stack never notices: it sees and
+ * makes MTU-sized segments either way. The tap sees them too, the stack's view.
+ * Without offloads (or when the kernel refuses them) every datagram crosses the
+ * device as it is, and what the stack emits is written at once, from inside the
+ * stack call that produced it.
+ *
+ * Time is CLOCK_MONOTONIC in nanoseconds; the ISN and cookie secrets and the PRNG
+ * seed come from getrandom(2).
  *
  * The kernel's side of the device gets `peer` as its address, point to point with
  * tern's `addr` (what `ip addr add PEER peer ADDR dev IF` does), so the kernel
@@ -59,6 +71,7 @@ struct tern_tun_config {
 	void *log_ctx;
 	tern_tun_tap_fn tap;       /* optional */
 	void *tap_ctx;
+	bool no_offload;           /* plain datagrams only (no IFF_VNET_HDR) */
 };
 
 /* What the driver itself counts (the stack's counters are in tern_stack_counters). */
@@ -68,6 +81,18 @@ struct tern_tun_stats {
 	uint64_t tx_errors;              /* writes the device refused (the datagram is lost) */
 	uint64_t wakeups;                /* returns from the epoll wait */
 	uint64_t timer_wakeups;          /* of which the stack's deadline was the cause */
+	/* Offloads. `offload` says whether they are on; when they were asked for and
+	 * the kernel refused them, offload_error is the -errno of the refusal (the
+	 * device then runs plain). */
+	bool offload;
+	int offload_error;
+	uint64_t gso_rx_packets;         /* TSO packets read from the device ... */
+	uint64_t gso_rx_segs;            /* ... and the segments they were cut into */
+	uint64_t csum_rx_completed;      /* other datagrams whose checksum tern completed */
+	uint64_t gso_tx_packets;         /* TSO packets written to the device ... */
+	uint64_t gso_tx_segs;            /* ... and the segments they were made of */
+	uint64_t gso_tx_fallbacks;       /* TSO packets refused, then written segment by segment */
+	uint64_t rx_bad_vnet;            /* reads dropped for a malformed vnet header */
 };
 
 /* Creates the device, configures it (when `peer` is given), and the stack on it.
@@ -96,6 +121,11 @@ int tern_tun_unwatch(struct tern_tun *tun, int fd);
  * which the wait does not last (TERN_TIME_NEVER: no limit). Returns 0, or a
  * negative errno when the device or the wait failed (EINTR is not a failure). */
 int tern_tun_poll(struct tern_tun *tun, tern_time until);
+
+/* Writes what the stack emitted since the last turn of the loop. tern_tun_poll
+ * does it before it sleeps and before it returns, so only a caller that makes
+ * socket calls and then does something lengthy before polling again needs it. */
+void tern_tun_flush(struct tern_tun *tun);
 
 #ifdef __cplusplus
 }

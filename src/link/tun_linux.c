@@ -29,6 +29,30 @@
  *
  * Time passed to the stack is read once per datagram (a vDSO call), so the stack's
  * RTT samples see arrival times, not the start of the burst.
+ *
+ * Offloads (unless the config says no_offload). The device is opened with
+ * IFF_VNET_HDR too, and TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4) tells the kernel
+ * that tern takes TCP/IPv4 packets of up to 64 KiB whose checksums are left
+ * undone, and may hand it such packets. Every read and write then starts with a
+ * virtio-net header. We use the legacy 10-byte struct virtio_net_hdr, not the
+ * 12-byte _v1 one: the two extra bytes (num_buffers) only mean something to
+ * virtio devices with mergeable receive buffers, while a TUN read always yields
+ * exactly one datagram; 10 is also the kernel's default, set explicitly with
+ * TUNSETVNETHDRSZ anyway. TUNSETVNETLE fixes its byte order to little-endian, so
+ * link/tun_gso.c reads it the same way on every host.
+ *
+ * In, link/tun_gso.c cuts each TSO packet into the segments the wire would have
+ * carried (and completes the checksum of other datagrams that need it), and each
+ * segment goes to tern_stack_input: the core's per-segment behaviour is that of
+ * Linux without GRO. Out, the emit callback only queues (a copy, as it must). The
+ * queue is written after each datagram read (what the stack said in answer goes
+ * out before the next is read, as without offloads) and at the end of each turn,
+ * before the loop sleeps: runs of one flow's segments as single TSO packets with
+ * one writev each (vnet header, rebuilt headers, then the payloads where they lie
+ * in the queue), anything else as it is. A TSO packet
+ * the kernel refuses is written again segment by segment. If the kernel refuses
+ * the offloads themselves the device is opened again without IFF_VNET_HDR and
+ * the driver runs plain; the stats say so.
  */
 #define _GNU_SOURCE
 
@@ -37,6 +61,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -47,9 +72,11 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "link/tun_gso.h"
 #include "tern/stack.h"
 
 /* Datagrams read per turn of the loop before timers and watchers get their turn:
@@ -59,6 +86,12 @@
 #define TUN_MAX_DGRAM 65535
 /* Key material handed to the stack (tern_stack_config asks for at least 32). */
 #define TUN_SECRET_BYTES 32
+/* With offloads: the stack's output waiting for the end of the turn. The arena
+ * holds a few TSO packets' worth; a fuller queue is written early. */
+#define TXQ_BYTES (256 * 1024)
+#define TXQ_DGRAMS 512
+/* Most segments in one TSO packet we write (bounds the writev's iovecs). */
+#define TUN_GSO_MAX_SEGS 64
 /* epoll data tags for the two descriptors the driver owns itself. */
 #define TAG_DEVICE UINT64_MAX
 #define TAG_TIMER (UINT64_MAX - 1)
@@ -80,8 +113,16 @@ struct tern_tun {
 	void *tap_ctx;
 	struct tern_tun_stats stats;
 	struct watch watch[TERN_TUN_MAX_WATCH];
-	uint8_t buf[TUN_MAX_DGRAM];
+	bool offload;            /* every read and write carries a vnet header */
+	tern_time rx_now;        /* arrival time of what tern__gso_input hands on */
+	uint8_t *txq;            /* the queue's arena (offloads only) */
+	size_t txq_used;
+	size_t txq_n;
+	struct tern_gso_dgram txq_d[TXQ_DGRAMS];
+	_Alignas(8) uint8_t buf[TUN_MAX_DGRAM];
 };
+
+_Static_assert(sizeof(struct virtio_net_hdr) == TERN_VNET_HDR_LEN, "legacy virtio-net header");
 
 tern_time tern_tun_clock(void)
 {
@@ -92,8 +133,9 @@ tern_time tern_tun_clock(void)
 
 /* ------------------------------------------------------------ the device */
 
-/* Opens /dev/net/tun and creates the interface. Returns the descriptor or -errno. */
-static int open_device(const char *name, char ifname[IFNAMSIZ])
+/* Opens /dev/net/tun and creates the interface, with a vnet header on every
+ * datagram when `vnet`. Returns the descriptor or -errno. */
+static int open_device(const char *name, bool vnet, char ifname[IFNAMSIZ])
 {
 	struct ifreq ifr;
 
@@ -103,7 +145,7 @@ static int open_device(const char *name, char ifname[IFNAMSIZ])
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
 	memcpy(ifr.ifr_name, name, strlen(name));
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int e = -errno;
@@ -113,6 +155,46 @@ static int open_device(const char *name, char ifname[IFNAMSIZ])
 	memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
 	ifname[IFNAMSIZ - 1] = '\0';
 	return fd;
+}
+
+/* Header size, byte order and the offloads on a device opened with IFF_VNET_HDR.
+ * 0 or -errno of the ioctl the kernel refused. */
+static int enable_offloads(int fd)
+{
+	int size = TERN_VNET_HDR_LEN, le = 1;
+	const uint16_t probe = 1;
+
+	if (ioctl(fd, TUNSETVNETHDRSZ, &size) < 0)
+		return -errno;
+	/* Little-endian is also the native order of a legacy header on a
+	 * little-endian host, so there a kernel without the ioctl is no problem. */
+	if (ioctl(fd, TUNSETVNETLE, &le) < 0 && *(const uint8_t *)&probe != 1)
+		return -errno;
+	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Opens the device with offloads if wanted and granted, else plain. Sets
+ * tun->offload and the stats' offload fields. The descriptor or -errno. */
+static int open_device_offload(struct tern_tun *tun, const char *name, bool want)
+{
+	if (want) {
+		int fd = open_device(name, true, tun->ifname);
+		if (fd >= 0) {
+			int rc = enable_offloads(fd);
+			if (rc == 0) {
+				tun->offload = tun->stats.offload = true;
+				return fd;
+			}
+			/* Closing removes the half-made device; it is made again plain. */
+			close(fd);
+			tun->stats.offload_error = rc;
+		} else {
+			tun->stats.offload_error = fd;
+		}
+	}
+	return open_device(name, false, tun->ifname);
 }
 
 static void set_sockaddr(struct sockaddr *sa, uint32_t v4)
@@ -196,6 +278,98 @@ static void device_emit(void *ctx, tern_time now, const uint8_t *pkt, size_t len
 	}
 }
 
+/* ------------------------------------------------------------ output with offloads */
+
+/* One write of iov[0..n) with a vnet header in front; true when the kernel took it. */
+static bool write_iov(struct tern_tun *tun, const struct iovec *iov, int n, size_t len)
+{
+	for (;;) {
+		ssize_t w = writev(tun->fd, iov, n);
+		if (w == (ssize_t)(len + TERN_VNET_HDR_LEN)) {
+			tun->stats.tx_packets++;
+			tun->stats.tx_bytes += len;
+			return true;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		return false;
+	}
+}
+
+/* One datagram as it is: an all-zero vnet header (no GSO, checksum complete). */
+static void write_plain(struct tern_tun *tun, const struct tern_gso_dgram *d)
+{
+	static const uint8_t none[TERN_VNET_HDR_LEN];
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)none, .iov_len = sizeof(none) },
+		{ .iov_base = (void *)d->data, .iov_len = d->len },
+	};
+	if (!write_iov(tun, iov, 2, d->len))
+		tun->stats.tx_errors++;
+}
+
+/* A run from tern__gso_run as one TSO packet: the vnet header, the rebuilt
+ * headers, then each segment's payload where it lies in the queue. */
+static bool write_tso(struct tern_tun *tun, const struct tern_gso_dgram *d, size_t n)
+{
+	uint8_t vnet[TERN_VNET_HDR_LEN], hdr[TERN_GSO_MAX_HDRS];
+	struct iovec iov[TUN_GSO_MAX_SEGS + 2];
+	struct tern_vnet_hdr vh;
+
+	size_t h = tern__gso_build(d, n, hdr, &vh);
+	tern__vnet_hdr_put(vnet, &vh);
+	iov[0] = (struct iovec){ .iov_base = vnet, .iov_len = sizeof(vnet) };
+	iov[1] = (struct iovec){ .iov_base = hdr, .iov_len = h };
+	size_t len = h;
+	for (size_t i = 0; i < n; i++) {
+		iov[2 + i] = (struct iovec){ .iov_base = (void *)(d[i].data + h), .iov_len = d[i].len - h };
+		len += d[i].len - h;
+	}
+	if (!write_iov(tun, iov, (int)n + 2, len))
+		return false;
+	tun->stats.gso_tx_packets++;
+	tun->stats.gso_tx_segs += n;
+	return true;
+}
+
+void tern_tun_flush(struct tern_tun *tun)
+{
+	size_t i = 0;
+
+	while (i < tun->txq_n) {
+		size_t left = tun->txq_n - i;
+		size_t n = tern__gso_run(tun->txq_d + i, left < TUN_GSO_MAX_SEGS ? left : TUN_GSO_MAX_SEGS,
+					 TERN_GSO_MAX_DGRAM);
+		if (n >= 2 && !write_tso(tun, tun->txq_d + i, n)) {
+			/* Refused as a whole (it should not be): the segments one by one. */
+			tun->stats.gso_tx_fallbacks++;
+			for (size_t k = 0; k < n; k++)
+				write_plain(tun, &tun->txq_d[i + k]);
+		} else if (n == 1) {
+			write_plain(tun, &tun->txq_d[i]);
+		}
+		i += n;
+	}
+	tun->txq_n = 0;
+	tun->txq_used = 0;
+}
+
+/* The stack's emit callback with offloads: a copy into the queue. */
+static void queue_emit(void *ctx, tern_time now, const uint8_t *pkt, size_t len)
+{
+	struct tern_tun *tun = ctx;
+
+	if (tun->txq_n == TXQ_DGRAMS || tun->txq_used + len > TXQ_BYTES)
+		tern_tun_flush(tun);
+	uint8_t *p = tun->txq + tun->txq_used;
+	memcpy(p, pkt, len);
+	tun->txq_d[tun->txq_n++] = (struct tern_gso_dgram){ .data = p, .len = len };
+	/* Keeps every datagram 8-byte aligned in the arena. */
+	tun->txq_used += (len + 7) & ~(size_t)7;
+	if (tun->tap)
+		tun->tap(tun->tap_ctx, now, true, pkt, len);
+}
+
 /* ------------------------------------------------------------ life cycle */
 
 int tern_tun_create(const struct tern_tun_config *cfg, struct tern_tun **out)
@@ -227,10 +401,14 @@ int tern_tun_create(const struct tern_tun_config *cfg, struct tern_tun **out)
 	for (int i = 0; i < TERN_TUN_MAX_WATCH; i++)
 		tun->watch[i].fd = -1;
 
-	int rc = open_device(cfg->ifname ? cfg->ifname : "tern%d", tun->ifname);
+	int rc = open_device_offload(tun, cfg->ifname ? cfg->ifname : "tern%d", !cfg->no_offload);
 	if (rc < 0)
 		goto fail;
 	tun->fd = rc;
+	if (tun->offload && !(tun->txq = malloc(TXQ_BYTES))) {
+		rc = -ENOMEM;
+		goto fail;
+	}
 	if (cfg->peer.family == TERN_AF_INET) {
 		rc = configure_device(tun->ifname, cfg->peer.u.v4, cfg->addr.u.v4, mtu);
 		if (rc < 0)
@@ -262,7 +440,7 @@ int tern_tun_create(const struct tern_tun_config *cfg, struct tern_tun **out)
 	sc.seed = seed;
 	sc.secret = secret;
 	sc.secret_len = sizeof(secret);
-	sc.emit = device_emit;
+	sc.emit = tun->offload ? queue_emit : device_emit;
 	sc.emit_ctx = tun;
 	sc.log = cfg->log;
 	sc.log_ctx = cfg->log_ctx;
@@ -282,6 +460,8 @@ void tern_tun_destroy(struct tern_tun *tun)
 {
 	if (!tun)
 		return;
+	if (tun->fd >= 0)
+		tern_tun_flush(tun);
 	if (tun->st)
 		tern_stack_destroy(tun->st);
 	if (tun->tfd >= 0)
@@ -290,6 +470,7 @@ void tern_tun_destroy(struct tern_tun *tun)
 		close(tun->epfd);
 	if (tun->fd >= 0)
 		close(tun->fd);
+	free(tun->txq);
 	free(tun);
 }
 
@@ -364,11 +545,43 @@ static int arm_timer(struct tern_tun *tun, tern_time when)
 	return 0;
 }
 
+/* tern__gso_input's consumer: one segment (or datagram) to the stack. */
+static void rx_segment(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct tern_tun *tun = ctx;
+	if (tun->tap)
+		tun->tap(tun->tap_ctx, tun->rx_now, false, pkt, len);
+	tern_stack_input(tun->st, tun->rx_now, pkt, len);
+}
+
+/* One read with offloads: the vnet header apart, the datagram into buf. */
+static ssize_t read_vnet(struct tern_tun *tun, struct tern_vnet_hdr *vh)
+{
+	uint8_t vnet[TERN_VNET_HDR_LEN];
+	struct iovec iov[2] = {
+		{ .iov_base = vnet, .iov_len = sizeof(vnet) },
+		{ .iov_base = tun->buf, .iov_len = sizeof(tun->buf) },
+	};
+	ssize_t n = readv(tun->fd, iov, 2);
+	if (n <= 0)
+		return n;
+	if (n < TERN_VNET_HDR_LEN) {
+		tun->stats.rx_bad_vnet++;
+		return -2;
+	}
+	tern__vnet_hdr_get(vnet, vh);
+	return n - TERN_VNET_HDR_LEN;
+}
+
 /* Reads up to TUN_BURST datagrams and hands each to the stack. 0 or -errno. */
 static int read_burst(struct tern_tun *tun)
 {
+	struct tern_vnet_hdr vh;
+
 	for (int i = 0; i < TUN_BURST; i++) {
-		ssize_t n = read(tun->fd, tun->buf, sizeof(tun->buf));
+		ssize_t n = tun->offload ? read_vnet(tun, &vh) : read(tun->fd, tun->buf, sizeof(tun->buf));
+		if (n == -2)
+			continue;
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return 0;
@@ -377,6 +590,26 @@ static int read_burst(struct tern_tun *tun)
 		if (n == 0)
 			return 0;
 		tern_time now = tern_tun_clock();
+		if (tun->offload) {
+			tun->stats.rx_packets++;
+			tun->stats.rx_bytes += (uint64_t)n;
+			tun->rx_now = now;
+			int segs = tern__gso_input(&vh, tun->buf, (size_t)n, rx_segment, tun);
+			if (segs < 0) {
+				tun->stats.rx_bad_vnet++;
+			} else if (vh.gso_type != TERN_VNET_GSO_NONE) {
+				tun->stats.gso_rx_packets++;
+				tun->stats.gso_rx_segs += (uint64_t)segs;
+			} else if (vh.flags & TERN_VNET_F_NEEDS_CSUM) {
+				tun->stats.csum_rx_completed++;
+			}
+			/* What this datagram made the stack say goes out before the next
+			 * is read, as without offloads: the kernel sees tern's ACKs as
+			 * soon as it would have, and what they release can still be
+			 * read in this burst. */
+			tern_tun_flush(tun);
+			continue;
+		}
 		tun->stats.rx_packets++;
 		tun->stats.rx_bytes += (uint64_t)n;
 		if (tun->tap)
@@ -400,6 +633,8 @@ int tern_tun_poll(struct tern_tun *tun, tern_time until)
 	int rc = arm_timer(tun, wake);
 	if (rc < 0)
 		return rc;
+	/* What the application and the timers made is on its way before we sleep. */
+	tern_tun_flush(tun);
 
 	int n = epoll_wait(tun->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), -1);
 	if (n < 0)
@@ -434,5 +669,6 @@ int tern_tun_poll(struct tern_tun *tun, tern_time until)
 		if (w->fd >= 0)
 			w->fn(w->ctx, w->fd, evs[i].events);
 	}
+	tern_tun_flush(tun);
 	return 0;
 }
