@@ -203,7 +203,9 @@ void tern__tcp_enter_loss(struct tern_stack *st, struct tern_sock *sk)
  * offers more (Linux's tcp_may_update_window). */
 static void update_window(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
 {
-	uint32_t nwin = (uint32_t)seg->win << sk->neg.snd_wscale;
+	/* A SYN's window is never scaled (RFC 7323 §2.2): the SYN-ACK that
+	 * completes our handshake passes through here too (tcp_ack_update_window). */
+	uint32_t nwin = (seg->flags & TERN_TCP_SYN) ? seg->win : (uint32_t)seg->win << sk->neg.snd_wscale;
 
 	if (seq_gt(seg->ack, sk->snd_una) || seq_gt(seg->seq, sk->snd_wl1) ||
 	    (seg->seq == sk->snd_wl1 && nwin > sk->snd_wnd)) {
