@@ -87,11 +87,14 @@ struct tern_cubic {
 	uint32_t curr_rtt_us;      /* HyStart: smallest RTT this round */
 };
 
-/* Room for any algorithm's private state (Linux ICSK_CA_PRIV_SIZE is 104 bytes). */
+/* Room for any algorithm's private state. DEVIATION: Linux reserves 104 bytes
+ * (ICSK_CA_PRIV_SIZE) for algorithms tern does not have; tern's two fit in 64, and
+ * every idle connection pays for this room. */
 union tern_cc_priv {
 	struct tern_cubic cubic;
-	uint64_t raw[13];
+	uint64_t raw[8];
 };
+_Static_assert(sizeof(struct tern_cubic) <= 64, "CUBIC's state must fit the private room");
 
 struct tern_cc_ops;
 
@@ -104,7 +107,7 @@ struct tern_cc {
 	uint32_t clamp_segs;          /* snd_cwnd_clamp */
 	uint32_t prior_cwnd_segs;     /* cwnd before the current reduction (for undo, PRR) */
 	uint32_t prior_ssthresh_segs; /* ssthresh to restore on undo; 0 = nothing to undo */
-	enum tern_ca_state ca_state;
+	uint8_t ca_state;             /* enum tern_ca_state */
 	union tern_cc_priv priv;
 };
 

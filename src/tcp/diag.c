@@ -57,8 +57,8 @@ static void describe(const struct tern_stack *st, const struct tern_sock *sk, st
 		.uid_inode = (uint64_t)(uintptr_t)sk,
 	};
 	if (sk->state == TERN_TCP_LISTEN) {
-		d->recv_q = sk->acc_len;
-		d->send_q = (uint32_t)sk->backlog;
+		d->recv_q = sk->lq->acc_len;
+		d->send_q = (uint32_t)sk->lq->backlog;
 		return;
 	}
 	if (sk->state == TERN_TCP_TIME_WAIT || sk->state == TERN_TCP_SYN_RECV) {

@@ -194,7 +194,7 @@ struct child_params {
 /* The accept queue is full when it holds more than backlog' (spec §2.2). */
 static bool acceptq_full(const struct tern_sock *lsk)
 {
-	return lsk->acc_len > (uint32_t)lsk->backlog;
+	return lsk->lq->acc_len > (uint32_t)lsk->lq->backlog;
 }
 
 /* Linux's tcp_v4_syn_recv_sock + tcp_child_process: a connection socket from a
@@ -291,8 +291,8 @@ static bool queue_full(const struct tern_stack *st, const struct tern_sock *lsk)
 {
 	/* spec §1.2: 6.13+ lets backlog'+1 requests in, 4.4-6.12 backlog'. */
 	if (st->sys.kernel_profile == TERN_PROFILE_4_4)
-		return lsk->syn_len >= (uint32_t)lsk->backlog;
-	return lsk->syn_len > (uint32_t)lsk->backlog;
+		return lsk->lq->syn_len >= (uint32_t)lsk->lq->backlog;
+	return lsk->lq->syn_len > (uint32_t)lsk->lq->backlog;
 }
 
 /* Linux's tcp_syn_flood_action: whether to answer with a cookie, counting and
@@ -325,16 +325,16 @@ static void listen_drop(struct tern_stack *st)
  * issued a cookie; cookie ACKs are checked only for two minutes after. */
 static void synq_overflow(struct tern_stack *st, struct tern_sock *lsk)
 {
-	if (!(lsk->flags & SK_OVERFLOWED) || st->now - lsk->last_overflow > TERN_NS_PER_SEC) {
-		lsk->last_overflow = st->now;
+	if (!(lsk->flags & SK_OVERFLOWED) || st->now - lsk->lq->last_overflow > TERN_NS_PER_SEC) {
+		lsk->lq->last_overflow = st->now;
 		lsk->flags |= SK_OVERFLOWED;
 	}
 }
 
 static bool recent_overflow(const struct tern_stack *st, const struct tern_sock *lsk)
 {
-	return (lsk->flags & SK_OVERFLOWED) && st->now >= lsk->last_overflow - TERN_NS_PER_SEC &&
-	       st->now <= lsk->last_overflow + SYNCOOKIE_VALID_NS;
+	return (lsk->flags & SK_OVERFLOWED) && st->now >= lsk->lq->last_overflow - TERN_NS_PER_SEC &&
+	       st->now <= lsk->lq->last_overflow + SYNCOOKIE_VALID_NS;
 }
 
 static void send_cookie_synack(struct tern_stack *st, struct tern_sock *lsk, const struct tern_ipv4 *ip,
@@ -399,7 +399,7 @@ static void listen_syn(struct tern_stack *st, struct tern_sock *lsk, const struc
 	 * peer counts as proven. */
 	if (!want_cookie && !tw_isn && st->sys.tcp_syncookies == 0) {
 		int64_t m = st->sys.tcp_max_syn_backlog;
-		if (m - (int64_t)lsk->syn_len < (m >> 2)) {
+		if (m - (int64_t)lsk->lq->syn_len < (m >> 2)) {
 			listen_drop(st);
 			return;
 		}
@@ -628,12 +628,12 @@ void tern__listen_req_timeout(struct tern_stack *st, struct tern_req *req)
 		return;
 	}
 	unsigned max_retries = lsk->syncnt ? (unsigned)lsk->syncnt : (unsigned)st->sys.tcp_synack_retries;
-	uint32_t qlen = lsk->syn_len;
+	uint32_t qlen = lsk->lq->syn_len;
 	/* Queue pressure: fewer than half the requests young costs a retry, fewer
 	 * than a quarter two, and so on, never below 2 (evaluated at each tick with
 	 * the queue as it is then: spec §13.3). */
-	if (2 * qlen > TERN_MAX(8u, (uint32_t)lsk->backlog)) {
-		uint64_t y = 2ull * lsk->young;
+	if (2 * qlen > TERN_MAX(8u, (uint32_t)lsk->lq->backlog)) {
+		uint64_t y = 2ull * lsk->lq->young;
 		while (max_retries > 2 && qlen >= y) {
 			max_retries--;
 			y *= 2;
@@ -656,6 +656,6 @@ void tern__listen_req_timeout(struct tern_stack *st, struct tern_req *req)
 	if (resend)
 		req_rtx_synack(st, lsk, req);
 	if (req->num_timeout++ == 0)
-		lsk->young--;
+		lsk->lq->young--;
 	tern__req_rearm(st, req);
 }

@@ -299,11 +299,12 @@ static void est_options(struct tern_stack *st, struct tern_sock *sk, struct tern
 		o->ts_val = tern__tcp_ts_now(st, sk);
 		o->ts_ecr = sk->ts_recent;
 	}
-	if (sk->neg.sack_ok && (sk->dsack || !tern__ooo_empty(&sk->ooo))) {
+	if (sk->neg.sack_ok && (sk->dsack || !tern__sk_ooo_empty(sk))) {
 		int max = sk->neg.ts_ok ? 3 : 4, got = 0;
 		if (sk->dsack)
 			o->sack[got++] = sk->dsack_block;
-		got += tern__ooo_sack_blocks(&sk->ooo, o->sack + got, max - got);
+		if (sk->ooo)
+			got += tern__ooo_sack_blocks(sk->ooo, o->sack + got, max - got);
 		if (got > 0) {
 			o->sack_count = (uint8_t)got;
 			o->present |= TERN_TCPOPT_HAS_SACK;

@@ -46,7 +46,7 @@ uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk)
 	if (sk->flags & SK_LINGER_WAIT)
 		return tern__tcp_linger_done(st, sk) ? TERN_POLLHUP : 0;
 	if (state == TERN_TCP_LISTEN)
-		return sk->acc_head ? TERN_POLLIN | TERN_POLLRDNORM : 0;
+		return sk->lq->acc_head ? TERN_POLLIN | TERN_POLLRDNORM : 0;
 	if ((rd_shut && wr_shut) || state == TERN_TCP_CLOSE)
 		mask |= TERN_POLLHUP;
 	if (rd_shut)

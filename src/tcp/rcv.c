@@ -115,7 +115,7 @@ void tern__tcp_ack_snd_check(struct tern_stack *st, struct tern_sock *sk)
 		tern__tcp_send_ack(st, sk);
 		return;
 	}
-	if (tern__ooo_empty(&sk->ooo)) {
+	if (tern__sk_ooo_empty(sk)) {
 		tern__tcp_arm_delack(st, sk);
 		return;
 	}
@@ -200,7 +200,7 @@ static void rcv_fin(struct tern_stack *st, struct tern_sock *sk)
 	default:
 		break;   /* CLOSE_WAIT, CLOSING, LAST_ACK: a retransmitted FIN */
 	}
-	tern__ooo_clear(&sk->ooo, &st->tcp->chunk_pool);
+	tern__sk_ooo_put(st, sk, true);
 	sk->ooo_fin = 0;
 	tern__sock_wakeup(st, sk);
 }
@@ -225,7 +225,11 @@ static uint32_t receive_window(const struct tern_sock *sk)
  * for it. */
 static void ofo_deliver(struct tern_stack *st, struct tern_sock *sk)
 {
-	size_t moved = tern__ooo_deliver(&sk->ooo, &st->tcp->chunk_pool, sk->rcv_nxt, &sk->rcvq);
+	size_t moved = 0;
+	if (sk->ooo) {
+		moved = tern__ooo_deliver(sk->ooo, &st->tcp->chunk_pool, sk->rcv_nxt, &sk->rcvq);
+		tern__sk_ooo_put(st, sk, false);
+	}
 
 	sk->rcv_nxt += (uint32_t)moved;
 	if (sk->ooo_fin && sk->ooo_fin_seq == sk->rcv_nxt) {
@@ -242,7 +246,10 @@ static void queue_ofo(struct tern_stack *st, struct tern_sock *sk, const struct 
 	if (!rmem_admits(sk, seg->payload_len)) {
 		/* Prune the highest out-of-order data first (Linux's tcp_prune_ofo_queue),
 		 * then give up on this segment if still short. */
-		tern__ooo_prune_tail(&sk->ooo, &st->tcp->chunk_pool, 1 + seg->payload_len / TERN_CHUNK_DATA);
+		if (sk->ooo) {
+			tern__ooo_prune_tail(sk->ooo, &st->tcp->chunk_pool, 1 + seg->payload_len / TERN_CHUNK_DATA);
+			tern__sk_ooo_put(st, sk, false);
+		}
 		if (!rmem_admits(sk, seg->payload_len)) {
 			tern__count(st, TERN_CTR_TcpExtTCPOFODrop);
 			return;
@@ -256,8 +263,14 @@ static void queue_ofo(struct tern_stack *st, struct tern_sock *sk, const struct 
 	}
 	if (!seg->payload_len)
 		return;
-	struct tern_ooo_insert r = tern__ooo_insert(&sk->ooo, &st->tcp->chunk_pool, seq, seg->payload,
+	struct tern_ooo *q = tern__sk_ooo_get(st, sk);
+	if (!q) {
+		tern__count(st, TERN_CTR_TcpExtTCPOFODrop);
+		return;
+	}
+	struct tern_ooo_insert r = tern__ooo_insert(q, &st->tcp->chunk_pool, seq, seg->payload,
 						    seg->payload_len);
+	tern__sk_ooo_put(st, sk, false);
 	if (r.refused)
 		tern__count(st, TERN_CTR_TcpExtTCPOFODrop);
 	if (r.dup)
@@ -332,11 +345,11 @@ void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const str
 		sk->rcv_nxt++;
 		rcv_fin(st, sk);
 	}
-	if (!tern__ooo_empty(&sk->ooo) || sk->ooo_fin) {
+	if (!tern__sk_ooo_empty(sk) || sk->ooo_fin) {
 		ofo_deliver(st, sk);
-		TERN_ASSERT(tern__ooo_empty(&sk->ooo) || seq_gt(tern__ooo_start(&sk->ooo), sk->rcv_nxt));
+		TERN_ASSERT(tern__sk_ooo_empty(sk) || seq_gt(tern__ooo_start(sk->ooo), sk->rcv_nxt));
 		/* RFC 5681 §4.2: a hole filled is acknowledged at once. */
-		if (tern__ooo_empty(&sk->ooo))
+		if (tern__sk_ooo_empty(sk))
 			sk->ack_pending |= ACK_NOW;
 	}
 	/* Everything between what the user read and rcv_nxt is in the queue (the FIN

@@ -249,14 +249,14 @@ struct tern_req *tern__req_add(struct tern_stack *st, struct tern_sock *lsk, uin
 	r->raddr = raddr;
 	r->lport = lport;
 	r->rport = rport;
-	r->lslot = (uint16_t)lsk->lslot;
-	r->lgen = t->lgen[lsk->lslot];
+	r->lslot = (uint16_t)lsk->lq->lslot;
+	r->lgen = t->lgen[lsk->lq->lslot];
 	uint32_t h = hash4(st, laddr, lport, raddr, rport) & t->mask;
 	r->hnext = t->buckets[h];
 	t->buckets[h] = idx1_of(t, r);
 	t->count++;
-	lsk->syn_len++;
-	lsk->young++;
+	lsk->lq->syn_len++;
+	lsk->lq->young++;
 	r->level = 0;
 	r->expires = st->now + tern__req_interval(r);
 	fifo_append(t, r);
@@ -271,9 +271,9 @@ void tern__req_remove(struct tern_stack *st, struct tern_req *req)
 	uint32_t me = idx1_of(t, req);
 
 	if (lsk) {
-		lsk->syn_len--;
+		lsk->lq->syn_len--;
 		if (req->num_timeout == 0)
-			lsk->young--;
+			lsk->lq->young--;
 	}
 	for (uint32_t *pp = &t->buckets[hash4(st, req->laddr, req->lport, req->raddr, req->rport) & t->mask]; *pp;
 	     pp = &t->reqs[*pp - 1].hnext) {
@@ -329,7 +329,7 @@ int tern__listener_attach(struct tern_stack *st, struct tern_sock *lsk)
 		t->nslots = n;
 	}
 	t->lslots[slot] = lsk;
-	lsk->lslot = slot;
+	lsk->lq->lslot = slot;
 	return 0;
 }
 
@@ -337,12 +337,12 @@ void tern__listener_detach(struct tern_stack *st, struct tern_sock *lsk)
 {
 	struct tern_req_table *t = table(st);
 
-	if (lsk->lslot < t->nslots && t->lslots[lsk->lslot] == lsk) {
-		t->lslots[lsk->lslot] = NULL;
-		t->lgen[lsk->lslot]++;
+	if (lsk->lq->lslot < t->nslots && t->lslots[lsk->lq->lslot] == lsk) {
+		t->lslots[lsk->lq->lslot] = NULL;
+		t->lgen[lsk->lq->lslot]++;
 	}
-	lsk->syn_len = 0;
-	lsk->young = 0;
+	lsk->lq->syn_len = 0;
+	lsk->lq->young = 0;
 }
 
 struct tern_sock *tern__req_listener(struct tern_stack *st, const struct tern_req *req)

@@ -135,9 +135,14 @@ uint32_t tern__rtt_backoff_us(uint32_t rto_us, unsigned int backoff, uint32_t rt
 
 /* ------------------------------------------------------------ min-RTT filter */
 
+static uint32_t minrtt_ms(tern_time now)
+{
+	return (uint32_t)(now / TERN_NS_PER_MS);
+}
+
 uint32_t tern__minrtt_reset(struct tern_minrtt *m, tern_time now, uint32_t v)
 {
-	struct tern_minrtt_sample s = { .t = now, .v = v };
+	struct tern_minrtt_sample s = { .t = minrtt_ms(now), .v = v };
 
 	m->s[0] = s;
 	m->s[1] = s;
@@ -153,23 +158,23 @@ uint32_t tern__minrtt_reset(struct tern_minrtt *m, tern_time now, uint32_t v)
  * over the window, a second choice is taken from the second quarter of the window
  * and a third from its second half if they still coincide with the one before.
  */
-static uint32_t minrtt_age(struct tern_minrtt *m, tern_time win_ns, struct tern_minrtt_sample cur)
+static uint32_t minrtt_age(struct tern_minrtt *m, uint32_t win_ms, struct tern_minrtt_sample cur)
 {
-	tern_time age = cur.t - m->s[0].t;
+	uint32_t age = cur.t - m->s[0].t;
 
-	if (age > win_ns) {
+	if (age > win_ms) {
 		m->s[0] = m->s[1];
 		m->s[1] = m->s[2];
 		m->s[2] = cur;
-		if (cur.t - m->s[0].t > win_ns) {
+		if (cur.t - m->s[0].t > win_ms) {
 			m->s[0] = m->s[1];
 			m->s[1] = m->s[2];
 			m->s[2] = cur;
 		}
-	} else if (m->s[1].t == m->s[0].t && age > win_ns / 4) {
+	} else if (m->s[1].t == m->s[0].t && age > win_ms / 4) {
 		m->s[1] = cur;
 		m->s[2] = cur;
-	} else if (m->s[2].t == m->s[1].t && age > win_ns / 2) {
+	} else if (m->s[2].t == m->s[1].t && age > win_ms / 2) {
 		m->s[2] = cur;
 	}
 	return m->s[0].v;
@@ -177,11 +182,12 @@ static uint32_t minrtt_age(struct tern_minrtt *m, tern_time win_ns, struct tern_
 
 uint32_t tern__minrtt_update(struct tern_minrtt *m, tern_time now, tern_time win_ns, uint32_t rtt_us)
 {
-	struct tern_minrtt_sample cur = { .t = now, .v = rtt_us };
+	struct tern_minrtt_sample cur = { .t = minrtt_ms(now), .v = rtt_us };
+	uint32_t win_ms = (uint32_t)(win_ns / TERN_NS_PER_MS);
 
-	TERN_ASSERT(now >= m->s[2].t);
+	TERN_ASSERT((int32_t)(cur.t - m->s[2].t) >= 0);
 	/* A new overall minimum, or nothing left inside the window: start over. */
-	if (rtt_us <= m->s[0].v || now - m->s[2].t > win_ns)
+	if (rtt_us <= m->s[0].v || cur.t - m->s[2].t > win_ms)
 		return tern__minrtt_reset(m, now, rtt_us);
 
 	if (rtt_us <= m->s[1].v) {
@@ -190,7 +196,7 @@ uint32_t tern__minrtt_update(struct tern_minrtt *m, tern_time now, tern_time win
 	} else if (rtt_us <= m->s[2].v) {
 		m->s[2] = cur;
 	}
-	return minrtt_age(m, win_ns, cur);
+	return minrtt_age(m, win_ms, cur);
 }
 
 /* ------------------------------------------------------------ time budget */

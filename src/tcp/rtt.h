@@ -108,7 +108,8 @@ uint32_t tern__rtt_backoff_us(uint32_t rto_us, unsigned int backoff, uint32_t rt
  * the current minimum; both are the caller's decisions.
  */
 struct tern_minrtt_sample {
-	tern_time t;
+	uint32_t t;     /* when, in ms (Linux keeps tcp_jiffies32 at HZ=1000); wraps
+			   after 49 days, and ages are taken modulo 2^32 */
 	uint32_t v;
 };
 

@@ -121,6 +121,18 @@ struct tern_tcp_neg {
 	uint16_t mss_clamp;       /* the peer's MSS option (or 536) */
 };
 
+/* What only a listener needs, kept apart so that the millions of connections a
+ * server holds do not each carry it. */
+struct tern_listen_q {
+	struct tern_sock *acc_head, *acc_tail;  /* accept queue (FIFO, via acc_next) */
+	uint32_t acc_len;               /* established children waiting for accept() */
+	uint32_t syn_len;               /* qlen: requests in the SYN queue (spec §1.1) */
+	uint32_t young;                 /* of those, not yet retransmitted */
+	uint32_t lslot;                 /* its slot in the request table */
+	int backlog;                    /* backlog' = min(backlog, somaxconn) */
+	tern_time last_overflow;        /* last time the SYN queue overflowed (cookies) */
+};
+
 struct tern_sock {
 	/* ---- identity and tables */
 	struct tern_sock *hash_next;    /* connection hash or listener chain */
@@ -136,15 +148,10 @@ struct tern_sock {
 	int err;                        /* pending SO_ERROR (positive errno) */
 	int soft_err;
 
-	/* ---- listener */
+	/* ---- listener, and a child on its accept queue */
+	struct tern_listen_q *lq;       /* a listener's queues (from its first listen()) */
 	struct tern_sock *parent;       /* the listener of a child not yet accepted */
-	struct tern_sock *acc_head, *acc_tail, *acc_next;  /* accept queue (FIFO) */
-	uint32_t acc_len;               /* established children waiting for accept() */
-	uint32_t syn_len;               /* qlen: requests in the SYN queue (spec §1.1) */
-	uint32_t young;                 /* of those, not yet retransmitted */
-	uint32_t lslot;                 /* its slot in the request table */
-	int backlog;                    /* backlog' = min(backlog, somaxconn) */
-	tern_time last_overflow;        /* last time the SYN queue overflowed (cookies) */
+	struct tern_sock *acc_next;     /* next child on that accept queue */
 
 	/* ---- send sequence space (RFC 9293 §3.3.1) */
 	tern_seq iss, snd_una, snd_nxt, snd_wl1, snd_wl2, snd_up;
@@ -185,7 +192,8 @@ struct tern_sock {
 	/* ---- buffers */
 	struct tern_stream sndq;        /* bytes from snd_una to write_seq */
 	struct tern_stream rcvq;        /* bytes from copied_seq to rcv_nxt */
-	struct tern_ooo ooo;            /* bytes beyond rcv_nxt */
+	struct tern_ooo *ooo;           /* bytes beyond rcv_nxt: taken from ooo_pool with
+					   the first, given back when empty (NULL) */
 	struct tern_txseg *txq_head, *txq_tail;   /* sent, not fully acked */
 	uint32_t sndbuf, rcvbuf;        /* limits in bytes (Linux sk_sndbuf/sk_rcvbuf) */
 
@@ -240,13 +248,16 @@ struct tern_sock {
 	tern_time last_oow_ack;         /* last rate-limited ACK we sent (ns) */
 
 	/* ---- per-socket options */
-	int keepidle_s, keepintvl_s, keepcnt;   /* 0 = the sysctl */
-	int syncnt;                     /* 0 = tcp_syn_retries / tcp_synack_retries */
-	int linger2_s;                  /* TCP_LINGER2: 0 = tcp_fin_timeout, <0 = RST */
+	/* (sized by Linux's bounds: MAX_TCP_KEEPIDLE/KEEPINTVL 32767, MAX_TCP_KEEPCNT
+	 * and MAX_TCP_SYNCNT 127, TCP_LINGER2 at most 120 s, DEFER_ACCEPT < 256) */
+	int16_t keepidle_s, keepintvl_s; /* 0 = the sysctl */
+	uint8_t keepcnt;                /* 0 = the sysctl */
+	uint8_t syncnt;                 /* 0 = tcp_syn_retries / tcp_synack_retries */
+	int16_t linger2_s;              /* TCP_LINGER2: 0 = tcp_fin_timeout, <0 = RST */
+	uint8_t defer_accept;           /* TCP_DEFER_ACCEPT in retransmission periods */
 	int linger_s;                   /* SO_LINGER seconds when SK_LINGER */
-	tern_time linger_until;         /* end of a lingering close() (SK_LINGER_WAIT) */
 	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0 = off */
-	int defer_accept;               /* TCP_DEFER_ACCEPT in retransmission periods */
+	tern_time linger_until;         /* end of a lingering close() (SK_LINGER_WAIT) */
 
 	/* ---- timers */
 	struct tern_timer rtx_timer;    /* retransmit, SYN, persist (one at a time) */
@@ -295,11 +306,17 @@ static inline int64_t tern__win_from_space(const struct tern_sock *sk, int64_t s
 	return space * sk->scaling_ratio >> 8;
 }
 
+/* Whether data waits beyond rcv_nxt. */
+static inline bool tern__sk_ooo_empty(const struct tern_sock *sk)
+{
+	return !sk->ooo || tern__ooo_empty(sk->ooo);
+}
+
 /* The receive buffer the queued bytes take, as Linux charges their skbs' truesize
  * (estimated through the measured payload/truesize ratio). */
 static inline uint64_t tern__rmem_alloc(const struct tern_sock *sk)
 {
-	uint64_t queued = tern__stream_len(&sk->rcvq) + tern__ooo_bytes(&sk->ooo);
+	uint64_t queued = tern__stream_len(&sk->rcvq) + (sk->ooo ? tern__ooo_bytes(sk->ooo) : 0);
 	return (queued << 8) / sk->scaling_ratio;
 }
 
@@ -366,6 +383,8 @@ struct tern_tcp_tables {
 	struct tern_pool txseg_pool;
 	struct tern_pool chunk_pool;
 	struct tern_pool epitem_pool;
+	struct tern_pool ooo_pool;      /* out-of-order queues, only while data waits */
+	struct tern_pool listen_pool;   /* listeners' queues */
 	struct tern_req_table *reqs;    /* the SYN queues' requests (reqsk.c) */
 	struct tern_tw_table *tws;      /* time-wait entries (tw.c) */
 	uint32_t orphans;
@@ -385,6 +404,11 @@ struct tern_sock *tern__fd_sock(struct tern_stack *st, int fd, int *err);
 struct tern_sock *tern__fd_sock_any(struct tern_stack *st, int fd, int *err);
 struct tern_sock *tern__sock_alloc(struct tern_stack *st);
 void tern__sock_free(struct tern_stack *st, struct tern_sock *sk);
+/* The out-of-order queue, taken from the pool when missing; NULL when the pool is
+ * out of memory (the segment is then dropped, as a full buffer would drop it). */
+struct tern_ooo *tern__sk_ooo_get(struct tern_stack *st, struct tern_sock *sk);
+/* Gives the queue back if it is empty (drop: empties it first). */
+void tern__sk_ooo_put(struct tern_stack *st, struct tern_sock *sk, bool drop);
 /* The bucket hash of a 4-tuple, shared by the connection hash, the SYN queue and
  * TIME-WAIT (so a segment's three lookups agree on what they hash). Keyed by a
  * secret so that a peer cannot aim its tuples at one chain, but not SipHash: the

@@ -70,16 +70,16 @@ static void unlink_from_parent(struct tern_sock *sk)
 		return;
 	if (sk->flags & SK_ACCQ) {
 		struct tern_sock *prev = NULL;
-		for (struct tern_sock *p = lsk->acc_head; p; prev = p, p = p->acc_next) {
+		for (struct tern_sock *p = lsk->lq->acc_head; p; prev = p, p = p->acc_next) {
 			if (p != sk)
 				continue;
 			if (prev)
 				prev->acc_next = sk->acc_next;
 			else
-				lsk->acc_head = sk->acc_next;
-			if (lsk->acc_tail == sk)
-				lsk->acc_tail = prev;
-			lsk->acc_len--;
+				lsk->lq->acc_head = sk->acc_next;
+			if (lsk->lq->acc_tail == sk)
+				lsk->lq->acc_tail = prev;
+			lsk->lq->acc_len--;
 			break;
 		}
 		sk->flags &= ~SK_ACCQ;
@@ -153,12 +153,12 @@ void tern__tcp_established(struct tern_stack *st, struct tern_sock *sk)
 		/* Passive open done: the child joins the accept queue. */
 		sk->flags |= SK_ACCQ;
 		sk->acc_next = NULL;
-		if (lsk->acc_tail)
-			lsk->acc_tail->acc_next = sk;
+		if (lsk->lq->acc_tail)
+			lsk->lq->acc_tail->acc_next = sk;
 		else
-			lsk->acc_head = sk;
-		lsk->acc_tail = sk;
-		lsk->acc_len++;
+			lsk->lq->acc_head = sk;
+		lsk->lq->acc_tail = sk;
+		lsk->lq->acc_len++;
 		tern__sock_wakeup(st, lsk);
 	}
 }
@@ -234,11 +234,16 @@ int tern_listen(struct tern_stack *st, int fd, int backlog)
 	 * it becomes somaxconn too (spec §2.1). */
 	int bl = (uint32_t)backlog > somaxconn ? (int)somaxconn : backlog;
 	if (sk->state == TERN_TCP_LISTEN) {
-		sk->backlog = bl;   /* listen() again only updates the backlog */
+		sk->lq->backlog = bl;   /* listen() again only updates the backlog */
 		return 0;
 	}
 	if (sk->state != TERN_TCP_CLOSE || sk->raddr)
 		return -TERN_EINVAL;
+	if (!sk->lq) {
+		if (!(sk->lq = tern__pool_get(&st->tcp->listen_pool)))
+			return -TERN_ENOMEM;
+		memset(sk->lq, 0, sizeof(*sk->lq));
+	}
 	sk->state = TERN_TCP_LISTEN;
 	if (!(sk->flags & SK_BOUND)) {
 		/* LINUX-COMPAT: an unbound socket is bound to an ephemeral port. */
@@ -254,7 +259,7 @@ int tern_listen(struct tern_stack *st, int fd, int backlog)
 		sk->state = TERN_TCP_CLOSE;
 		return err;
 	}
-	sk->backlog = bl;
+	sk->lq->backlog = bl;
 	tern__lhash_insert(st, sk);
 	return 0;
 }
@@ -270,7 +275,7 @@ int tern_accept(struct tern_stack *st, int fd, struct tern_sockaddr *peer, int f
 		return -TERN_EINVAL;
 	if (flags & ~(TERN_SOCK_NONBLOCK | TERN_SOCK_CLOEXEC))
 		return -TERN_EINVAL;
-	struct tern_sock *sk = lsk->acc_head;
+	struct tern_sock *sk = lsk->lq->acc_head;
 	if (!sk)
 		return -TERN_EAGAIN;
 	int nfd = tern__fd_alloc(st, FD_SOCK, sk);
@@ -529,8 +534,8 @@ int tern_shutdown(struct tern_stack *st, int fd, int how)
  * half-open requests are orphaned and die at their next tick. */
 void tern__tcp_listener_stop(struct tern_stack *st, struct tern_sock *lsk)
 {
-	while (lsk->acc_head) {
-		struct tern_sock *sk = lsk->acc_head;
+	while (lsk->lq->acc_head) {
+		struct tern_sock *sk = lsk->lq->acc_head;
 		unlink_from_parent(sk);
 		tern__tcp_send_active_reset(st, sk);
 		tern__tcp_done(st, sk);
@@ -628,7 +633,7 @@ int tern_close(struct tern_stack *st, int fd)
 	/* 2. Unread data is discarded and counted (a FIN is not data). */
 	size_t unread = tern__stream_len(&sk->rcvq);
 	tern__stream_clear(&sk->rcvq, &t->chunk_pool);
-	tern__ooo_clear(&sk->ooo, &t->chunk_pool);
+	tern__sk_ooo_put(st, sk, true);
 	/* 3. Already closed (reset, timed out): nothing more to say. */
 	if (sk->state == TERN_TCP_CLOSE)
 		return close_finish(st, sk, fd);

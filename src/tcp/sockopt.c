@@ -128,30 +128,30 @@ static int set_sol_tcp(struct tern_stack *st, struct tern_sock *sk, int name, in
 	case TERN_TCP_KEEPIDLE:
 		if (val < 1 || val > MAX_TCP_KEEPIDLE)
 			return -TERN_EINVAL;
-		sk->keepidle_s = val;
+		sk->keepidle_s = (int16_t)val;
 		if (sk->state == TERN_TCP_ESTABLISHED || sk->state == TERN_TCP_CLOSE_WAIT)
 			tern__tcp_arm_keepalive(st, sk);
 		return 0;
 	case TERN_TCP_KEEPINTVL:
 		if (val < 1 || val > MAX_TCP_KEEPINTVL)
 			return -TERN_EINVAL;
-		sk->keepintvl_s = val;
+		sk->keepintvl_s = (int16_t)val;
 		return 0;
 	case TERN_TCP_KEEPCNT:
 		if (val < 1 || val > MAX_TCP_KEEPCNT)
 			return -TERN_EINVAL;
-		sk->keepcnt = val;
+		sk->keepcnt = (uint8_t)val;
 		return 0;
 	case TERN_TCP_SYNCNT:
 		if (val < 1 || val > MAX_TCP_SYNCNT)
 			return -TERN_EINVAL;
-		sk->syncnt = val;
+		sk->syncnt = (uint8_t)val;
 		return 0;
 	case TERN_TCP_LINGER2:
-		sk->linger2_s = val < 0 ? -1 : TERN_MIN(val, TCP_FIN_TIMEOUT_MAX_S);
+		sk->linger2_s = (int16_t)(val < 0 ? -1 : TERN_MIN(val, TCP_FIN_TIMEOUT_MAX_S));
 		return 0;
 	case TERN_TCP_DEFER_ACCEPT:
-		sk->defer_accept = secs_to_retrans(val);
+		sk->defer_accept = (uint8_t)secs_to_retrans(val);
 		return 0;
 	case TERN_TCP_QUICKACK:
 		/* 0: interactive mode (delay ACKs), undone by the next delayed-ACK

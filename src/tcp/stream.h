@@ -64,12 +64,12 @@ static inline size_t tern__chunk_len(const struct tern_chunk *c)
 
 struct tern_stream {
 	struct tern_chunk *head, *tail; /* both NULL when empty */
-	size_t len;                     /* bytes held */
-	size_t nchunks;                 /* chunks held */
+	uint32_t len;                   /* bytes held (a socket buffer: under 2^31) */
+	uint32_t nchunks;               /* chunks held */
 	uint64_t front;                 /* absolute position of the first byte held */
 	struct tern_chunk *cur;         /* cursor: a chunk of the list, or NULL */
 	uint64_t cur_pos;               /* absolute position of cur's first valid byte */
-	uint64_t hops;                  /* chunk-to-chunk steps taken by lookups (for tests) */
+	uint32_t hops;                  /* chunk-to-chunk steps taken by lookups (for tests) */
 };
 
 /* Prepares `p` as a chunk pool: objects of TERN_CHUNK_BYTES, at most `max_chunks`

@@ -41,6 +41,8 @@ int tern__tcp_init(struct tern_stack *st)
 	tern__pool_init(&t->txseg_pool, sizeof(struct tern_txseg), 0, 0);
 	tern__chunk_pool_init(&t->chunk_pool, 0);
 	tern__pool_init(&t->epitem_pool, 64, 0, 0);
+	tern__pool_init(&t->ooo_pool, sizeof(struct tern_ooo), 0, 0);
+	tern__pool_init(&t->listen_pool, sizeof(struct tern_listen_q), 16, 0);
 	for (int i = 0; i < TERN_PERTURB_SIZE; i++)
 		t->perturb[i] = tern__prng_u32(&st->prng);
 	st->tcp = t;
@@ -70,6 +72,8 @@ void tern__tcp_fini(struct tern_stack *st)
 	tern__pool_destroy(&t->txseg_pool);
 	tern__pool_destroy(&t->chunk_pool);
 	tern__pool_destroy(&t->epitem_pool);
+	tern__pool_destroy(&t->ooo_pool);
+	tern__pool_destroy(&t->listen_pool);
 	for (int i = 0; i < t->nfds; i++)
 		if (t->fds[i].kind == FD_EPOLL)
 			free(t->fds[i].obj);
@@ -155,7 +159,6 @@ struct tern_sock *tern__sock_alloc(struct tern_stack *st)
 	sk->scaling_ratio = TERN_TCP_DEFAULT_SCALING_RATIO;
 	tern__stream_init(&sk->sndq);
 	tern__stream_init(&sk->rcvq);
-	tern__ooo_init(&sk->ooo);
 	tern__rtt_init(&sk->rtt);
 	tern__tcp_timers_init(sk);
 	return sk;
@@ -170,11 +173,35 @@ void tern__sock_free(struct tern_stack *st, struct tern_sock *sk)
 	tern__sock_epoll_detach(st, sk);
 	tern__stream_clear(&sk->sndq, &t->chunk_pool);
 	tern__stream_clear(&sk->rcvq, &t->chunk_pool);
-	tern__ooo_clear(&sk->ooo, &t->chunk_pool);
+	tern__sk_ooo_put(st, sk, true);
 	tern__tcp_free_txq(st, sk);
 	if (sk->flags & SK_BOUND)
 		tern__port_unbind(st, sk);
+	if (sk->lq)
+		tern__pool_put(&t->listen_pool, sk->lq);
 	tern__pool_put(&t->sock_pool, sk);
+}
+
+struct tern_ooo *tern__sk_ooo_get(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (!sk->ooo) {
+		sk->ooo = tern__pool_get(&st->tcp->ooo_pool);
+		if (sk->ooo)
+			tern__ooo_init(sk->ooo);
+	}
+	return sk->ooo;
+}
+
+void tern__sk_ooo_put(struct tern_stack *st, struct tern_sock *sk, bool drop)
+{
+	if (!sk->ooo)
+		return;
+	if (drop)
+		tern__ooo_clear(sk->ooo, &st->tcp->chunk_pool);
+	if (!tern__ooo_empty(sk->ooo))
+		return;
+	tern__pool_put(&st->tcp->ooo_pool, sk->ooo);
+	sk->ooo = NULL;
 }
 
 /* ------------------------------------------------------------ connection hash */

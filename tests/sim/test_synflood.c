@@ -270,18 +270,18 @@ static void inject_syn(struct run *r, uint64_t i)
 
 static void check_limits(struct run *r)
 {
-	uint32_t q = r->lsk->syn_len;
+	uint32_t q = r->lsk->lq->syn_len;
 
 	/* spec §1.2 (6.13+): at most backlog'+1 requests; all requests are this
 	 * listener's, so the table holds exactly its qlen. */
-	if (q > BACKLOG + 1 || tern__req_count(r->server) != q || r->lsk->acc_len > BACKLOG + 1)
+	if (q > BACKLOG + 1 || tern__req_count(r->server) != q || r->lsk->lq->acc_len > BACKLOG + 1)
 		fail_msg("%s at %.6f s: qlen %u, table %u, accept queue %u (limit %u)", r->sc->name,
-			 (double)tern_sim_now(r->sim) / NS_S, q, tern__req_count(r->server), r->lsk->acc_len,
+			 (double)tern_sim_now(r->sim) / NS_S, q, tern__req_count(r->server), r->lsk->lq->acc_len,
 			 BACKLOG + 1);
 	if (q > r->max_syn_len)
 		r->max_syn_len = q;
-	if (r->lsk->acc_len > r->max_acc_len)
-		r->max_acc_len = r->lsk->acc_len;
+	if (r->lsk->lq->acc_len > r->max_acc_len)
+		r->max_acc_len = r->lsk->lq->acc_len;
 }
 
 /* The millisecond ticks at which a request created at `created` is looked at by
@@ -310,7 +310,7 @@ static void record_tick(struct run *r, tern_time t, uint32_t q_pre, uint32_t y_p
 {
 	struct tick *k = tick_at(r, t);
 	assert_false(k->seen);
-	*k = (struct tick){ .q_pre = q_pre, .y_pre = y_pre, .q_post = r->lsk->syn_len, .y_post = r->lsk->young,
+	*k = (struct tick){ .q_pre = q_pre, .y_pre = y_pre, .q_post = r->lsk->lq->syn_len, .y_post = r->lsk->lq->young,
 			    .seen = true };
 }
 
@@ -320,7 +320,7 @@ static void server_catch_up(struct run *r, tern_time now)
 {
 	if (tern_stack_now(r->server) >= now)
 		return;
-	uint32_t q = r->lsk->syn_len, y = r->lsk->young;
+	uint32_t q = r->lsk->lq->syn_len, y = r->lsk->lq->young;
 	tern_stack_advance(r->server, now);
 	if (tick_due(r, now))
 		record_tick(r, now, q, y);
@@ -344,7 +344,7 @@ static enum outcome judge_syn(struct run *r, const struct tern_ipv4 *ip, const s
 	    tern__req_lookup(r->server, ip->dst, seg->dport, ip->src, seg->sport))
 		fail_msg("%s: a SYN from %08x:%u found state for its 4-tuple", r->sc->name, ip->src, seg->sport);
 
-	uint32_t qlen = r->lsk->syn_len, acc = r->lsk->acc_len;
+	uint32_t qlen = r->lsk->lq->syn_len, acc = r->lsk->lq->acc_len;
 	bool synq_full = qlen > BACKLOG;
 
 	e->syns++;
@@ -668,8 +668,8 @@ static void after_event(struct run *r)
 			else
 				step_server_end(r, &r->cl[evs[k].data]);
 		}
-	r->snap_q = r->lsk->syn_len;
-	r->snap_y = r->lsk->young;
+	r->snap_q = r->lsk->lq->syn_len;
+	r->snap_y = r->lsk->lq->young;
 }
 
 static void log_line(void *ctx, int level, const char *msg)
@@ -760,7 +760,7 @@ static void setup(struct run *r, const struct scenario *sc)
 	int err = 0;
 	r->lsk = tern__fd_sock(r->server, r->lfd, &err);
 	assert_non_null(r->lsk);
-	assert_int_equal(r->lsk->backlog, BACKLOG);
+	assert_int_equal(r->lsk->lq->backlog, BACKLOG);
 	r->sep = tern_epoll_create(r->server);
 	r->cep = tern_epoll_create(r->cstack);
 	assert_true(r->sep >= 0 && r->cep >= 0);
@@ -1013,10 +1013,10 @@ static void run_flood(const struct scenario *sc)
 	if (!sc->syncookies && m - m / 4 + 1 < cap)
 		cap = (uint32_t)(m - m / 4 + 1);
 	assert_int_equal(r->max_syn_len, cap);
-	assert_int_equal(r->lsk->syn_len, 0);
-	assert_int_equal(r->lsk->young, 0);
+	assert_int_equal(r->lsk->lq->syn_len, 0);
+	assert_int_equal(r->lsk->lq->young, 0);
 	assert_int_equal(tern__req_count(sv), 0);
-	assert_int_equal(r->lsk->acc_len, 0);
+	assert_int_equal(r->lsk->lq->acc_len, 0);
 	assert_int_equal(sv->tcp->ehash_count, 0);
 	assert_int_equal(cs->tcp->ehash_count, 0);
 

@@ -241,10 +241,10 @@ static void test_minrtt_window(void **state)
 	assert_int_equal(tern__minrtt_update(&m, 1 * NS_S, win, 60), 50);
 	/* Past a quarter of the window the 2nd (and 3rd) choice is taken: (3 s, 60). */
 	assert_int_equal(tern__minrtt_update(&m, 3 * NS_S, win, 60), 50);
-	assert_true(m.s[1].t == 3 * NS_S && m.s[1].v == 60);
+	assert_true(m.s[1].t == 3000 && m.s[1].v == 60);
 	/* Past half the window a fresh 3rd choice: (6 s, 70). */
 	assert_int_equal(tern__minrtt_update(&m, 6 * NS_S, win, 70), 50);
-	assert_true(m.s[2].t == 6 * NS_S && m.s[2].v == 70);
+	assert_true(m.s[2].t == 6000 && m.s[2].v == 70);
 	/* At 11 s the 50 (taken at 0 s) has left the window: the 60 from 3 s is the
 	 * minimum (the true minimum of (1 s, 11 s] is also 60). */
 	assert_int_equal(tern__minrtt_update(&m, 11 * NS_S, win, 80), 60);
@@ -252,7 +252,7 @@ static void test_minrtt_window(void **state)
 	assert_int_equal(tern__minrtt_update(&m, 14 * NS_S, win, 90), 70);
 	/* A lower value replaces everything at once. */
 	assert_int_equal(tern__minrtt_update(&m, 15 * NS_S, win, 40), 40);
-	assert_true(m.s[2].t == 15 * NS_S);
+	assert_true(m.s[2].t == 15000);
 	/* Nothing at all within the window: the new sample is the minimum, even higher. */
 	assert_int_equal(tern__minrtt_update(&m, 26 * NS_S, win, 100), 100);
 }
