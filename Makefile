@@ -1,12 +1,13 @@
 # Thin front door over CMake. `make` builds, `make check` runs every test twice
 # (a normal build in build/ and an ASan+UBSan build in build-asan/) and the
 # threaded packetdrill library's test a third time under TSan (build-tsan/),
-# `make demo` runs the main demonstration.
+# `make demo` runs the main demonstration, `make bench` runs every benchmark
+# (scripts/bench.sh) and writes docs/benchmarks.md with its plots in docs/bench/.
 
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 
-.PHONY: all build check check-normal check-asan check-tsan demo clean deps
+.PHONY: all build check check-normal check-asan check-tsan demo bench clean deps
 
 all: build
 
@@ -40,6 +41,10 @@ check-tsan:
 
 demo: build
 	@scripts/demo-real.sh build/tern
+
+bench: build
+	@scripts/deps.sh check
+	@scripts/bench.sh --build build
 
 clean:
 	rm -rf build build-asan build-tsan
