@@ -687,6 +687,8 @@ static bool send_new(struct tern_stack *st, struct tern_sock *sk, uint32_t len, 
 	if (!txseg_add(st, sk, seq, seq + len + (with_fin ? 1 : 0), flags & (TERN_TCP_FIN | TERN_TCP_PSH)))
 		return false;
 	transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len, false);
+	/* Linux's tcp_event_new_data_sent: one per new segment, a lone FIN too. */
+	tern__count(st, TERN_CTR_TcpExtTCPOrigDataSent);
 	tern__tcp_prr_sent(sk, 1);
 	if (len < mss)
 		sk->snd_sml = seq + len;

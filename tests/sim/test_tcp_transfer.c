@@ -236,6 +236,16 @@ static void run_scenario_report(const struct scenario *sc, struct report *rep)
 		assert_int_equal(tern_stack_counter(r.ts.client, TERN_CTR_TcpOutRsts), 0);
 		assert_int_equal(tern_stack_counter(r.ts.server, TERN_CTR_TcpOutRsts), 0);
 	}
+	/* Every new data segment (and a FIN alone) counts once in TCPOrigDataSent,
+	 * never a retransmission: at least the data in full-sized segments, at most
+	 * OutSegs (which, as Linux's, leaves retransmissions out). */
+	for (int k = 0; k < 2; k++) {
+		struct tern_stack *s = k ? r.ts.server : r.ts.client;
+		uint64_t bytes = k ? sc->bytes_s2c * sc->nconns : sc->bytes_c2s * sc->nconns;
+		uint64_t orig = tern_stack_counter(s, TERN_CTR_TcpExtTCPOrigDataSent);
+		assert_true(orig >= bytes / 1460);
+		assert_true(orig < tern_stack_counter(s, TERN_CTR_TcpOutSegs));
+	}
 
 	/* Both sent FIN at once after their data, so either may be the active closer;
 	 * whoever is in TIME-WAIT leaves it 60 s later, and then nothing remains. */
