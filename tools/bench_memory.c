@@ -80,6 +80,13 @@ struct mem_result {
 	char limit[256];          /* why fewer than asked were made, or "" */
 };
 
+/* Bytes per object between two heap readings; NaN when the allocator keeps no
+ * statistics (a sanitizer's allocator reports nothing through mallinfo2). */
+static double mem_per(size_t before, size_t after, long long n)
+{
+	return n > 0 && after > before ? ((double)after - (double)before) / (double)n : NAN;
+}
+
 static void mem_settle(struct mem_env *e)
 {
 	tern_sim_run_until(e->sim, tern_sim_now(e->sim));
@@ -183,7 +190,7 @@ static int mem_census_fn(void *ctx, const struct tern_diag_sock *s)
 		break;
 	case TERN_STATE_ESTABLISHED:
 		c->estab++;
-		if (s->recv_q || s->send_q || s->fd < 0)
+		if (s->recv_q || s->send_q || s->fd < 0 || s->timer != TERN_DIAG_TIMER_NONE)
 			c->estab_busy++;
 		break;
 	case TERN_STATE_LISTEN:
@@ -251,7 +258,7 @@ static int mem_requests(long long count, struct mem_result *r)
 	struct mem_census c;
 	mem_census(&e, &c);
 	r->made = c.syn_recv;
-	r->bytes = r->made > 0 ? ((double)h1 - (double)h0) / (double)r->made : NAN;
+	r->bytes = mem_per(h0, h1, r->made);
 	mem_explain(&e, r, count, "requests", 0);
 	mem_destroy(&e);
 	return 0;
@@ -318,7 +325,7 @@ static int mem_time_wait(long long count, struct mem_result *r)
 	struct mem_census c;
 	mem_census(&e, &c);
 	r->made = c.time_wait;
-	r->bytes = r->made > 0 ? ((double)h1 - (double)h0) / (double)r->made : NAN;
+	r->bytes = mem_per(h0, h1, r->made);
 	mem_explain(&e, r, count, "TIME-WAIT entries", err);
 	if (!r->limit[0] && (c.estab || c.other))
 		snprintf(r->limit, sizeof(r->limit), "%lld sockets not yet in TIME-WAIT",
@@ -347,7 +354,7 @@ static int mem_established(long long count, struct mem_result *r)
 	struct mem_census c;
 	mem_census(&e, &c);
 	r->made = c.estab - c.estab_busy;
-	r->bytes = r->made > 0 ? ((double)h1 - (double)h0) / (double)r->made : NAN;
+	r->bytes = mem_per(h0, h1, r->made);
 	mem_explain(&e, r, count, "idle established connections", err);
 
 	/* The same connections registered for readiness, as a server would. */
@@ -360,7 +367,7 @@ static int mem_established(long long count, struct mem_result *r)
 			added++;
 	}
 	size_t h3 = bench_heap_bytes();
-	r->extra_bytes = added > 0 ? ((double)h3 - (double)h2) / (double)added : NAN;
+	r->extra_bytes = mem_per(h2, h3, added);
 	mem_destroy(&e);
 	return 0;
 }

@@ -6,10 +6,11 @@
  * The peer is a raw endpoint (tern_sim_add_endpoint). It sends SYNs with Linux's
  * usual options (MSS, SACK permitted, timestamps, window scale), answers every
  * SYN-ACK with the ACK that completes the handshake, and, when asked, answers a
- * FIN with FIN+ACK so that the tern side ends in TIME-WAIT. It keeps no state per
- * connection (or, muted, never completes one): every reply is computed from the segment it answers, so a million
- * connections cost the peer nothing and the heap the benchmarks measure is the
- * tern stack's alone.
+ * FIN with FIN+ACK so that the tern side ends in TIME-WAIT; muted, it answers
+ * nothing and the handshakes stay half-open. It keeps no state per connection:
+ * every reply is computed from the segment it answers, so a million connections
+ * cost the peer nothing and the heap the benchmarks measure is the tern stack's
+ * alone.
  */
 #ifndef TERN_TOOLS_BENCH_PEER_H
 #define TERN_TOOLS_BENCH_PEER_H

@@ -130,8 +130,8 @@ static bool scale_args(const struct bench_opts *o, struct scale_args *a)
 	}
 	return true;
 unknown:
-	fprintf(stderr, "tern bench scale: unknown option '%s' (known: --sizes N,N,... --count N --inflight N)\n",
-		arg);
+	fprintf(stderr, "tern bench scale: unknown option '%s' "
+		"(known: --sizes N,N,... --count N --inflight N)\n", arg);
 	return false;
 bad:
 	fprintf(stderr, "tern bench scale: --sizes takes a list of 1..%lld (k, M suffixes), "
@@ -426,11 +426,14 @@ int bench_scale(const struct bench_opts *o, const struct bench_machine *m)
 				printf("  %12lld skipped: %s\n", r->connections, r->skipped);
 				continue;
 			}
-			printf("  %12lld %8.1f M %8.1f M %8.1f %7.2fs %13.0f %7.1f%% %13.0f %7.1f%% %10.1f M\n",
+			printf("  %12lld %8.1f M %8.1f M %8.1f %7.2fs %13.0f %7.1f%% %13.0f %7.1f%%",
 			       r->connections, r->heap_bytes / 1048576.0, r->rss_bytes / 1048576.0,
 			       r->opened ? r->heap_bytes / (double)r->opened : NAN, r->setup_s, r->rate,
-			       100.0 * r->rate / first, r->cpu_rate, 100.0 * r->cpu_rate / first_cpu,
-			       lsock * (double)r->connections / 1048576.0);
+			       100.0 * r->rate / first, r->cpu_rate, 100.0 * r->cpu_rate / first_cpu);
+			if (isfinite(lsock))
+				printf(" %10.1f M\n", lsock * (double)r->connections / 1048576.0);
+			else
+				printf(" %12s\n", "-");
 			if (r->limit[0])
 				printf("    stopped: %s\n", r->limit);
 		}
