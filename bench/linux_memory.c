@@ -480,6 +480,14 @@ static void print_cache(const struct snapshot *s, const char *name, bool *first)
 	       c->objsize, c->perslab, c->pages, slab_bytes(c), c->merged ? "true" : "false");
 }
 
+static void print_flat(const char *name, const struct step *st)
+{
+	if (st->done)
+		printf(",\"%s\":%.1f", name, st->named_bytes);
+	else
+		printf(",\"%s\":null", name);
+}
+
 static void print_step(const char *name, const struct step *st)
 {
 	printf(",\"%s\":", name);
@@ -546,7 +554,12 @@ int main(int argc, char **argv)
 		printf(",\"measured\":null}\n");
 		return 0;
 	}
+	/* The named caches' growth per object first, flat, then each step in full. */
 	printf(",\"measured\":{\"connections\":%ld,\"netns\":true", m.count);
+	print_flat("socket_slab_bytes", &m.socket);
+	print_flat("epoll_slab_bytes", &m.epoll);
+	print_flat("time_wait_slab_bytes", &m.time_wait);
+	print_flat("request_slab_bytes", &m.request);
 	print_step("socket", &m.socket);
 	print_step("epoll", &m.epoll);
 	print_step("time_wait", &m.time_wait);
