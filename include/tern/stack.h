@@ -59,6 +59,13 @@ struct tern_stack_config {
 	void *log_ctx;
 	tern_echo_reply_fn echo_reply;  /* optional */
 	void *echo_reply_ctx;
+	/* Checksum offload, as a NIC or Linux's loopback gives it: TCP checksums of
+	 * emitted segments are left partial (the pseudo-header sum only, Linux's
+	 * CHECKSUM_PARTIAL) for the link to finish or to trust. Only for a link that
+	 * delivers such datagrams with TERN_INPUT_CSUM_OK (the simulator does, for a
+	 * stack created so); a pcap of them shows "incorrect" TCP checksums, as a
+	 * capture on lo does. The IPv4 header checksum is always computed. */
+	bool tx_csum_offload;
 };
 
 /* Fills `cfg` with defaults: no address, time 0, seed 1, no callbacks. */
@@ -77,6 +84,13 @@ struct tern_addr tern_stack_addr(const struct tern_stack *st);
 /* One IP datagram (no link header) arrives at `now`. Malformed input is dropped and
  * counted, never reported upward. */
 void tern_stack_input(struct tern_stack *st, tern_time now, const void *pkt, size_t len);
+/* The same, with what the link knows about the datagram: TERN_INPUT_CSUM_OK means
+ * its transport checksum is known good or was never filled in by an offloading
+ * sender on a trusted link (Linux's CHECKSUM_UNNECESSARY); tern then skips the TCP
+ * checksum check. The IPv4 header checksum is checked regardless. */
+#define TERN_INPUT_CSUM_OK 0x1u
+void tern_stack_input_flags(struct tern_stack *st, tern_time now, const void *pkt, size_t len,
+			    unsigned flags);
 
 /* Runs every timer due at `now`. */
 void tern_stack_advance(struct tern_stack *st, tern_time now);

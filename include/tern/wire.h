@@ -206,6 +206,11 @@ size_t tern_tcp_opts_build(uint8_t *buf, size_t cap, const struct tern_tcp_opts 
  * data offset is derived from the options' length, which must be a multiple of 4. */
 size_t tern_tcp_build(uint8_t *buf, size_t cap, const struct tern_tcp *seg,
 		      uint32_t src, uint32_t dst);
+/* The same with the checksum left to an offload: the field holds the folded
+ * pseudo-header sum, not complemented (Linux's CHECKSUM_PARTIAL convention, and
+ * what a virtio/TUN NEEDS_CSUM packet carries). */
+size_t tern_tcp_build_partial(uint8_t *buf, size_t cap, const struct tern_tcp *seg,
+			      uint32_t src, uint32_t dst);
 
 /* ------------------------------------------------------------------ formatter */
 

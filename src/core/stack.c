@@ -76,6 +76,7 @@ int tern_stack_create(const struct tern_stack_config *cfg, struct tern_stack **o
 	st->now = cfg->now;
 	st->addrs[0] = cfg->addr;
 	st->naddrs = 1;
+	st->tx_csum_offload = cfg->tx_csum_offload;
 	st->emit = cfg->emit;
 	st->emit_ctx = cfg->emit_ctx;
 	st->log = cfg->log;

@@ -66,6 +66,12 @@ static bool martian_source(const struct tern_stack *st, uint32_t src, uint32_t d
 
 void tern_stack_input(struct tern_stack *st, tern_time now, const void *pkt, size_t len)
 {
+	tern_stack_input_flags(st, now, pkt, len, 0);
+}
+
+void tern_stack_input_flags(struct tern_stack *st, tern_time now, const void *pkt, size_t len,
+			    unsigned flags)
+{
 	struct tern_ipv4 ip;
 	enum tern_wire_status why;
 
@@ -95,7 +101,9 @@ void tern_stack_input(struct tern_stack *st, tern_time now, const void *pkt, siz
 		break;
 	case TERN_IPPROTO_TCP:
 		tern__count(st, TERN_CTR_IpInDelivers);
+		st->rx_csum_ok = flags & TERN_INPUT_CSUM_OK;
 		tern__tcp_input(st, &ip);
+		st->rx_csum_ok = false;
 		break;
 	default:
 		tern__count(st, TERN_CTR_IpInUnknownProtos);

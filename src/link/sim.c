@@ -111,6 +111,9 @@ struct sim_node {
 	struct tern_sim *sim;
 	int id;
 	struct tern_stack *stack;  /* NULL for a raw endpoint */
+	bool csum_offload;         /* its stack leaves TCP checksums partial: what it
+				      sends is delivered as TERN_INPUT_CSUM_OK, like a
+				      loopback or an offloading NIC pair */
 	struct tern_addr addr;     /* a raw endpoint's address */
 	tern_sim_rx_fn rx;
 	void *rx_ctx;
@@ -479,7 +482,8 @@ static void deliver(struct tern_sim *sim, const struct sim_event *ev)
 	tap_record(l, TERN_SIM_TAP_RECV, sim->now, ev->buf, ev->len);
 
 	if (to->stack)
-		tern_stack_input(to->stack, sim->now, ev->buf, ev->len);
+		tern_stack_input_flags(to->stack, sim->now, ev->buf, ev->len,
+				       sim->nodes[l->node[ev->dir]]->csum_offload ? TERN_INPUT_CSUM_OK : 0);
 	else if (to->rx)
 		to->rx(to->rx_ctx, sim, to->id, sim->now, ev->buf, ev->len);
 	tern__pool_put(pool_for(sim, ev->len), ev->buf);
@@ -568,6 +572,7 @@ int tern_sim_add_stack(struct tern_sim *sim, const struct tern_stack_config *cfg
 		free(n);
 		return rc;
 	}
+	n->csum_offload = cfg->tx_csum_offload;
 	sim->nodes[sim->nnodes++] = n;
 	if (out)
 		*out = n->stack;

@@ -406,7 +406,7 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip)
 	struct tern_sock *sk;
 
 	tern__count(st, TERN_CTR_TcpInSegs);
-	why = tern_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, true, &seg);
+	why = tern_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, !st->rx_csum_ok, &seg);
 	if (why != TERN_WIRE_OK) {
 		/* DEVIATION: a bad option length drops the segment here, where Linux would
 		 * stop parsing options and carry on: a header that lies about its own

@@ -406,7 +406,9 @@ void tern__tcp_emit(struct tern_stack *st, const struct tern_ip_out *out, const 
 void tern__tcp_emit_ex(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg,
 		       bool count_outsegs)
 {
-	size_t n = tern_tcp_build(tern__ip_payload_buf(st), TERN_IP_MAX_PAYLOAD, seg, out->src, out->dst);
+	size_t n = st->tx_csum_offload
+		? tern_tcp_build_partial(tern__ip_payload_buf(st), TERN_IP_MAX_PAYLOAD, seg, out->src, out->dst)
+		: tern_tcp_build(tern__ip_payload_buf(st), TERN_IP_MAX_PAYLOAD, seg, out->src, out->dst);
 
 	TERN_ASSERT(n > 0);
 	if (n == 0)

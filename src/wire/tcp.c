@@ -271,8 +271,8 @@ size_t tern_tcp_opts_build(uint8_t *buf, size_t cap, const struct tern_tcp_opts 
 	return used;
 }
 
-size_t tern_tcp_build(uint8_t *buf, size_t cap, const struct tern_tcp *seg,
-		      uint32_t src, uint32_t dst)
+static size_t tcp_build(uint8_t *buf, size_t cap, const struct tern_tcp *seg, uint32_t src, uint32_t dst,
+			bool full_sum)
 {
 	uint8_t opts[TERN_TCP_MAX_OPT_LEN];
 	size_t optlen = 0;
@@ -319,6 +319,20 @@ size_t tern_tcp_build(uint8_t *buf, size_t cap, const struct tern_tcp *seg,
 	memcpy(buf + TERN_TCP_HDR_LEN, opts, optlen);
 
 	uint32_t sum = tern_csum_pseudo_v4(src, dst, TERN_IPPROTO_TCP, (uint16_t)total);
-	tern_put16(buf + 16, tern_csum_fold(tern_csum_add(sum, buf, total)));
+	if (full_sum)
+		tern_put16(buf + 16, tern_csum_fold(tern_csum_add(sum, buf, total)));
+	else
+		tern_put16(buf + 16, (uint16_t)~tern_csum_fold(sum));
 	return total;
+}
+
+size_t tern_tcp_build(uint8_t *buf, size_t cap, const struct tern_tcp *seg, uint32_t src, uint32_t dst)
+{
+	return tcp_build(buf, cap, seg, src, dst, true);
+}
+
+size_t tern_tcp_build_partial(uint8_t *buf, size_t cap, const struct tern_tcp *seg, uint32_t src,
+			      uint32_t dst)
+{
+	return tcp_build(buf, cap, seg, src, dst, false);
 }
