@@ -225,10 +225,19 @@ static double clock_s(clockid_t id)
 double bench_wall(void) { return clock_s(CLOCK_MONOTONIC); }
 double bench_cpu(void) { return clock_s(CLOCK_THREAD_CPUTIME_ID); }
 
+#if defined(__SANITIZE_ADDRESS__)
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+
 size_t bench_heap_bytes(void)
 {
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan's allocator replaces malloc; glibc's statistics would read zero. */
+	return __sanitizer_get_current_allocated_bytes();
+#else
 	struct mallinfo2 mi = mallinfo2();
 	return mi.uordblks + mi.hblkhd;
+#endif
 }
 
 size_t bench_rss_bytes(void)
