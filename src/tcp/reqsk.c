@@ -59,8 +59,6 @@ static uint32_t idx1_of(struct tern_req_table *t, const struct tern_req *r)
 	return (uint32_t)(r - t->reqs) + 1;
 }
 
-#define hash4 tern__tuple_hash
-
 /* ------------------------------------------------------------ the timer */
 
 tern_time tern__req_interval(const struct tern_req *req)
@@ -188,7 +186,7 @@ static bool grow_hash(struct tern_stack *st)
 		struct tern_req *r = &t->reqs[i];
 		if (!(r->flags & REQ_IN_USE))
 			continue;
-		uint32_t h = hash4(st, r->laddr, r->lport, r->raddr, r->rport) & (n - 1);
+		uint32_t h = tern__tuple_hash(st, r->laddr, r->lport, r->raddr, r->rport) & (n - 1);
 		r->hnext = b[h];
 		b[h] = i + 1;
 	}
@@ -205,7 +203,7 @@ struct tern_req *tern__req_lookup(struct tern_stack *st, uint32_t laddr, uint16_
 
 	if (!t->count)
 		return NULL;
-	for (uint32_t i = t->buckets[hash4(st, laddr, lport, raddr, rport) & t->mask]; i; i = t->reqs[i - 1].hnext) {
+	for (uint32_t i = t->buckets[tern__tuple_hash(st, laddr, lport, raddr, rport) & t->mask]; i; i = t->reqs[i - 1].hnext) {
 		struct tern_req *r = &t->reqs[i - 1];
 		st->tcp->hash_probes++;
 		if (r->lport == lport && r->rport == rport && r->laddr == laddr && r->raddr == raddr)
@@ -251,7 +249,7 @@ struct tern_req *tern__req_add(struct tern_stack *st, struct tern_sock *lsk, uin
 	r->rport = rport;
 	r->lslot = (uint16_t)lsk->lq->lslot;
 	r->lgen = t->lgen[lsk->lq->lslot];
-	uint32_t h = hash4(st, laddr, lport, raddr, rport) & t->mask;
+	uint32_t h = tern__tuple_hash(st, laddr, lport, raddr, rport) & t->mask;
 	r->hnext = t->buckets[h];
 	t->buckets[h] = idx1_of(t, r);
 	t->count++;
@@ -275,7 +273,7 @@ void tern__req_remove(struct tern_stack *st, struct tern_req *req)
 		if (req->num_timeout == 0)
 			lsk->lq->young--;
 	}
-	for (uint32_t *pp = &t->buckets[hash4(st, req->laddr, req->lport, req->raddr, req->rport) & t->mask]; *pp;
+	for (uint32_t *pp = &t->buckets[tern__tuple_hash(st, req->laddr, req->lport, req->raddr, req->rport) & t->mask]; *pp;
 	     pp = &t->reqs[*pp - 1].hnext) {
 		if (*pp == me) {
 			*pp = req->hnext;

@@ -371,7 +371,7 @@ struct tern_tcp_tables {
 	struct { uint8_t kind; void *obj; } *fds;
 	int nfds;
 	int fd_hint;                    /* lowest possibly free descriptor */
-	/* Connection hash: every socket with a 4-tuple, by SipHash of it. */
+	/* Connection hash: every socket with a 4-tuple, by tern__tuple_hash. */
 	struct tern_sock **ehash;
 	uint32_t ehash_mask;
 	uint32_t ehash_count;

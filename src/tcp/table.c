@@ -18,8 +18,6 @@
 
 #define EHASH_INITIAL 256
 
-#define ehash_of tern__tuple_hash
-
 int tern__tcp_init(struct tern_stack *st)
 {
 	struct tern_tcp_tables *t = calloc(1, sizeof(*t));
@@ -218,7 +216,7 @@ static void ehash_grow(struct tern_stack *st)
 		struct tern_sock *sk = t->ehash[i];
 		while (sk) {
 			struct tern_sock *next = sk->hash_next;
-			uint32_t h = ehash_of(st, sk->laddr, sk->lport, sk->raddr, sk->rport) & (n - 1);
+			uint32_t h = tern__tuple_hash(st, sk->laddr, sk->lport, sk->raddr, sk->rport) & (n - 1);
 			sk->hash_next = grown[h];
 			grown[h] = sk;
 			sk = next;
@@ -236,7 +234,7 @@ void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk)
 	TERN_ASSERT(!(sk->flags & SK_HASHED));
 	if (t->ehash_count > t->ehash_mask)
 		ehash_grow(st);
-	uint32_t h = ehash_of(st, sk->laddr, sk->lport, sk->raddr, sk->rport) & t->ehash_mask;
+	uint32_t h = tern__tuple_hash(st, sk->laddr, sk->lport, sk->raddr, sk->rport) & t->ehash_mask;
 	sk->hash_next = t->ehash[h];
 	t->ehash[h] = sk;
 	t->ehash_count++;
@@ -249,7 +247,7 @@ void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk)
 
 	if (!(sk->flags & SK_HASHED))
 		return;
-	uint32_t h = ehash_of(st, sk->laddr, sk->lport, sk->raddr, sk->rport) & t->ehash_mask;
+	uint32_t h = tern__tuple_hash(st, sk->laddr, sk->lport, sk->raddr, sk->rport) & t->ehash_mask;
 	for (struct tern_sock **pp = &t->ehash[h]; *pp; pp = &(*pp)->hash_next) {
 		if (*pp == sk) {
 			*pp = sk->hash_next;
@@ -266,7 +264,7 @@ struct tern_sock *tern__ehash_lookup(struct tern_stack *st, uint32_t laddr, uint
 				     uint16_t rport)
 {
 	struct tern_tcp_tables *t = st->tcp;
-	uint32_t h = ehash_of(st, laddr, lport, raddr, rport) & t->ehash_mask;
+	uint32_t h = tern__tuple_hash(st, laddr, lport, raddr, rport) & t->ehash_mask;
 
 	for (struct tern_sock *sk = t->ehash[h]; sk; sk = sk->hash_next) {
 		t->hash_probes++;

@@ -94,8 +94,6 @@ static void set_ts_stamp(struct tern_tw *tw, uint32_t secs)
 	tw->ts_stamp_s = (uint16_t)secs;
 }
 
-#define hash4 tern__tuple_hash
-
 /* ------------------------------------------------------------ expiry */
 
 static void list_unlink(struct tern_tw_table *t, struct tern_tw *tw)
@@ -231,7 +229,7 @@ static bool grow_hash(struct tern_stack *st)
 		struct tern_tw *tw = &t->tws[i];
 		if (!(tw->flags & TW_IN_USE))
 			continue;
-		uint32_t h = hash4(st, tw->laddr, tw->lport, tw->raddr, tw->rport) & (n - 1);
+		uint32_t h = tern__tuple_hash(st, tw->laddr, tw->lport, tw->raddr, tw->rport) & (n - 1);
 		tw->hnext = b[h];
 		b[h] = i + 1;
 	}
@@ -266,7 +264,7 @@ struct tern_tw *tern__tw_lookup(struct tern_stack *st, uint32_t laddr, uint16_t 
 
 	if (!t->count)
 		return NULL;
-	for (uint32_t i = t->buckets[hash4(st, laddr, lport, raddr, rport) & t->mask]; i; i = t->tws[i - 1].hnext) {
+	for (uint32_t i = t->buckets[tern__tuple_hash(st, laddr, lport, raddr, rport) & t->mask]; i; i = t->tws[i - 1].hnext) {
 		struct tern_tw *tw = &t->tws[i - 1];
 		st->tcp->hash_probes++;
 		if (tw->lport == lport && tw->rport == rport && tw->laddr == laddr && tw->raddr == raddr)
@@ -280,7 +278,7 @@ void tern__tw_kill(struct tern_stack *st, struct tern_tw *tw)
 	struct tern_tw_table *t = table(st);
 	uint32_t me = idx1(t, tw);
 
-	for (uint32_t *pp = &t->buckets[hash4(st, tw->laddr, tw->lport, tw->raddr, tw->rport) & t->mask]; *pp;
+	for (uint32_t *pp = &t->buckets[tern__tuple_hash(st, tw->laddr, tw->lport, tw->raddr, tw->rport) & t->mask]; *pp;
 	     pp = &t->tws[*pp - 1].hnext) {
 		st->tcp->hash_probes++;
 		if (*pp == me) {
@@ -334,7 +332,7 @@ void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern
 		}
 		tw->entry_ms = ms_now(st);
 		tw->substate = (uint8_t)state & 0xf;
-		uint32_t h = hash4(st, tw->laddr, tw->lport, tw->raddr, tw->rport) & t->mask;
+		uint32_t h = tern__tuple_hash(st, tw->laddr, tw->lport, tw->raddr, tw->rport) & t->mask;
 		tw->hnext = t->buckets[h];
 		t->buckets[h] = idx1(t, tw);
 		tw->bnext = t->port_heads[tw->lport % TW_PORT_BUCKETS];
