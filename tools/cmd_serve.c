@@ -446,9 +446,9 @@ int tern_cmd_serve(int argc, char **argv)
 	if (ts.offload)
 		printf("tern serve: offloads: %" PRIu64 " TSO packets in cut into %" PRIu64
 		       " segments, %" PRIu64 " TSO packets out made of %" PRIu64 " segments (%" PRIu64
-		       " refused), %" PRIu64 " checksums completed, %" PRIu64 " bad vnet headers\n",
+		       " refused), %" PRIu64 " partial checksums in, %" PRIu64 " bad vnet headers\n",
 		       ts.gso_rx_packets, ts.gso_rx_segs, ts.gso_tx_packets, ts.gso_tx_segs,
-		       ts.gso_tx_fallbacks, ts.csum_rx_completed, ts.rx_bad_vnet);
+		       ts.gso_tx_fallbacks, ts.csum_rx_partial, ts.rx_bad_vnet);
 	fflush(stdout);
 out:
 	for (int i = 0; i < s.nslots; i++)

@@ -411,9 +411,12 @@ int tunhost_start(struct tunhost *h, const char *prog, const struct tunhost_opts
 	if (o->netns && netns_create(h) < 0)
 		goto fail;
 
+	/* The tap feeds the capture and the control socket's streams; without either
+	 * the datagrams need not pass through it. */
+	bool tapped = o->pcap || !(o->ctl && !strcmp(o->ctl, "none"));
 	struct tern_tun_config tc = {
 		.ifname = o->dev, .addr = o->addr, .peer = o->peer, .mtu = o->mtu,
-		.log = on_log, .log_ctx = h, .tap = on_tap, .tap_ctx = h,
+		.log = on_log, .log_ctx = h, .tap = tapped ? on_tap : NULL, .tap_ctx = h,
 		.no_offload = o->no_offload,
 	};
 	int rc = tern_tun_create(&tc, &h->tun);

@@ -21,7 +21,10 @@
  * carried before the stack sees them, and queues what the stack emits, writing
  * runs of segments of one flow as one TSO packet after each datagram read and at
  * the end of each turn of the loop (before it sleeps). The stack never notices: it sees and
- * makes MTU-sized segments either way. The tap sees them too, the stack's view.
+ * makes MTU-sized segments either way. TCP checksums are left partial both ways,
+ * as on Linux's loopback (the kernel and tern trust each other's memory). The tap
+ * sees the stack's segments as a wire would carry them: with their checksums
+ * finished (in a copy, a pass over each datagram that only a tap costs).
  * Without offloads (or when the kernel refuses them) every datagram crosses the
  * device as it is, and what the stack emits is written at once, from inside the
  * stack call that produced it.
@@ -88,7 +91,7 @@ struct tern_tun_stats {
 	int offload_error;
 	uint64_t gso_rx_packets;         /* TSO packets read from the device ... */
 	uint64_t gso_rx_segs;            /* ... and the segments they were cut into */
-	uint64_t csum_rx_completed;      /* other datagrams whose checksum tern completed */
+	uint64_t csum_rx_partial;        /* other datagrams with their checksum left partial */
 	uint64_t gso_tx_packets;         /* TSO packets written to the device ... */
 	uint64_t gso_tx_segs;            /* ... and the segments they were made of */
 	uint64_t gso_tx_fallbacks;       /* TSO packets refused, then written segment by segment */

@@ -24,6 +24,12 @@
  * pseudo-header sum of the whole packet's addresses, protocol and TCP length, and
  * the data is to be summed from csum_start (the TCP header) on.
  *
+ * Checksums are left partial both ways, as on Linux's loopback: the kernel's
+ * segments reach the stack with the pseudo-header sum in their checksum field and
+ * TERN_INPUT_CSUM_OK (the data never left memory, so nothing could have damaged
+ * it), and the stack's segments (tx_csum_offload) reach the kernel as NEEDS_CSUM,
+ * which its receive path trusts the same way. No byte of payload is summed.
+ *
  * Parsing here is only what these two jobs need; the core parses every segment
  * again in full, so a datagram that is merely odd (not something these rules
  * cover) is passed through untouched and the core decides.
@@ -119,9 +125,10 @@ static uint32_t pseudo_sum(const uint8_t *ip, size_t tcp_len)
 
 /* ------------------------------------------------------------ in: splitting */
 
-/* Cuts a TCP/IPv4 GSO packet; see tern__gso_input. */
-static int gso_split(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, tern_gso_seg_fn fn,
-		     void *ctx)
+/* Cuts a TCP/IPv4 GSO packet; see tern__gso_input. `full`: full TCP checksums,
+ * else the pseudo-header sum in each segment's field. */
+static int gso_split(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, bool full,
+		     bool csum_ok, tern_gso_seg_fn fn, void *ctx)
 {
 	struct tcp4 v;
 	uint8_t tmpl[TERN_GSO_MAX_HDRS];
@@ -156,41 +163,64 @@ static int gso_split(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, t
 			flags &= (uint8_t)~(TERN_TCP_FIN | TERN_TCP_PSH);
 		tern_put32(t + TCP_SEQ, v.seq + (uint32_t)off);
 		t[TCP_FLAGS] = flags;
-		tern_put16(t + TERN_GSO_TCP_CSUM_OFF, 0);
-		uint32_t sum = tern_csum_add(pseudo_sum(seg, v.thl + plen), t, v.thl + plen);
-		tern_put16(t + TERN_GSO_TCP_CSUM_OFF, tern_csum_fold(sum));
-		fn(ctx, seg, h + plen);
+		uint32_t sum = pseudo_sum(seg, v.thl + plen);
+		if (full) {
+			tern_put16(t + TERN_GSO_TCP_CSUM_OFF, 0);
+			tern_put16(t + TERN_GSO_TCP_CSUM_OFF, tern_csum_fold(tern_csum_add(sum, t, v.thl + plen)));
+		} else {
+			/* tern_csum_fold complements; undo that to leave the folded sum. */
+			tern_put16(t + TERN_GSO_TCP_CSUM_OFF, (uint16_t)~tern_csum_fold(sum));
+		}
+		fn(ctx, seg, h + plen, csum_ok);
 	}
 	return (int)nseg;
 }
 
-int tern__gso_input(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, tern_gso_seg_fn fn,
-		    void *ctx)
+int tern__gso_input(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, bool complete,
+		    tern_gso_seg_fn fn, void *ctx)
 {
 	if (vh->hdr_len > len)
 		return -TERN_GSO_BAD_HDR_LEN;
 	bool needs_csum = vh->flags & TERN_VNET_F_NEEDS_CSUM;
 	if (needs_csum && ((size_t)vh->csum_start + vh->csum_offset + 2 > len || (vh->csum_offset & 1)))
 		return -TERN_GSO_BAD_CSUM;
+	/* LINUX-COMPAT: a checksum left partial by the sender, or already checked,
+	 * is trusted on receipt, as Linux's stack trusts CHECKSUM_PARTIAL and
+	 * CHECKSUM_UNNECESSARY skbs (skb_csum_unnecessary). */
+	bool trusted = vh->flags & (TERN_VNET_F_NEEDS_CSUM | TERN_VNET_F_DATA_VALID);
 
 	if (vh->gso_type != TERN_VNET_GSO_NONE) {
 		if ((vh->gso_type & (uint8_t)~TERN_VNET_GSO_ECN) != TERN_VNET_GSO_TCPV4)
 			return -TERN_GSO_BAD_TYPE;
 		if (vh->gso_size == 0)
 			return -TERN_GSO_BAD_SIZE;
-		/* Every segment's checksum is computed whole, so what the kernel left
-		 * in the field does not matter. */
-		return gso_split(vh, pkt, len, fn, ctx);
+		/* Every segment's checksum field is written afresh, so what the
+		 * kernel left in the packet's does not matter. */
+		return gso_split(vh, pkt, len, complete || !trusted, trusted, fn, ctx);
 	}
-	if (needs_csum) {
+	if (needs_csum && complete) {
 		/* The field holds the pseudo-header sum; summing from csum_start over
 		 * it and the rest gives what the complete checksum complements. */
 		uint8_t *field = pkt + vh->csum_start + vh->csum_offset;
 		uint32_t sum = tern_csum_add(0, pkt + vh->csum_start, len - vh->csum_start);
 		tern_put16(field, tern_csum_fold(sum));
 	}
-	fn(ctx, pkt, len);
+	fn(ctx, pkt, len, trusted);
 	return 1;
+}
+
+void tern__gso_plain_hdr(const uint8_t *pkt, size_t len, struct tern_vnet_hdr *vh)
+{
+	*vh = (struct tern_vnet_hdr){ 0 };
+	if (len < TERN_IPV4_HDR_LEN || (pkt[0] >> 4) != 4 || pkt[IP_PROTO] != TERN_IPPROTO_TCP ||
+	    (tern_get16(pkt + IP_FRAG) & (TERN_IP_MF | TERN_IP_OFFMASK)))
+		return;
+	size_t iphl = (size_t)(pkt[0] & 0x0f) * 4;
+	if (iphl < TERN_IPV4_HDR_LEN || iphl + TERN_TCP_HDR_LEN > len)
+		return;
+	vh->flags = TERN_VNET_F_NEEDS_CSUM;
+	vh->csum_start = (uint16_t)iphl;
+	vh->csum_offset = TERN_GSO_TCP_CSUM_OFF;
 }
 
 /* ------------------------------------------------------------ out: coalescing */
@@ -271,4 +301,14 @@ size_t tern__gso_build(const struct tern_gso_dgram *d, size_t n, uint8_t *hdr,
 		.csum_offset = TERN_GSO_TCP_CSUM_OFF,
 	};
 	return h;
+}
+
+void tern__gso_finish_csum(uint8_t *pkt, size_t len)
+{
+	struct tern_vnet_hdr vh;
+	tern__gso_plain_hdr(pkt, len, &vh);
+	if (!vh.flags)
+		return;
+	uint32_t sum = tern_csum_add(0, pkt + vh.csum_start, len - vh.csum_start);
+	tern_put16(pkt + vh.csum_start + vh.csum_offset, tern_csum_fold(sum));
 }

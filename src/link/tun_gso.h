@@ -10,9 +10,11 @@
  * every host.
  *
  * In: tern__gso_input turns what the kernel hands the device into the datagrams
- * tern_stack_input takes: a TCP/IPv4 GSO packet (up to 64 KiB) cut into gso_size
- * segments, a datagram whose checksum the kernel left to the device completed,
- * anything else unchanged.
+ * tern_stack_input_flags takes: a TCP/IPv4 GSO packet (up to 64 KiB) cut into
+ * gso_size segments, anything else unchanged, and says which of them have a
+ * checksum the stack may trust without summing the data (TERN_INPUT_CSUM_OK).
+ * Checksums the kernel left undone (NEEDS_CSUM: its data never left memory, as
+ * on loopback) stay undone unless asked for.
  *
  * Out: tern__gso_run finds how many consecutive datagrams of the stack's output
  * the kernel could take as one TSO packet, and tern__gso_build writes the headers
@@ -65,8 +67,9 @@ enum tern_gso_status {
 	TERN_GSO_BAD_FLAGS,      /* a GSO packet with SYN or RST */
 };
 
-/* Receives one datagram for the stack; valid only during the call. */
-typedef void (*tern_gso_seg_fn)(void *ctx, const uint8_t *pkt, size_t len);
+/* Receives one datagram for the stack; valid only during the call. `csum_ok`:
+ * its TCP checksum need not be checked (TERN_INPUT_CSUM_OK). */
+typedef void (*tern_gso_seg_fn)(void *ctx, const uint8_t *pkt, size_t len, bool csum_ok);
 
 /* Hands to `fn`, in order, the datagrams the stack should see for one read from
  * the device: `vh` its vnet header, pkt[0..len) the datagram after it. Returns how
@@ -75,12 +78,30 @@ typedef void (*tern_gso_seg_fn)(void *ctx, const uint8_t *pkt, size_t len);
  * A GSO packet is cut in place: segment k is rebuilt over the tail of segment k-1
  * once `fn` has returned, so `pkt` is scratch afterwards. Each segment gets the
  * packet's headers with its own IP total length, IP ID (the packet's + k),
- * header checksum, sequence number (+ k * gso_size) and full TCP checksum; FIN and
- * PSH stay on the last segment only and CWR on the first only, as the kernel's own
- * segmentation (tcp_gso_segment) leaves them. A datagram with NEEDS_CSUM has its
- * checksum completed in place. */
-int tern__gso_input(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, tern_gso_seg_fn fn,
-		    void *ctx);
+ * header checksum and sequence number (+ k * gso_size); FIN and PSH stay on the
+ * last segment only and CWR on the first only, as the kernel's own segmentation
+ * (tcp_gso_segment) leaves them.
+ *
+ * Checksums. A datagram the kernel marked NEEDS_CSUM (every TCP segment it sends
+ * through a device with TUN_F_CSUM) or DATA_VALID is trusted: csum_ok. Its TCP
+ * checksum field holds the pseudo-header sum (Linux's CHECKSUM_PARTIAL), and so
+ * does each segment cut from it, for its own length. With `complete` the sum is
+ * finished instead (full TCP checksums, NEEDS_CSUM completed in place), for a
+ * consumer that wants datagrams exactly as a wire would carry them. A GSO packet
+ * marked neither gets full checksums and csum_ok false; other datagrams marked
+ * neither pass untouched, csum_ok false. */
+int tern__gso_input(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, bool complete,
+		    tern_gso_seg_fn fn, void *ctx);
+
+/* The vnet header for one datagram of a stack that leaves TCP checksums partial
+ * (tern_stack_config.tx_csum_offload): NEEDS_CSUM at the TCP checksum for an
+ * unfragmented TCP/IPv4 datagram, all zero (nothing to do) for anything else. */
+void tern__gso_plain_hdr(const uint8_t *pkt, size_t len, struct tern_vnet_hdr *vh);
+
+/* Finishes a TCP checksum left partial (the field holding the pseudo-header sum)
+ * in an unfragmented TCP/IPv4 datagram, in place; anything else is left alone.
+ * For captures, which should show datagrams as a wire carries them. */
+void tern__gso_finish_csum(uint8_t *pkt, size_t len);
 
 /* One datagram of the stack's output. */
 struct tern_gso_dgram {
@@ -101,7 +122,8 @@ size_t tern__gso_run(const struct tern_gso_dgram *d, size_t n, size_t max_len);
  * datagram in order (d[i].data + H .. d[i].len). Its IP total length and header
  * checksum are the packet's, PSH is the last segment's, and the TCP checksum field
  * holds the pseudo-header sum for the whole length, not complemented, which is
- * what the kernel expects of a NEEDS_CSUM packet (it adds each segment's bytes). */
+ * what the kernel expects of a NEEDS_CSUM packet (it adds each segment's bytes).
+ * The segments' own checksum fields are ignored: full or partial, it is the same. */
 size_t tern__gso_build(const struct tern_gso_dgram *d, size_t n, uint8_t *hdr,
 		       struct tern_vnet_hdr *vh);
 

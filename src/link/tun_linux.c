@@ -42,9 +42,12 @@
  * link/tun_gso.c reads it the same way on every host.
  *
  * In, link/tun_gso.c cuts each TSO packet into the segments the wire would have
- * carried (and completes the checksum of other datagrams that need it), and each
- * segment goes to tern_stack_input: the core's per-segment behaviour is that of
- * Linux without GRO. Out, the emit callback only queues (a copy, as it must). The
+ * carried, and each segment goes to tern_stack_input_flags: the core's
+ * per-segment behaviour is that of Linux without GRO. Checksums stay partial both
+ * ways, as on loopback: what the kernel marks NEEDS_CSUM goes in with
+ * TERN_INPUT_CSUM_OK, and the stack leaves its own TCP checksums partial
+ * (tx_csum_offload) for the kernel, which gets them as NEEDS_CSUM and trusts
+ * them. No payload byte is summed on either side. Out, the emit callback only queues (a copy, as it must). The
  * queue is written after each datagram read (what the stack said in answer goes
  * out before the next is read, as without offloads) and at the end of each turn,
  * before the loop sleeps: runs of one flow's segments as single TSO packets with
@@ -115,6 +118,8 @@ struct tern_tun {
 	struct watch watch[TERN_TUN_MAX_WATCH];
 	bool offload;            /* every read and write carries a vnet header */
 	tern_time rx_now;        /* arrival time of what tern__gso_input hands on */
+	bool rx_partial;         /* and whether its TCP checksum is left partial */
+	uint8_t *tapbuf;         /* with offloads and a tap: datagrams finished for it */
 	uint8_t *txq;            /* the queue's arena (offloads only) */
 	size_t txq_used;
 	size_t txq_n;
@@ -278,6 +283,19 @@ static void device_emit(void *ctx, tern_time now, const uint8_t *pkt, size_t len
 	}
 }
 
+/* Hands a datagram to the tap as a wire would carry it: with offloads a TCP
+ * checksum may be partial, and is then finished in a copy. */
+static void tap_call(struct tern_tun *tun, tern_time now, bool out, const uint8_t *pkt, size_t len,
+		     bool partial)
+{
+	if (partial && tun->tapbuf && len <= TUN_MAX_DGRAM) {
+		memcpy(tun->tapbuf, pkt, len);
+		tern__gso_finish_csum(tun->tapbuf, len);
+		pkt = tun->tapbuf;
+	}
+	tun->tap(tun->tap_ctx, now, out, pkt, len);
+}
+
 /* ------------------------------------------------------------ output with offloads */
 
 /* One write of iov[0..n) with a vnet header in front; true when the kernel took it. */
@@ -296,12 +314,16 @@ static bool write_iov(struct tern_tun *tun, const struct iovec *iov, int n, size
 	}
 }
 
-/* One datagram as it is: an all-zero vnet header (no GSO, checksum complete). */
+/* One datagram as it is: no GSO; NEEDS_CSUM for a TCP segment, whose checksum
+ * the stack left partial. */
 static void write_plain(struct tern_tun *tun, const struct tern_gso_dgram *d)
 {
-	static const uint8_t none[TERN_VNET_HDR_LEN];
+	uint8_t vnet[TERN_VNET_HDR_LEN];
+	struct tern_vnet_hdr vh;
+	tern__gso_plain_hdr(d->data, d->len, &vh);
+	tern__vnet_hdr_put(vnet, &vh);
 	struct iovec iov[2] = {
-		{ .iov_base = (void *)none, .iov_len = sizeof(none) },
+		{ .iov_base = vnet, .iov_len = sizeof(vnet) },
 		{ .iov_base = (void *)d->data, .iov_len = d->len },
 	};
 	if (!write_iov(tun, iov, 2, d->len))
@@ -367,7 +389,7 @@ static void queue_emit(void *ctx, tern_time now, const uint8_t *pkt, size_t len)
 	/* Keeps every datagram 8-byte aligned in the arena. */
 	tun->txq_used += (len + 7) & ~(size_t)7;
 	if (tun->tap)
-		tun->tap(tun->tap_ctx, now, true, pkt, len);
+		tap_call(tun, now, true, pkt, len, true);
 }
 
 /* ------------------------------------------------------------ life cycle */
@@ -405,7 +427,8 @@ int tern_tun_create(const struct tern_tun_config *cfg, struct tern_tun **out)
 	if (rc < 0)
 		goto fail;
 	tun->fd = rc;
-	if (tun->offload && !(tun->txq = malloc(TXQ_BYTES))) {
+	if (tun->offload && (!(tun->txq = malloc(TXQ_BYTES)) ||
+			     (tun->tap && !(tun->tapbuf = malloc(TUN_MAX_DGRAM))))) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -441,6 +464,8 @@ int tern_tun_create(const struct tern_tun_config *cfg, struct tern_tun **out)
 	sc.secret = secret;
 	sc.secret_len = sizeof(secret);
 	sc.emit = tun->offload ? queue_emit : device_emit;
+	/* With offloads the kernel finishes (or trusts) what the stack leaves partial. */
+	sc.tx_csum_offload = tun->offload;
 	sc.emit_ctx = tun;
 	sc.log = cfg->log;
 	sc.log_ctx = cfg->log_ctx;
@@ -471,6 +496,7 @@ void tern_tun_destroy(struct tern_tun *tun)
 	if (tun->fd >= 0)
 		close(tun->fd);
 	free(tun->txq);
+	free(tun->tapbuf);
 	free(tun);
 }
 
@@ -546,12 +572,12 @@ static int arm_timer(struct tern_tun *tun, tern_time when)
 }
 
 /* tern__gso_input's consumer: one segment (or datagram) to the stack. */
-static void rx_segment(void *ctx, const uint8_t *pkt, size_t len)
+static void rx_segment(void *ctx, const uint8_t *pkt, size_t len, bool csum_ok)
 {
 	struct tern_tun *tun = ctx;
 	if (tun->tap)
-		tun->tap(tun->tap_ctx, tun->rx_now, false, pkt, len);
-	tern_stack_input(tun->st, tun->rx_now, pkt, len);
+		tap_call(tun, tun->rx_now, false, pkt, len, tun->rx_partial);
+	tern_stack_input_flags(tun->st, tun->rx_now, pkt, len, csum_ok ? TERN_INPUT_CSUM_OK : 0);
 }
 
 /* One read with offloads: the vnet header apart, the datagram into buf. */
@@ -594,14 +620,18 @@ static int read_burst(struct tern_tun *tun)
 			tun->stats.rx_packets++;
 			tun->stats.rx_bytes += (uint64_t)n;
 			tun->rx_now = now;
-			int segs = tern__gso_input(&vh, tun->buf, (size_t)n, rx_segment, tun);
+			/* What tern__gso_input leaves partial (it is asked not to finish). */
+			tun->rx_partial = vh.gso_type != TERN_VNET_GSO_NONE
+				? (vh.flags & (TERN_VNET_F_NEEDS_CSUM | TERN_VNET_F_DATA_VALID)) != 0
+				: (vh.flags & TERN_VNET_F_NEEDS_CSUM) != 0;
+			int segs = tern__gso_input(&vh, tun->buf, (size_t)n, false, rx_segment, tun);
 			if (segs < 0) {
 				tun->stats.rx_bad_vnet++;
 			} else if (vh.gso_type != TERN_VNET_GSO_NONE) {
 				tun->stats.gso_rx_packets++;
 				tun->stats.gso_rx_segs += (uint64_t)segs;
 			} else if (vh.flags & TERN_VNET_F_NEEDS_CSUM) {
-				tun->stats.csum_rx_completed++;
+				tun->stats.csum_rx_partial++;
 			}
 			/* What this datagram made the stack say goes out before the next
 			 * is read, as without offloads: the kernel sees tern's ACKs as

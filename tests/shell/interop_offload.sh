@@ -210,7 +210,7 @@ grep -Eq '^TcpInErrs +0 ' "$tmp/nstat" || fail "TcpInErrs: $(cat "$tmp/nstat")"
 stop_serve
 line=$(grep '^tern serve: offloads: ' "$tmp/$ns.out") || fail "no offload summary"
 read -r gin gin_segs gout gout_segs refused bad < <(sed -E \
-	's/.*: ([0-9]+) TSO packets in cut into ([0-9]+) segments, ([0-9]+) TSO packets out made of ([0-9]+) segments \(([0-9]+) refused\), [0-9]+ checksums completed, ([0-9]+) bad vnet headers$/\1 \2 \3 \4 \5 \6/' <<<"$line")
+	's/.*: ([0-9]+) TSO packets in cut into ([0-9]+) segments, ([0-9]+) TSO packets out made of ([0-9]+) segments \(([0-9]+) refused\), [0-9]+ partial checksums in, ([0-9]+) bad vnet headers$/\1 \2 \3 \4 \5 \6/' <<<"$line")
 [ -n "${bad:-}" ] || fail "cannot read the summary: $line"
 [ "$gin" -gt 0 ] && [ "$gin_segs" -gt $((gin * 2)) ] || fail "no TSO packets split: $line"
 [ "$gout" -gt 0 ] && [ "$gout_segs" -gt $((gout * 2)) ] || fail "no TSO packets coalesced: $line"

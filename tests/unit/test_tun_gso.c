@@ -3,11 +3,16 @@
  *
  * In: a TSO packet as the kernel hands it (pseudo-header sum in the checksum
  * field, NEEDS_CSUM) is cut into segments that each pass the wire parsers with
- * their checksums, with the sequence numbers, IP IDs, lengths, payload slices and
- * flags (FIN/PSH last, CWR first) the kernel's own segmentation gives; a small
- * gso_size (below the header length) works too; a checksum left to the device is
- * completed to what tern_tcp_build computes; every malformed vnet header is
- * refused with its reason and nothing handed on.
+ * their checksums (asked for complete), with the sequence numbers, IP IDs,
+ * lengths, payload slices and flags (FIN/PSH last, CWR first) the kernel's own
+ * segmentation gives; a small gso_size (below the header length) works too; left
+ * partial (as the driver asks), each segment's field holds its own pseudo-header
+ * sum and the segment is marked trusted; a GSO packet not marked NEEDS_CSUM gets
+ * full checksums and no trust; a checksum left to the device is completed on
+ * request to what tern_tcp_build computes; every malformed vnet header is refused
+ * with its reason and nothing handed on. The vnet header for a lone segment is
+ * NEEDS_CSUM for TCP only; a partial checksum finished for a capture is the
+ * complete one.
  *
  * Out: runs of segments as the stack emits them are found exactly, each rule that
  * ends a run is checked by breaking it, and a run glued into a TSO packet and cut
@@ -92,12 +97,14 @@ struct got {
 	int n;
 	uint8_t *seg[MAX_SEGS];
 	size_t len[MAX_SEGS];
+	bool ok[MAX_SEGS];
 };
 
-static void collect(void *ctx, const uint8_t *pkt, size_t len)
+static void collect(void *ctx, const uint8_t *pkt, size_t len, bool csum_ok)
 {
 	struct got *g = ctx;
 	assert_true(g->n < MAX_SEGS);
+	g->ok[g->n] = csum_ok;
 	g->seg[g->n] = malloc(len);
 	assert_non_null(g->seg[g->n]);
 	memcpy(g->seg[g->n], pkt, len);
@@ -153,7 +160,7 @@ static void test_split_like_the_kernel(void **state)
 	kernel_tso(buf, s, MSS, &vh);
 
 	struct got g = { 0 };
-	assert_int_equal(tern__gso_input(&vh, buf, TERN_IPV4_HDR_LEN + 32 + s.plen, collect, &g), 4);
+	assert_int_equal(tern__gso_input(&vh, buf, TERN_IPV4_HDR_LEN + 32 + s.plen, true, collect, &g), 4);
 	assert_int_equal(g.n, 4);
 	for (int k = 0; k < 4; k++) {
 		struct tern_ipv4 ip;
@@ -189,7 +196,7 @@ static void test_split_small_gso_size(void **state)
 	kernel_tso(buf, s, 8, &vh);   /* smaller than the 52 bytes of headers */
 
 	struct got g = { 0 };
-	assert_int_equal(tern__gso_input(&vh, buf, 52 + 100, collect, &g), 13);
+	assert_int_equal(tern__gso_input(&vh, buf, 52 + 100, true, collect, &g), 13);
 	for (int k = 0; k < 13; k++) {
 		struct tern_ipv4 ip;
 		struct tern_tcp t;
@@ -211,11 +218,32 @@ static void test_split_single_segment(void **state)
 	struct segspec s = spec(1, 1, 500);
 	kernel_tso(buf, s, MSS, &vh);
 	struct got g = { 0 };
-	assert_int_equal(tern__gso_input(&vh, buf, 52 + 500, collect, &g), 1);
+	assert_int_equal(tern__gso_input(&vh, buf, 52 + 500, true, collect, &g), 1);
 	uint8_t ref[2048];
 	size_t rl = build(ref, sizeof(ref), &s);
 	assert_int_equal(g.len[0], rl);
 	assert_memory_equal(g.seg[0], ref, rl);
+	got_free(&g);
+}
+
+/* A GSO packet the kernel did not mark NEEDS_CSUM (it never does): full
+ * checksums, for the stack to check. */
+static void test_split_untrusted(void **state)
+{
+	(void)state;
+	static uint8_t buf[TERN_GSO_MAX_DGRAM];
+	struct tern_vnet_hdr vh;
+	struct segspec s = spec(9, 9, 3000);
+	kernel_tso(buf, s, MSS, &vh);
+	vh.flags = 0;
+	struct got g = { 0 };
+	assert_int_equal(tern__gso_input(&vh, buf, 52 + 3000, false, collect, &g), 3);
+	for (int k = 0; k < 3; k++) {
+		struct tern_ipv4 ip;
+		struct tern_tcp t;
+		parse(g.seg[k], g.len[k], &ip, &t);
+		assert_false(g.ok[k]);
+	}
 	got_free(&g);
 }
 
@@ -228,24 +256,41 @@ static void test_checksum_completed(void **state)
 	memcpy(buf, ref, len);
 	uint32_t ps = tern_csum_pseudo_v4(SRC, DST, TERN_IPPROTO_TCP, (uint16_t)(len - 20));
 	tern_put16(buf + 20 + 16, (uint16_t)~tern_csum_fold(ps));
+	uint8_t partial[2048];
+	memcpy(partial, buf, len);
 	struct tern_vnet_hdr vh = { .flags = TERN_VNET_F_NEEDS_CSUM, .csum_start = 20, .csum_offset = 16 };
 	struct got g = { 0 };
-	assert_int_equal(tern__gso_input(&vh, buf, len, collect, &g), 1);
+	/* Left as it is, and trusted. */
+	assert_int_equal(tern__gso_input(&vh, buf, len, false, collect, &g), 1);
+	assert_memory_equal(g.seg[0], partial, len);
+	assert_true(g.ok[0]);
+	got_free(&g);
+	/* Completed on request. */
+	assert_int_equal(tern__gso_input(&vh, buf, len, true, collect, &g), 1);
 	assert_memory_equal(g.seg[0], ref, len);
+	assert_true(g.ok[0]);
 	got_free(&g);
 
-	/* Without NEEDS_CSUM nothing is touched, even a wrong checksum. */
+	/* Without NEEDS_CSUM nothing is touched, even a wrong checksum; DATA_VALID
+	 * is trusted, no flag is not. */
 	buf[30] ^= 0xff;
 	vh = (struct tern_vnet_hdr){ .flags = TERN_VNET_F_DATA_VALID };
-	assert_int_equal(tern__gso_input(&vh, buf, len, collect, &g), 1);
+	assert_int_equal(tern__gso_input(&vh, buf, len, true, collect, &g), 1);
 	assert_memory_equal(g.seg[0], buf, len);
+	assert_true(g.ok[0]);
+	got_free(&g);
+	vh = (struct tern_vnet_hdr){ 0 };
+	assert_int_equal(tern__gso_input(&vh, buf, len, false, collect, &g), 1);
+	assert_memory_equal(g.seg[0], buf, len);
+	assert_false(g.ok[0]);
 	got_free(&g);
 }
 
 static void expect_refused(struct tern_vnet_hdr vh, uint8_t *buf, size_t len, int why)
 {
 	struct got g = { 0 };
-	assert_int_equal(tern__gso_input(&vh, buf, len, collect, &g), -why);
+	assert_int_equal(tern__gso_input(&vh, buf, len, true, collect, &g), -why);
+	assert_int_equal(tern__gso_input(&vh, buf, len, false, collect, &g), -why);
 	assert_int_equal(g.n, 0);
 }
 
@@ -354,10 +399,29 @@ static void round_trip(const struct tern_gso_dgram *d, size_t n)
 	uint32_t ps = tern_csum_pseudo_v4(SRC, DST, TERN_IPPROTO_TCP, (uint16_t)(len - 20));
 	assert_int_equal(tern_get16(pkt + 36), (uint16_t)~tern_csum_fold(ps));
 
+	/* Cut with full checksums: the originals. */
+	static uint8_t copy[TERN_GSO_MAX_DGRAM];
+	memcpy(copy, pkt, len);
 	struct got g = { 0 };
-	assert_int_equal(tern__gso_input(&vh, pkt, len, collect, &g), (int)n);
+	assert_int_equal(tern__gso_input(&vh, pkt, len, true, collect, &g), (int)n);
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(g.len[i], d[i].len);
+		assert_memory_equal(g.seg[i], d[i].data, d[i].len);
+		assert_true(g.ok[i]);
+	}
+	got_free(&g);
+	/* Cut as the driver does, checksums left partial: the originals but for the
+	 * checksum field, which holds each segment's pseudo-header sum. */
+	assert_int_equal(tern__gso_input(&vh, copy, len, false, collect, &g), (int)n);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(g.len[i], d[i].len);
+		assert_memory_equal(g.seg[i], d[i].data, 36);
+		assert_memory_equal(g.seg[i] + 38, d[i].data + 38, d[i].len - 38);
+		uint32_t seg_ps = tern_csum_pseudo_v4(SRC, DST, TERN_IPPROTO_TCP, (uint16_t)(d[i].len - 20));
+		assert_int_equal(tern_get16(g.seg[i] + 36), (uint16_t)~tern_csum_fold(seg_ps));
+		assert_true(g.ok[i]);
+		/* Finished (as for a capture), it is the original. */
+		tern__gso_finish_csum(g.seg[i], g.len[i]);
 		assert_memory_equal(g.seg[i], d[i].data, d[i].len);
 	}
 	got_free(&g);
@@ -458,6 +522,32 @@ static void test_run_refuses_non_tcp(void **state)
 	assert_int_equal(tern__gso_run(t.d, 1, TERN_GSO_MAX_DGRAM), 1);
 }
 
+static void test_plain_header(void **state)
+{
+	(void)state;
+	uint8_t buf[2048];
+	struct tern_vnet_hdr vh;
+	size_t len = build(buf, sizeof(buf), &(struct segspec){ .seq = 1, .flags = TERN_TCP_ACK, .plen = 10 });
+	tern__gso_plain_hdr(buf, len, &vh);
+	assert_int_equal(vh.flags, TERN_VNET_F_NEEDS_CSUM);
+	assert_int_equal(vh.gso_type, TERN_VNET_GSO_NONE);
+	assert_int_equal(vh.csum_start, 20);
+	assert_int_equal(vh.csum_offset, 16);
+	/* Not TCP, a fragment, too short: nothing to finish. */
+	buf[9] = TERN_IPPROTO_ICMP;
+	tern__gso_plain_hdr(buf, len, &vh);
+	assert_int_equal(vh.flags, 0);
+	buf[9] = TERN_IPPROTO_TCP;
+	buf[7] = 1;
+	tern__gso_plain_hdr(buf, len, &vh);
+	assert_int_equal(vh.flags, 0);
+	buf[7] = 0;
+	tern__gso_plain_hdr(buf, 30, &vh);
+	assert_int_equal(vh.flags, 0);
+	struct tern_vnet_hdr zero = { 0 };
+	assert_memory_equal(&vh, &zero, sizeof(vh));
+}
+
 static uint64_t rng_next(uint64_t *s)
 {
 	uint64_t x = *s;
@@ -468,9 +558,10 @@ static uint64_t rng_next(uint64_t *s)
 	return x;
 }
 
-static void count_only(void *ctx, const uint8_t *pkt, size_t len)
+static void count_only(void *ctx, const uint8_t *pkt, size_t len, bool csum_ok)
 {
 	(void)pkt;
+	(void)csum_ok;
 	*(size_t *)ctx += len;
 }
 
@@ -507,7 +598,7 @@ static void test_random_input_is_safe(void **state)
 		if (x & 16)
 			vh.hdr_len = (uint16_t)rng_next(&r);
 		size_t seen = 0;
-		int n = tern__gso_input(&vh, p, len, count_only, &seen);
+		int n = tern__gso_input(&vh, p, len, x & 32, count_only, &seen);
 		assert_true(n != 0);
 		if (n < 0)
 			assert_int_equal(seen, 0);
@@ -522,11 +613,13 @@ int main(void)
 		cmocka_unit_test(test_split_like_the_kernel),
 		cmocka_unit_test(test_split_small_gso_size),
 		cmocka_unit_test(test_split_single_segment),
+		cmocka_unit_test(test_split_untrusted),
 		cmocka_unit_test(test_checksum_completed),
 		cmocka_unit_test(test_malformed_refused),
 		cmocka_unit_test(test_run_found_and_round_trips),
 		cmocka_unit_test(test_run_breakers),
 		cmocka_unit_test(test_run_refuses_non_tcp),
+		cmocka_unit_test(test_plain_header),
 		cmocka_unit_test(test_random_input_is_safe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
