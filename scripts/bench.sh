@@ -100,7 +100,7 @@ for name in "${names[@]}"; do
 	rc=$?
 	echo "$rc" >"$results/$name.status"
 	if [ -s "$data" ]; then
-		samples=$(perf report -i "$data" --stdio --comm tern 2>/dev/null | sed -n 's/^# Samples: \([0-9]*\).*/\1/p' | head -1)
+		samples=$(perf report -i "$data" --stdio --comm tern 2>/dev/null | sed -n 's/^# Samples: \([0-9.]*[KMG]\{0,1\}\).*/\1/p' | head -1)
 		{
 			echo "perf record -F 499, the tern process over the whole run: ${samples:-?} samples; symbols at 0.5 % or more"
 			perf report -i "$data" --stdio --no-children --comm tern --sort dso,sym -g none \
