@@ -227,39 +227,50 @@ static int client(const char *ns, const char *test, const char *secs, const char
 	return rc;
 }
 
+/* What every client run against one tern serve shares. */
+struct client_args {
+	struct serve *s;
+	const char *secs, *conns, *size;
+	char *why;
+	size_t why_len;
+};
+
+/* Runs client test `test` against the serve in a->s. 0 with its JSON in out; on
+ * failure the reason goes to a->why (prefixed by `what`), the serve is stopped,
+ * and -1 is returned, so each caller just returns. */
+static int run_client(const struct client_args *a, const char *test, const char *what, char *out,
+		      size_t len)
+{
+	if (client(a->s->ns, test, a->secs, a->conns, a->size, out, len) == 0)
+		return 0;
+	plain_error(out);
+	snprintf(a->why, a->why_len, "%s: %.300s", what, out);
+	serve_stop(a->s);
+	return -1;
+}
+
 static int measure_tern(const char *secs, const char *conns, const char *size,
 			struct tern_result *r, char *why, size_t why_len)
 {
 	struct serve s = { .pid = -1 };
+	struct client_args a = { &s, secs, conns, size, why, why_len };
 	char out[4096];
 
 	snprintf(s.ns, sizeof(s.ns), "tern-bt-%d", (int)getpid());
 	if (serve_start(&s, true, why, why_len) < 0)
 		return -1;
 	r->offload_on = serve_said(&s, "tern serve: offloads on");
-	if (client(s.ns, "http", secs, conns, size, out, sizeof(out)) < 0) {
-		plain_error(out);
-		snprintf(why, why_len, "http client: %.300s", out);
-		serve_stop(&s);
+	if (run_client(&a, "http", "http client", out, sizeof(out)) < 0)
 		return -1;
-	}
 	r->conns_per_s = bench_json_get(out, "http_conns_per_s");
 	r->conns = bench_json_get(out, "done");
 	r->failed = bench_json_get(out, "failed");
-	if (client(s.ns, "upload", secs, conns, size, out, sizeof(out)) < 0) {
-		plain_error(out);
-		snprintf(why, why_len, "upload client (offloads): %.300s", out);
-		serve_stop(&s);
+	if (run_client(&a, "upload", "upload client (offloads)", out, sizeof(out)) < 0)
 		return -1;
-	}
 	r->gbps_offload = bench_json_get(out, "gbps");
 	r->bytes_offload = bench_json_get(out, "bytes");
-	if (client(s.ns, "download", secs, conns, size, out, sizeof(out)) < 0) {
-		plain_error(out);
-		snprintf(why, why_len, "download client (offloads): %.300s", out);
-		serve_stop(&s);
+	if (run_client(&a, "download", "download client (offloads)", out, sizeof(out)) < 0)
 		return -1;
-	}
 	r->down_offload = bench_json_get(out, "gbps");
 	serve_stop(&s);
 	r->gso_rx = serve_num(&s, "offloads: ");
@@ -271,20 +282,12 @@ static int measure_tern(const char *secs, const char *conns, const char *size,
 	snprintf(s.ns, sizeof(s.ns), "tern-bt-%d-plain", (int)getpid());
 	if (serve_start(&s, false, why, why_len) < 0)
 		return -1;
-	if (client(s.ns, "upload", secs, conns, size, out, sizeof(out)) < 0) {
-		plain_error(out);
-		snprintf(why, why_len, "upload client (no offloads): %.300s", out);
-		serve_stop(&s);
+	if (run_client(&a, "upload", "upload client (no offloads)", out, sizeof(out)) < 0)
 		return -1;
-	}
 	r->gbps_plain = bench_json_get(out, "gbps");
 	r->bytes_plain = bench_json_get(out, "bytes");
-	if (client(s.ns, "download", secs, conns, size, out, sizeof(out)) < 0) {
-		plain_error(out);
-		snprintf(why, why_len, "download client (no offloads): %.300s", out);
-		serve_stop(&s);
+	if (run_client(&a, "download", "download client (no offloads)", out, sizeof(out)) < 0)
 		return -1;
-	}
 	r->down_plain = bench_json_get(out, "gbps");
 	serve_stop(&s);
 	return 0;
