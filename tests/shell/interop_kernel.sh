@@ -33,15 +33,9 @@
 set -euo pipefail
 : "${TERN_BIN:?TERN_BIN must name the tern binary}"
 
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "${tmp:-/nonexistent}"/*.out; do
-		[ -f "$f" ] && sed "s|^|  $(basename "$f"): |" "$f" >&2
-	done
-	exit 1
-}
-skip() { echo "SKIP: $*"; exit 77; }
-say() { echo "interop_kernel: $*"; }
+TEST_NAME=interop_kernel
+# shellcheck source=../support/interop.sh
+. "$(dirname "$0")/../support/interop.sh"
 
 # ---------------------------------------------------------------- bad arguments
 for bad in "--hold-accept -1" "--hold-accept x" "--hold-accept 1e9" "--app resetx"; do
@@ -56,15 +50,11 @@ for bad in "--hold-accept -1" "--hold-accept x" "--hold-accept 1e9" "--app reset
 done
 "$TERN_BIN" serve --help | grep -q -- '--hold-accept' || fail "--help lacks --hold-accept"
 
-[ "$(id -u)" = 0 ] || skip "needs root (TUN device and network namespaces)"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-for tool in ip curl python3 sha256sum mkfifo; do
-	command -v "$tool" >/dev/null 2>&1 || skip "no $tool"
-done
+interop_require curl python3 sha256sum mkfifo
 
 started=$(date +%s)
 ns="tern-ik-$$"
-tmp=$(mktemp -d "${TERN_TEST_TMPDIR:-/tmp}/interop_kernel.XXXXXX")
+interop_tmp
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do

@@ -22,15 +22,9 @@
 set -euo pipefail
 : "${TERN_BIN:?TERN_BIN must name the tern binary}"
 
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "${tmp:-/nonexistent}"/*.out; do
-		[ -f "$f" ] && sed "s|^|  $(basename "$f"): |" "$f" >&2
-	done
-	exit 1
-}
-skip() { echo "SKIP: $*"; exit 77; }
-say() { echo "interop_offload: $*"; }
+TEST_NAME=interop_offload
+# shellcheck source=../support/interop.sh
+. "$(dirname "$0")/../support/interop.sh"
 
 # ---------------------------------------------------------------- bad arguments
 set +e
@@ -42,14 +36,10 @@ rm -f /tmp/interop_offload_err.$$
 	|| fail "'serve --no-offload extra' exited $rc: $msg"
 "$TERN_BIN" serve --help | grep -q -- '--no-offload' || fail "--help lacks --no-offload"
 
-[ "$(id -u)" = 0 ] || skip "needs root (TUN device and network namespaces)"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-for tool in ip python3 sha256sum; do
-	command -v "$tool" >/dev/null 2>&1 || skip "no $tool"
-done
+interop_require python3 sha256sum
 
 ns="tern-io-$$"
-tmp=$(mktemp -d "${TERN_TEST_TMPDIR:-/tmp}/interop_offload.XXXXXX")
+interop_tmp
 ctl="$tmp/ctl"
 pid=""
 cap=""

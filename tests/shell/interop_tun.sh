@@ -23,8 +23,9 @@
 set -euo pipefail
 : "${TERN_BIN:?TERN_BIN must name the tern binary}"
 
-fail() { echo "FAIL: $*" >&2; [ -f "${tmp:-/nonexistent}/serve.out" ] && sed 's/^/  serve: /' "$tmp/serve.out" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
+TEST_NAME=interop_tun
+# shellcheck source=../support/interop.sh
+. "$(dirname "$0")/../support/interop.sh"
 
 # ---------------------------------------------------------------- bad arguments
 for bad in "--app nope" "--app http:0" "--app http:70000" "--port 0" "--port x" "--backlog -1" \
@@ -43,14 +44,10 @@ for bad in "--app nope" "--app http:0" "--app http:70000" "--port 0" "--port x" 
 	[ "$lines" -eq 1 ] && grep -q '^tern serve: ' <<<"$msg" || fail "'serve $bad' gave no one-line error: $msg"
 done
 
-[ "$(id -u)" = 0 ] || skip "needs root (TUN device and network namespaces)"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-for tool in ip curl nc python3 sha256sum; do
-	command -v "$tool" >/dev/null 2>&1 || skip "no $tool"
-done
+interop_require curl nc python3 sha256sum
 
 ns="tern-it-$$"
-tmp=$(mktemp -d "${TERN_TEST_TMPDIR:-/tmp}/interop.XXXXXX")
+interop_tmp
 ctl="$tmp/ctl"
 pid=""
 held=""

@@ -19,14 +19,9 @@
 set -euo pipefail
 : "${TERN_BIN:?TERN_BIN must name the tern binary}"
 
-fail() {
-	echo "FAIL: $*" >&2
-	for f in serve.out trace.out trace.err pcap.err; do
-		[ -f "${tmp:-/nonexistent}/$f" ] && sed "s/^/  $f: /" "$tmp/$f" >&2
-	done
-	exit 1
-}
-skip() { echo "SKIP: $*"; exit 77; }
+TEST_NAME=live_trace
+# shellcheck source=../support/interop.sh
+. "$(dirname "$0")/../support/interop.sh"
 
 # ---------------------------------------------------------------- bad input
 err=$(mktemp "${TERN_TEST_TMPDIR:-/tmp}/live_trace_err.XXXXXX")
@@ -53,14 +48,10 @@ check_bad "tern pcap" pcap --ctl "/nonexistent/tern-$$.ctl" /dev/null
 (unset TERN_CTL; check_bad "tern trace" trace)
 rm -f "$err"
 
-[ "$(id -u)" = 0 ] || skip "needs root (TUN device and network namespaces)"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-for tool in ip curl python3; do
-	command -v "$tool" >/dev/null 2>&1 || skip "no $tool"
-done
+interop_require curl python3
 
 ns="tern-lt-$$"
-tmp=$(mktemp -d "${TERN_TEST_TMPDIR:-/tmp}/live_trace.XXXXXX")
+interop_tmp
 ctl="$tmp/ctl"
 err="$tmp/bad.err"
 pid=""
