@@ -38,6 +38,25 @@ void tern__tcp_init_mss(struct tern_stack *st, struct tern_sock *sk)
 /* The payload of a full segment now: the peer's MSS and our MTU, less the
  * timestamp option (spec §14.22), bounded by half the peer's largest window when
  * that is above 536 (spec §14.9), never below tcp_min_snd_mss. */
+/* The SACK blocks the next segment carries (a D-SACK first, then the
+ * out-of-order ranges), as many as fit beside a timestamp: 3, else 4. */
+static int sack_blocks(const struct tern_sock *sk, struct tern_sack_block *out)
+{
+	int max = sk->neg.ts_ok ? 3 : 4, got = 0;
+
+	if (!sk->neg.sack_ok)
+		return 0;
+	if (sk->dsack)
+		out[got++] = sk->dsack_block;
+	if (sk->ooo)
+		got += tern__ooo_sack_blocks(sk->ooo, out + got, max - got);
+	return got;
+}
+
+/* Payload bytes per segment now: Linux's tcp_current_mss. The cached size allows
+ * for a timestamp; SACK blocks riding on the segment (2 NOPs, kind, length, 8
+ * bytes a block) take their room from the payload, so that header and data stay
+ * within the MTU. */
 static uint32_t current_mss(struct tern_stack *st, struct tern_sock *sk)
 {
 	uint32_t mss = TERN_MIN((uint32_t)sk->neg.mss_clamp, st->mtu - 40u);
@@ -51,7 +70,12 @@ static uint32_t current_mss(struct tern_stack *st, struct tern_sock *sk)
 		uint32_t cutoff = sk->max_window > TERN_TCP_DEFAULT_MSS ? sk->max_window / 2 : sk->max_window;
 		mss = TERN_MIN(mss, cutoff);
 	}
-	return TERN_MAX(mss, floor);
+	mss = TERN_MAX(mss, floor);
+	struct tern_sack_block blocks[TERN_TCP_MAX_SACK_BLOCKS];
+	int nsacks = sack_blocks(sk, blocks);
+	if (nsacks > 0)
+		mss -= 4u + 8u * (uint32_t)nsacks;
+	return mss;
 }
 
 /* ------------------------------------------------------------ windows */
@@ -299,19 +323,13 @@ static void est_options(struct tern_stack *st, struct tern_sock *sk, struct tern
 		o->ts_val = tern__tcp_ts_now(st, sk);
 		o->ts_ecr = sk->ts_recent;
 	}
-	if (sk->neg.sack_ok && (sk->dsack || !tern__sk_ooo_empty(sk))) {
-		int max = sk->neg.ts_ok ? 3 : 4, got = 0;
-		if (sk->dsack)
-			o->sack[got++] = sk->dsack_block;
-		if (sk->ooo)
-			got += tern__ooo_sack_blocks(sk->ooo, o->sack + got, max - got);
-		if (got > 0) {
-			o->sack_count = (uint8_t)got;
-			o->present |= TERN_TCPOPT_HAS_SACK;
-			o->kinds[n++] = TERN_TCPOPT_NOP;
-			o->kinds[n++] = TERN_TCPOPT_NOP;
-			o->kinds[n++] = TERN_TCPOPT_SACK;
-		}
+	int got = sack_blocks(sk, o->sack);
+	if (got > 0) {
+		o->sack_count = (uint8_t)got;
+		o->present |= TERN_TCPOPT_HAS_SACK;
+		o->kinds[n++] = TERN_TCPOPT_NOP;
+		o->kinds[n++] = TERN_TCPOPT_NOP;
+		o->kinds[n++] = TERN_TCPOPT_SACK;
 	}
 	o->count = (uint8_t)n;
 }
