@@ -50,8 +50,6 @@ struct tern_stack {
 	tern_echo_reply_fn echo_reply;
 	void *echo_reply_ctx;
 	bool tx_csum_offload;               /* leave TCP checksums partial (config) */
-	bool rx_csum_ok;                    /* the datagram being input needs no TCP
-					       checksum check (TERN_INPUT_CSUM_OK) */
 
 	uint64_t counters[TERN_CTR_COUNT];
 

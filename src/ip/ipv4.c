@@ -101,9 +101,7 @@ void tern_stack_input_flags(struct tern_stack *st, tern_time now, const void *pk
 		break;
 	case TERN_IPPROTO_TCP:
 		tern__count(st, TERN_CTR_IpInDelivers);
-		st->rx_csum_ok = flags & TERN_INPUT_CSUM_OK;
-		tern__tcp_input(st, &ip);
-		st->rx_csum_ok = false;
+		tern__tcp_input(st, &ip, flags & TERN_INPUT_CSUM_OK);
 		break;
 	default:
 		tern__count(st, TERN_CTR_IpInUnknownProtos);

@@ -399,14 +399,14 @@ void tern__tcp_rcv(struct tern_stack *st, struct tern_sock *sk, const struct ter
 		tern__tcp_send_reset(st, ip, seg);
 }
 
-void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip)
+void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, bool csum_ok)
 {
 	struct tern_tcp seg;
 	enum tern_wire_status why;
 	struct tern_sock *sk;
 
 	tern__count(st, TERN_CTR_TcpInSegs);
-	why = tern_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, !st->rx_csum_ok, &seg);
+	why = tern_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, !csum_ok, &seg);
 	if (why != TERN_WIRE_OK) {
 		/* DEVIATION: a bad option length drops the segment here, where Linux would
 		 * stop parsing options and carry on: a header that lies about its own
