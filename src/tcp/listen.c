@@ -610,7 +610,7 @@ void tern__req_rcv(struct tern_stack *st, struct tern_req *req, const struct ter
 	/* Without timestamps, the handshake RTT counts only if the SYN-ACK was sent
 	 * once (Linux's tcp_synack_rtt_meas); it left one interval before expiry. */
 	if (!p.ts_ok && req->num_retrans == 0)
-		p.rtt_us = (st->now - (req->expires - tern__req_interval(req))) / TERN_NS_PER_US;
+		p.rtt_us = (st->now - (tern__req_expires(st, req) - tern__req_interval(req))) / TERN_NS_PER_US;
 	tern__req_remove(st, req);
 	if (!create_child(st, lsk, ip, seg, &p))
 		listen_drop(st);

@@ -3,7 +3,7 @@
  *
  * Design. A request must be cheap: a flood creates them by the million and most
  * never complete. Linux keeps a ~300-byte request_sock with its own timer; tern
- * keeps a 60-byte entry in one growable array and links entries by index (4 bytes)
+ * keeps a 56-byte entry in one growable array and links entries by index (4 bytes)
  * instead of pointer (8): a hash chain by 4-tuple, and a timer FIFO.
  *
  * Timers without a timer per entry: a request's interval is 1 s << num_timeout,
@@ -24,7 +24,7 @@
 #include "tcp/sock.h"
 #include "tern/errors.h"
 
-_Static_assert(sizeof(struct tern_req) <= 64, "a request entry must stay within 64 bytes");
+_Static_assert(sizeof(struct tern_req) == 56, "a request entry is 56 bytes");
 
 #define REQ_HASH_INITIAL 64u
 #define REQ_LEVEL_CAP_NS (120 * TERN_NS_PER_SEC)
@@ -67,14 +67,29 @@ tern_time tern__req_interval(const struct tern_req *req)
 	return TERN_MIN(ivl, REQ_LEVEL_CAP_NS);
 }
 
+tern_time tern__req_expires(const struct tern_stack *st, const struct tern_req *req)
+{
+	tern_time now_us = st->now / TERN_NS_PER_US;
+
+	return (now_us + (int32_t)(req->expires_us - (uint32_t)now_us)) * TERN_NS_PER_US;
+}
+
+/* Due at now + the current interval, rounded up to the microsecond: never early. */
+static void set_expiry(struct tern_stack *st, struct tern_req *req)
+{
+	tern_time when = st->now + tern__req_interval(req);
+
+	req->expires_us = (uint32_t)((when + TERN_NS_PER_US - 1) / TERN_NS_PER_US);
+}
+
 static void rearm_timer(struct tern_stack *st)
 {
 	struct tern_req_table *t = table(st);
 	tern_time first = TERN_TIME_NEVER;
 
 	for (int l = 0; l < TERN_REQ_LEVELS; l++)
-		if (t->head[l] && at(t, t->head[l])->expires < first)
-			first = at(t, t->head[l])->expires;
+		if (t->head[l] && tern__req_expires(st, at(t, t->head[l])) < first)
+			first = tern__req_expires(st, at(t, t->head[l]));
 	if (first == TERN_TIME_NEVER)
 		tern__timer_cancel(&st->timers, &t->timer);
 	else if (!tern__timer_pending(&t->timer) || tern__timer_expiry(&t->timer) != first)
@@ -113,7 +128,7 @@ void tern__req_rearm(struct tern_stack *st, struct tern_req *req)
 
 	fifo_unlink(t, req);
 	req->level = (uint8_t)TERN_MIN(req->num_timeout, TERN_REQ_LEVELS - 1);
-	req->expires = st->now + tern__req_interval(req);
+	set_expiry(st, req);
 	fifo_append(t, req);
 	rearm_timer(st);
 }
@@ -130,7 +145,8 @@ static void req_timer_fire(void *ctx, struct tern_timer *tm)
 		struct tern_req *due = NULL;
 		for (int l = 0; l < TERN_REQ_LEVELS; l++) {
 			struct tern_req *h = at(t, t->head[l]);
-			if (h && h->expires <= st->now && (!due || h->expires < due->expires))
+			if (h && tern__req_expires(st, h) <= st->now &&
+			    (!due || tern__req_expires(st, h) < tern__req_expires(st, due)))
 				due = h;
 		}
 		if (!due)
@@ -256,7 +272,7 @@ struct tern_req *tern__req_add(struct tern_stack *st, struct tern_sock *lsk, uin
 	lsk->lq->syn_len++;
 	lsk->lq->young++;
 	r->level = 0;
-	r->expires = st->now + tern__req_interval(r);
+	set_expiry(st, r);
 	fifo_append(t, r);
 	rearm_timer(st);
 	return r;
@@ -371,7 +387,7 @@ int tern__req_diag(struct tern_stack *st, tern_diag_fn fn, void *ctx)
 			.lport = r->lport,
 			.rport = r->rport,
 			.timer = TERN_DIAG_TIMER_ON,
-			.timer_left = r->expires > st->now ? r->expires - st->now : 0,
+			.timer_left = TERN_MAX(tern__req_expires(st, r) - st->now, 0),
 			.retrans = r->num_retrans,
 			.fd = -1,
 			.uid_inode = (uint64_t)i + 1,

@@ -21,7 +21,7 @@
 #define REQ_ACKED     0x08   /* a final ACK came while the accept queue was full */
 #define REQ_IN_USE    0x80
 
-/* One half-open request: 60 bytes (checked at compile time). Links are array
+/* One half-open request: 56 bytes (checked at compile time). Links are array
  * indices plus one (0 = none), so an entry needs no pointers. */
 struct tern_req {
 	uint32_t hnext;        /* hash chain */
@@ -32,7 +32,8 @@ struct tern_req {
 	tern_seq irs, iss;
 	uint32_t ts_recent;    /* the peer's TSval to echo */
 	uint32_t last_ack_ms;  /* last rate-limited answer (ms clock; 0 = none) */
-	tern_time expires;     /* next timer tick */
+	uint32_t expires_us;   /* next timer tick, microseconds modulo 2^32: ticks are
+				  at most 120 s ahead, so modular comparison is exact */
 	uint16_t mss;          /* the peer's MSS (after clamping) */
 	uint8_t num_timeout;   /* timer ticks so far */
 	uint8_t num_retrans;   /* SYN-ACKs resent */
@@ -65,6 +66,8 @@ struct tern_req *tern__req_add(struct tern_stack *st, struct tern_sock *lsk, uin
 void tern__req_remove(struct tern_stack *st, struct tern_req *req);
 /* Next tick at now + the current interval (1 s << num_timeout, capped at 120 s). */
 void tern__req_rearm(struct tern_stack *st, struct tern_req *req);
+/* When the request's next timer tick is due. */
+tern_time tern__req_expires(const struct tern_stack *st, const struct tern_req *req);
 /* Time the request's current interval lasts. */
 tern_time tern__req_interval(const struct tern_req *req);
 /* Number of live requests (all listeners). */

@@ -4,10 +4,15 @@
  *
  * Design. A busy client or server holds tens of thousands of TIME-WAIT entries, a
  * flood of short connections millions. Linux keeps a ~200-byte tw_sock with its
- * own timer; tern keeps what §6.5 lists in a 64-byte entry of one growable array,
- * linked by index: a hash chain by 4-tuple, a chain by local port (bind() must see
- * the port as taken, with the closed socket's SO_REUSEADDR/SO_REUSEPORT), and an
- * expiry list.
+ * own timer; tern keeps what §6.5 lists in a 56-byte entry of one growable array,
+ * linked by index: a hash chain by 4-tuple and an expiry list.
+ *
+ * bind() must see a port held by time-wait entries as taken, unless the closed
+ * sockets had SO_REUSEADDR (spec §8.3). Rather than chaining every entry by port
+ * (8 bytes an entry, and a bind() walking a million entries on a busy server's
+ * port), each local address holding entries counts them per port, and how many
+ * lacked SO_REUSEADDR, in pages of 256 ports made on first use: a bind() reads one
+ * counter per address, whatever the number of entries.
  *
  * Expiry without a timer per entry: TIME-WAIT lasts exactly 60 s (TCP_TIMEWAIT_LEN)
  * and is restarted by moving to the tail, so its list is in expiry order by
@@ -30,10 +35,9 @@
 #include "tcp/tw.h"
 #include "tern/errors.h"
 
-_Static_assert(sizeof(struct tern_tw) == 64, "a time-wait entry is 64 bytes");
+_Static_assert(sizeof(struct tern_tw) == 56, "a time-wait entry is 56 bytes");
 
 #define TW_HASH_INITIAL 256u
-#define TW_PORT_BUCKETS 4096u
 #define LIST_TW 0
 #define LIST_FW2 1
 /* PAWS limits (RFC 7323 §5.5, Linux 6.7+): a timestamp older than this is not
@@ -41,12 +45,30 @@ _Static_assert(sizeof(struct tern_tw) == 64, "a time-wait entry is 64 bytes");
 #define PAWS_WRAP_S 2147u
 #define PAWS_MSL_S 60u
 
+/* How many time-wait entries hold each of 256 consecutive ports of one local
+ * address, and how many of them were closed without SO_REUSEADDR. */
+struct tw_port_page {
+	uint32_t all[256];
+	uint32_t strict[256];
+	uint32_t used;          /* entries on the page's ports */
+};
+
+/* A local address holding time-wait entries (a host has few), its ports in pages
+ * made on first use: a server's one port costs one page, a client whose whole
+ * ephemeral range is in TIME-WAIT 8 bytes a port. */
+struct tw_addr {
+	uint32_t laddr;
+	uint32_t count;         /* entries on the address */
+	struct tw_port_page *page[256];
+};
+
 struct tern_tw_table {
 	struct tern_tw *tws;
 	uint32_t cap, high, free_head, count;
 	uint32_t *buckets;
 	uint32_t mask;
-	uint32_t port_heads[TW_PORT_BUCKETS];
+	struct tw_addr **addrs;      /* local addresses with entries, in no order */
+	uint32_t naddrs;
 	uint32_t head[2], tail[2];
 	struct tern_timer timer;
 };
@@ -180,6 +202,63 @@ static void tw_timer_fire(void *ctx, struct tern_timer *tm)
 	rearm_timer(st);
 }
 
+/* ------------------------------------------------------------ ports held */
+
+static struct tw_addr *addr_find(const struct tern_tw_table *t, uint32_t laddr)
+{
+	for (uint32_t i = 0; i < t->naddrs; i++)
+		if (t->addrs[i]->laddr == laddr)
+			return t->addrs[i];
+	return NULL;
+}
+
+/* Makes sure laddr:port has a counter, so that counting an entry in cannot fail.
+ * false when memory runs out. */
+static bool ports_reserve(struct tern_tw_table *t, uint32_t laddr, uint16_t port)
+{
+	struct tw_addr *a = addr_find(t, laddr);
+
+	if (!a) {
+		struct tw_addr **grown = realloc(t->addrs, (t->naddrs + 1) * sizeof(*grown));
+		if (!grown)
+			return false;
+		t->addrs = grown;
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return false;
+		a->laddr = laddr;
+		t->addrs[t->naddrs++] = a;
+	}
+	if (!a->page[port >> 8] && !(a->page[port >> 8] = calloc(1, sizeof(struct tw_port_page))))
+		return false;
+	return true;
+}
+
+/* Counts an entry in (+1, after ports_reserve) or out (-1) of its port. Pages and
+ * addresses go when their last entry does. */
+static void ports_hold(struct tern_tw_table *t, const struct tern_tw *tw, int delta)
+{
+	struct tw_addr *a = addr_find(t, tw->laddr);
+	struct tw_port_page *pg = a->page[tw->lport >> 8];
+	uint32_t d = (uint32_t)delta;
+
+	pg->all[tw->lport & 0xff] += d;
+	if (!(tw->flags & TW_REUSEADDR))
+		pg->strict[tw->lport & 0xff] += d;
+	pg->used += d;
+	a->count += d;
+	if (!pg->used) {
+		free(pg);
+		a->page[tw->lport >> 8] = NULL;
+	}
+	if (!a->count) {
+		for (uint32_t i = 0; i < t->naddrs; i++)
+			if (t->addrs[i] == a)
+				t->addrs[i] = t->addrs[--t->naddrs];
+		free(a);
+	}
+}
+
 /* ------------------------------------------------------------ the table */
 
 int tern__tw_init(struct tern_stack *st)
@@ -208,6 +287,12 @@ void tern__tw_fini(struct tern_stack *st)
 	tern__timer_cancel(&st->timers, &t->timer);
 	free(t->tws);
 	free(t->buckets);
+	for (uint32_t i = 0; i < t->naddrs; i++) {
+		for (int p = 0; p < 256; p++)
+			free(t->addrs[i]->page[p]);
+		free(t->addrs[i]);
+	}
+	free(t->addrs);
 	free(t);
 	st->tcp->tws = NULL;
 }
@@ -286,12 +371,7 @@ void tern__tw_kill(struct tern_stack *st, struct tern_tw *tw)
 			break;
 		}
 	}
-	if (tw->bprev)
-		at(t, tw->bprev)->bnext = tw->bnext;
-	else
-		t->port_heads[tw->lport % TW_PORT_BUCKETS] = tw->bnext;
-	if (tw->bnext)
-		at(t, tw->bnext)->bprev = tw->bprev;
+	ports_hold(t, tw, -1);
 	list_unlink(t, tw);
 	tw->flags = 0;
 	tw->hnext = t->free_head;
@@ -311,6 +391,7 @@ void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern
 		/* No room: no time-wait at all, no reset, no log (spec §6.5). */
 		tern__count(st, TERN_CTR_TcpExtTCPTimeWaitOverflow);
 	} else if ((t->count <= t->mask || grow_hash(st) || t->count < 4 * (t->mask + 1)) &&
+		   ports_reserve(t, sk->laddr, sk->lport) &&
 		   (tw = entry_alloc(t)) != NULL) {
 		memset(tw, 0, sizeof(*tw));
 		tw->flags = TW_IN_USE | ((sk->flags & SK_REUSEADDR) ? TW_REUSEADDR : 0) |
@@ -335,10 +416,7 @@ void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern
 		uint32_t h = tern__tuple_hash(st, tw->laddr, tw->lport, tw->raddr, tw->rport) & t->mask;
 		tw->hnext = t->buckets[h];
 		t->buckets[h] = idx1(t, tw);
-		tw->bnext = t->port_heads[tw->lport % TW_PORT_BUCKETS];
-		if (tw->bnext)
-			at(t, tw->bnext)->bprev = idx1(t, tw);
-		t->port_heads[tw->lport % TW_PORT_BUCKETS] = idx1(t, tw);
+		ports_hold(t, tw, +1);
 		t->count++;
 		/* TW counts time-wait entered with a timeout above 4 s, TWKilled the rest
 		 * (what they count is entry, despite the names: spec §10.3). */
@@ -528,16 +606,18 @@ bool tern__tw_bind_conflict(struct tern_stack *st, uint32_t addr, uint16_t port,
 {
 	struct tern_tw_table *t = table(st);
 
-	for (uint32_t i = t->port_heads[port % TW_PORT_BUCKETS]; i; i = t->tws[i - 1].bnext) {
-		struct tern_tw *tw = &t->tws[i - 1];
+	/* Both SO_REUSEADDR, or SO_REUSEPORT on the new one: a time-wait entry is
+	 * never a conflict then (spec §8.3). */
+	if (reuseport)
+		return false;
+	/* A wildcard bind meets the entries of every address; an address, its own
+	 * (an entry's address is never the wildcard: it was connected). */
+	for (uint32_t i = 0; i < t->naddrs; i++) {
+		const struct tw_addr *a = t->addrs[i];
+		const struct tw_port_page *pg = a->page[port >> 8];
 		st->tcp->hash_probes++;
-		if (tw->lport != port || !(tw->laddr == 0 || addr == 0 || tw->laddr == addr))
-			continue;
-		/* Both SO_REUSEADDR, or SO_REUSEPORT on the new one: a time-wait entry
-		 * is never a conflict then (spec §8.3). */
-		if ((reuseaddr && (tw->flags & TW_REUSEADDR)) || reuseport)
-			continue;
-		return true;
+		if ((addr == 0 || a->laddr == addr) && pg && (reuseaddr ? pg->strict : pg->all)[port & 0xff])
+			return true;
 	}
 	return false;
 }

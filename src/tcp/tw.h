@@ -17,12 +17,11 @@
 #define TW_REUSEPORT 0x04
 #define TW_HAS_TS    0x08   /* the connection had timestamps */
 
-/* 64 bytes (checked at compile time); links are array indices plus one. Every
- * chain an entry is on is doubly linked, so removing one costs the same with a
+/* 56 bytes (checked at compile time); links are array indices plus one. The
+ * expiry list is doubly linked, so removing an entry costs the same with a
  * million entries on one port as with one. */
 struct tern_tw {
 	uint32_t hnext;              /* 4-tuple hash chain */
-	uint32_t bnext, bprev;       /* local-port chain, for bind() conflicts */
 	uint32_t prev, next;         /* expiry list */
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;

@@ -677,6 +677,84 @@ static void explicit_bind_reuses(void **state)
 	}
 }
 
+/* bind() to addr:port on the client stack, with the given options; the result. */
+static int try_bind(struct net *n, struct tern_addr addr, uint16_t port, int reuseaddr, int reuseport)
+{
+	struct tern_stack *st = n->ts.client;
+	int fd = tern_socket(st, TERN_AF_INET, TERN_SOCK_STREAM | TERN_SOCK_NONBLOCK, 0);
+	struct tern_sockaddr me = { .addr = addr, .port = port };
+
+	assert_true(fd >= 3);
+	assert_int_equal(tern_setsockopt(st, fd, TERN_SOL_SOCKET, TERN_SO_REUSEADDR, &reuseaddr, sizeof(int)), 0);
+	assert_int_equal(tern_setsockopt(st, fd, TERN_SOL_SOCKET, TERN_SO_REUSEPORT, &reuseport, sizeof(int)), 0);
+	int rc = tern_bind(st, fd, &me);
+	assert_int_equal(tern_close(st, fd), 0);
+	return rc;
+}
+
+/*
+ * TIME-WAIT entries hold their local ports against bind() (spec §8.3), on the
+ * exact address and on the wildcard, unless SO_REUSEPORT is set, or SO_REUSEADDR
+ * is set on both the new socket and the closed one; the hold ends with the entry.
+ * 2,000 ports, half of them closed with SO_REUSEADDR, so the per-port accounting
+ * grows, is probed for every port, and empties entry by entry at expiry.
+ */
+static void time_wait_holds_ports(void **state)
+{
+	(void)state;
+	struct net *n = calloc(1, sizeof(*n));
+	const uint16_t lo = 40000, nports = 2000;
+	struct tern_addr any = { .family = TERN_AF_INET };
+
+	net_init(n, 64);
+	for (uint16_t i = 0; i < nports; i++) {
+		/* Even offsets: bound with SO_REUSEADDR (open_conn sets it); odd: an
+		 * ephemeral port from a one-port range, so the socket had none. */
+		uint16_t port = (uint16_t)(lo + i);
+		if (i % 2 == 0) {
+			assert_int_equal(open_conn(n, port).rc, -TERN_EINPROGRESS);
+		} else {
+			char r[32];
+			snprintf(r, sizeof(r), "%u %u", port, port);
+			set(n->ts.client, "net.ipv4.ip_local_port_range", r);
+			struct attempt a = open_conn(n, 0);
+			assert_int_equal(a.rc, -TERN_EINPROGRESS);
+			assert_int_equal(a.port, port);
+		}
+		if (n->live >= CONCURRENCY)
+			settle(n);
+	}
+	settle(n);
+	assert_int_equal(tern__tw_count(n->ts.client), nports);
+	tern_time born_last = -1;
+	for (uint16_t i = 0; i < nports; i++)
+		if (n->born[lo + i] > born_last)
+			born_last = n->born[lo + i];
+
+	for (uint16_t i = 0; i < nports; i++) {
+		uint16_t port = (uint16_t)(lo + i);
+		bool had_reuseaddr = i % 2 == 0;
+		assert_int_equal(try_bind(n, n->caddr, port, 0, 0), -TERN_EADDRINUSE);
+		assert_int_equal(try_bind(n, any, port, 0, 0), -TERN_EADDRINUSE);
+		assert_int_equal(try_bind(n, n->caddr, port, 1, 0), had_reuseaddr ? 0 : -TERN_EADDRINUSE);
+		assert_int_equal(try_bind(n, any, port, 1, 0), had_reuseaddr ? 0 : -TERN_EADDRINUSE);
+		assert_int_equal(try_bind(n, n->caddr, port, 0, 1), 0);
+	}
+	/* Ports next to them are free. */
+	assert_int_equal(try_bind(n, n->caddr, (uint16_t)(lo - 1), 0, 0), 0);
+	assert_int_equal(try_bind(n, any, (uint16_t)(lo + nports), 0, 0), 0);
+
+	/* 60 s after the last entry began, every port is free again. */
+	run_to(n, born_last + TIMEWAIT + MS);
+	assert_int_equal(tern__tw_count(n->ts.client), 0);
+	for (uint16_t i = 0; i < nports; i++) {
+		assert_int_equal(try_bind(n, n->caddr, (uint16_t)(lo + i), 0, 0), 0);
+		assert_int_equal(try_bind(n, any, (uint16_t)(lo + i), 0, 0), 0);
+	}
+	tcp_sim_fini(&n->ts);
+	free(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -684,6 +762,7 @@ int main(void)
 		cmocka_unit_test(reuse_needs_timestamps),
 		cmocka_unit_test(reuse_default_on_loopback),
 		cmocka_unit_test(explicit_bind_reuses),
+		cmocka_unit_test(time_wait_holds_ports),
 	};
 	/* TERN_TEST_LARGE runs the first test on the default 28,232-port range (CTest
 	 * runs it so, as its own test, sim.tw_reuse_default_range); TERN_TEST_FILTER
