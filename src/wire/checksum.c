@@ -56,12 +56,20 @@ uint32_t tern_csum_add(uint32_t sum, const void *data, size_t len)
 		len -= 32;
 	}
 
-	/* The rest (under 32 bytes: all of most headers) in 4-byte words, which a
-	 * 64-bit sum holds without carries. The last odd byte is the high-order half
-	 * of a word whose low half is zero (RFC 1071): in memory, the byte followed by
-	 * a zero. */
+	/* The rest (under 32 bytes: all of most headers) in 8-byte words, then one
+	 * 4-byte word, which a separate 64-bit sum holds without carries. The last
+	 * odd byte is the high-order half of a word whose low half is zero (RFC
+	 * 1071): in memory, the byte followed by a zero. */
+	while (len >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		acc += w;
+		carries += acc < w;
+		p += 8;
+		len -= 8;
+	}
 	uint64_t rest = 0;
-	while (len >= 4) {
+	if (len >= 4) {
 		uint32_t w;
 		memcpy(&w, p, 4);
 		rest += w;

@@ -125,33 +125,34 @@ static enum tern_wire_status parse_options(const uint8_t *p, unsigned len, struc
 enum tern_wire_status tern_tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
 				     bool check_sum, struct tern_tcp *out)
 {
-	struct tern_tcp seg;
+	struct tern_tcp local;
+	struct tern_tcp *seg = out ? out : &local;   /* filled in place: no copy */
 	enum tern_wire_status st = TERN_WIRE_OK;
 
-	memset(&seg, 0, sizeof(seg));
+	memset(seg, 0, sizeof(*seg));
 	if (len < TERN_TCP_HDR_LEN) {
 		st = TERN_WIRE_TCP_TOO_SHORT;
 		goto done;
 	}
 
-	seg.sport = tern_get16(buf);
-	seg.dport = tern_get16(buf + 2);
-	seg.seq = tern_get32(buf + 4);
-	seg.ack = tern_get32(buf + 8);
-	seg.hdr_len = (uint8_t)((buf[12] >> 4) * 4);
-	seg.reserved = buf[12] & 0x0f;
-	seg.flags = buf[13];
-	seg.win = tern_get16(buf + 14);
-	seg.checksum = tern_get16(buf + 16);
-	seg.urg = tern_get16(buf + 18);
+	seg->sport = tern_get16(buf);
+	seg->dport = tern_get16(buf + 2);
+	seg->seq = tern_get32(buf + 4);
+	seg->ack = tern_get32(buf + 8);
+	seg->hdr_len = (uint8_t)((buf[12] >> 4) * 4);
+	seg->reserved = buf[12] & 0x0f;
+	seg->flags = buf[13];
+	seg->win = tern_get16(buf + 14);
+	seg->checksum = tern_get16(buf + 16);
+	seg->urg = tern_get16(buf + 18);
 
 	/* Linux's order (tcp_v4_rcv): the data offset, then that the header fits,
 	 * then the checksum. */
-	if (seg.hdr_len < TERN_TCP_HDR_LEN) {
+	if (seg->hdr_len < TERN_TCP_HDR_LEN) {
 		st = TERN_WIRE_TCP_BAD_DATA_OFFSET;
 		goto done;
 	}
-	if (seg.hdr_len > len) {
+	if (seg->hdr_len > len) {
 		st = TERN_WIRE_TCP_DATA_OFFSET_PAST_END;
 		goto done;
 	}
@@ -164,18 +165,16 @@ enum tern_wire_status tern_tcp_parse(const uint8_t *buf, size_t len, uint32_t sr
 			goto done;
 		}
 	}
-	seg.payload = buf + seg.hdr_len;
-	seg.payload_len = (uint32_t)(len - seg.hdr_len);
+	seg->payload = buf + seg->hdr_len;
+	seg->payload_len = (uint32_t)(len - seg->hdr_len);
 
 	/* On an option error, `seg` still describes the whole header and payload and
 	 * keeps the options decoded before the bad one. LINUX-COMPAT: Linux stops
 	 * reading options at such a byte and keeps the segment; with this the TCP
 	 * layer can choose to do the same. */
-	st = parse_options(buf + TERN_TCP_HDR_LEN, seg.hdr_len - TERN_TCP_HDR_LEN, &seg.opt);
+	st = parse_options(buf + TERN_TCP_HDR_LEN, seg->hdr_len - TERN_TCP_HDR_LEN, &seg->opt);
 
 done:
-	if (out)
-		*out = seg;
 	return st;
 }
 
