@@ -97,7 +97,7 @@ int tern_diag_foreach(struct tern_stack *st, tern_diag_fn fn, void *ctx)
 			return r;
 	}
 	for (uint32_t i = 0; i <= t->ehash_mask; i++) {
-		for (struct tern_sock *sk = t->ehash[i]; sk; sk = sk->hash_next) {
+		for (struct tern_sock *sk = tern__ehash_chain(st, i); sk; sk = sk->hash_next) {
 			describe(st, sk, &d);
 			if ((r = fn(ctx, &d)) != 0)
 				return r;

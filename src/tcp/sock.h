@@ -371,8 +371,9 @@ struct tern_tcp_tables {
 	struct { uint8_t kind; void *obj; } *fds;
 	int nfds;
 	int fd_hint;                    /* lowest possibly free descriptor */
-	/* Connection hash: every socket with a 4-tuple, by tern__tuple_hash. */
-	struct tern_sock **ehash;
+	/* Connection hash: every socket with a 4-tuple, by tern__tuple_hash; a
+	 * bucket is a chain head with a summary of the chain (table.c). */
+	uintptr_t *ehash;
 	uint32_t ehash_mask;
 	uint32_t ehash_count;
 	/* Listeners and bind buckets, by local port. */
@@ -428,6 +429,8 @@ static inline uint32_t tern__tuple_hash(const struct tern_stack *st, uint32_t la
 }
 void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk);
 void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk);
+/* The first socket of chain `i` (0 <= i <= ehash_mask). */
+struct tern_sock *tern__ehash_chain(const struct tern_stack *st, uint32_t i);
 struct tern_sock *tern__ehash_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
 				     uint16_t rport);
 void tern__lhash_insert(struct tern_stack *st, struct tern_sock *sk);

@@ -204,21 +204,70 @@ void tern__sk_ooo_put(struct tern_stack *st, struct tern_sock *sk, bool drop)
 
 /* ------------------------------------------------------------ connection hash */
 
+/*
+ * A bucket is the chain's first socket with, on x86-64 where user pointers fit in
+ * 48 bits, a 16-bit summary of the chain in the top bits: bit (hash >> 28) of every
+ * socket that joined it. A lookup whose bit is clear knows the 4-tuple is absent
+ * without walking the chain. That matters for SYNs (every new connection is first
+ * a miss) once millions of idle sockets make each chained socket a cache miss.
+ * Removal leaves its bit (other sockets may share it); a lookup that walks a
+ * whole chain in vain has just read every socket on it and rewrites the summary
+ * exactly, so stale bits heal where they cost something.
+ */
+#if defined(__x86_64__) && UINTPTR_MAX == UINT64_MAX
+#define EH_TAGS 1
+#define EH_PTR_MASK ((uintptr_t)0xffffffffffff)
+#else
+#define EH_TAGS 0
+#define EH_PTR_MASK UINTPTR_MAX
+#endif
+
+static struct tern_sock *eh_first(uintptr_t b)
+{
+	return (struct tern_sock *)(b & EH_PTR_MASK);
+}
+
+static uintptr_t eh_summary_bit(uint32_t hash)
+{
+#if EH_TAGS
+	return (uintptr_t)1 << (48 + (hash >> 28));
+#else
+	(void)hash;
+	return 0;
+#endif
+}
+
+static uint32_t sk_hash(const struct tern_stack *st, const struct tern_sock *sk)
+{
+	return tern__tuple_hash(st, sk->laddr, sk->lport, sk->raddr, sk->rport);
+}
+
+/* The bucket for chain `first` with an exact summary. */
+static uintptr_t eh_bucket(const struct tern_stack *st, struct tern_sock *first)
+{
+	uintptr_t b = (uintptr_t)first;
+
+	for (struct tern_sock *sk = first; sk; sk = sk->hash_next)
+		b |= eh_summary_bit(sk_hash(st, sk));
+	return b;
+}
+
 static void ehash_grow(struct tern_stack *st)
 {
 	struct tern_tcp_tables *t = st->tcp;
 	uint32_t n = (t->ehash_mask + 1) * 2;
-	struct tern_sock **grown = calloc(n, sizeof(*grown));
+	uintptr_t *grown = calloc(n, sizeof(*grown));
 
 	if (!grown)
 		return; /* keep the longer chains: slower, still correct */
 	for (uint32_t i = 0; i <= t->ehash_mask; i++) {
-		struct tern_sock *sk = t->ehash[i];
+		struct tern_sock *sk = eh_first(t->ehash[i]);
 		while (sk) {
 			struct tern_sock *next = sk->hash_next;
-			uint32_t h = tern__tuple_hash(st, sk->laddr, sk->lport, sk->raddr, sk->rport) & (n - 1);
-			sk->hash_next = grown[h];
-			grown[h] = sk;
+			uint32_t hash = sk_hash(st, sk);
+			uint32_t h = hash & (n - 1);
+			sk->hash_next = eh_first(grown[h]);
+			grown[h] = (uintptr_t)sk | (grown[h] & ~EH_PTR_MASK) | eh_summary_bit(hash);
 			sk = next;
 		}
 	}
@@ -232,11 +281,13 @@ void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk)
 	struct tern_tcp_tables *t = st->tcp;
 
 	TERN_ASSERT(!(sk->flags & SK_HASHED));
+	TERN_ASSERT(((uintptr_t)sk & ~EH_PTR_MASK) == 0);
 	if (t->ehash_count > t->ehash_mask)
 		ehash_grow(st);
-	uint32_t h = tern__tuple_hash(st, sk->laddr, sk->lport, sk->raddr, sk->rport) & t->ehash_mask;
-	sk->hash_next = t->ehash[h];
-	t->ehash[h] = sk;
+	uint32_t hash = sk_hash(st, sk);
+	uintptr_t *b = &t->ehash[hash & t->ehash_mask];
+	sk->hash_next = eh_first(*b);
+	*b = (uintptr_t)sk | (*b & ~EH_PTR_MASK) | eh_summary_bit(hash);
 	t->ehash_count++;
 	sk->flags |= SK_HASHED;
 }
@@ -247,31 +298,47 @@ void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk)
 
 	if (!(sk->flags & SK_HASHED))
 		return;
-	uint32_t h = tern__tuple_hash(st, sk->laddr, sk->lport, sk->raddr, sk->rport) & t->ehash_mask;
-	for (struct tern_sock **pp = &t->ehash[h]; *pp; pp = &(*pp)->hash_next) {
-		if (*pp == sk) {
-			*pp = sk->hash_next;
-			sk->hash_next = NULL;
-			sk->flags &= ~SK_HASHED;
-			t->ehash_count--;
+	uintptr_t *b = &t->ehash[sk_hash(st, sk) & t->ehash_mask];
+	if (eh_first(*b) == sk) {
+		/* An emptied chain has nothing to summarise. */
+		*b = sk->hash_next ? (uintptr_t)sk->hash_next | (*b & ~EH_PTR_MASK) : 0;
+	} else {
+		struct tern_sock *prev = eh_first(*b);
+		while (prev && prev->hash_next != sk)
+			prev = prev->hash_next;
+		TERN_ASSERT(prev && "hashed socket missing from its chain");
+		if (!prev)
 			return;
-		}
+		prev->hash_next = sk->hash_next;
 	}
-	TERN_ASSERT(!"hashed socket missing from its chain");
+	sk->hash_next = NULL;
+	sk->flags &= ~SK_HASHED;
+	t->ehash_count--;
 }
 
 struct tern_sock *tern__ehash_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
 				     uint16_t rport)
 {
 	struct tern_tcp_tables *t = st->tcp;
-	uint32_t h = tern__tuple_hash(st, laddr, lport, raddr, rport) & t->ehash_mask;
+	uint32_t hash = tern__tuple_hash(st, laddr, lport, raddr, rport);
+	uintptr_t *b = &t->ehash[hash & t->ehash_mask];
 
-	for (struct tern_sock *sk = t->ehash[h]; sk; sk = sk->hash_next) {
+	if (EH_TAGS && !(*b & eh_summary_bit(hash)))
+		return NULL;
+	for (struct tern_sock *sk = eh_first(*b); sk; sk = sk->hash_next) {
 		t->hash_probes++;
 		if (sk->lport == lport && sk->rport == rport && sk->laddr == laddr && sk->raddr == raddr)
 			return sk;
 	}
+	if (EH_TAGS)
+		*b = eh_bucket(st, eh_first(*b));
 	return NULL;
+}
+
+/* Every socket in the connection hash, for ss. */
+struct tern_sock *tern__ehash_chain(const struct tern_stack *st, uint32_t i)
+{
+	return eh_first(st->tcp->ehash[i]);
 }
 
 /* ------------------------------------------------------------ listeners */
