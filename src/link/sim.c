@@ -59,7 +59,11 @@
 /* An IPv4 header is at least 20 bytes; the total-length field caps a datagram. */
 #define SIM_MIN_DGRAM 20u
 #define SIM_MAX_DGRAM 65535u
-/* Pool object sizes: most datagrams (an Ethernet-MTU segment) fit the small one. */
+/* Pool object sizes: a bare header (SYN, ACK, FIN, a few bytes of data) fits the
+ * tiny one, an Ethernet-MTU segment the small one. Tiny buffers matter for the
+ * cache: hundreds of queued 2 KiB buffers would all start on the same few cache
+ * sets (a 2 KiB stride), and their headers would evict one another. */
+#define SIM_TINY_BUF 128u
 #define SIM_SMALL_BUF 2048u
 #define SIM_LARGE_BUF SIM_MAX_DGRAM
 /* Large buffers are 64 KiB each; carve them a few at a time. */
@@ -81,7 +85,7 @@ struct sim_tap {
 struct sim_event {
 	tern_time at;
 	uint64_t seq;
-	uint8_t *buf;              /* from sim->small_pool or sim->large_pool by len */
+	uint8_t *buf;              /* from the tiny, small or large pool, by len */
 	uint32_t len;
 	int link;
 	int dir;
@@ -136,6 +140,7 @@ struct tern_sim {
 
 	struct sim_event *heap;
 	size_t nheap, cap_heap;
+	struct tern_pool tiny_pool;
 	struct tern_pool small_pool;
 	struct tern_pool large_pool;
 };
@@ -314,6 +319,8 @@ static struct sim_event event_pop(struct tern_sim *sim)
 
 static struct tern_pool *pool_for(struct tern_sim *sim, size_t len)
 {
+	if (len <= SIM_TINY_BUF)
+		return &sim->tiny_pool;
 	return len <= SIM_SMALL_BUF ? &sim->small_pool : &sim->large_pool;
 }
 
@@ -500,6 +507,7 @@ int tern_sim_create(uint64_t seed, struct tern_sim **out)
 	if (!sim)
 		return -TERN_ENOMEM;
 	tern__prng_seed(&sim->prng, seed);
+	tern__pool_init(&sim->tiny_pool, SIM_TINY_BUF, 0, 0);
 	tern__pool_init(&sim->small_pool, SIM_SMALL_BUF, 0, 0);
 	tern__pool_init(&sim->large_pool, SIM_LARGE_BUF, SIM_LARGE_PER_CHUNK, 0);
 	*out = sim;
@@ -533,6 +541,7 @@ void tern_sim_destroy(struct tern_sim *sim)
 	free(sim->nodes);
 	free(sim->links);
 	free(sim->heap);  /* in-flight bytes go with the pools */
+	tern__pool_destroy(&sim->tiny_pool);
 	tern__pool_destroy(&sim->small_pool);
 	tern__pool_destroy(&sim->large_pool);
 	free(sim);
