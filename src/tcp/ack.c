@@ -304,7 +304,7 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 	tern__tcp_recovery_ack(st, sk, &info);
 	tern__count_add(st, TERN_CTR_TcpExtTCPDelivered, info.delivered);
 	if (!sk->packets_out && sk->rtx_kind != RTX_PERSIST && sk->rtx_kind != RTX_NONE) {
-		tern__timer_cancel(&st->timers, &sk->rtx_timer);
+		tern__sk_timer_cancel(st, sk, TERN_SKT_RTX);
 		sk->rtx_kind = RTX_NONE;
 	}
 	/* A window that now takes the next segment ends the persist timer's watch
@@ -312,7 +312,7 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 	uint32_t next_len = TERN_MIN(tern__tcp_unsent(sk), (uint32_t)TERN_MAX(sk->mss_cache, 1));
 	if (sk->rtx_kind == RTX_PERSIST && sk->snd_wnd &&
 	    seq_leq(sk->snd_nxt + next_len, sk->snd_una + sk->snd_wnd)) {
-		tern__timer_cancel(&st->timers, &sk->rtx_timer);
+		tern__sk_timer_cancel(st, sk, TERN_SKT_RTX);
 		sk->rtx_kind = RTX_NONE;
 		sk->backoff = 0;
 	}

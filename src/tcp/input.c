@@ -105,7 +105,7 @@ static bool syn_sent_rcv(struct tern_stack *st, struct tern_sock *sk, const stru
 		 * (spec §13.2). */
 		if (sk->retransmits == 0) {
 			sk->rtx_kind = RTX_RETRANS;
-			tern__timer_arm(&st->timers, &sk->rtx_timer, st->now + TCP_TIMEOUT_MIN_NS);
+			tern__sk_timer_arm(st, sk, TERN_SKT_RTX, st->now + TCP_TIMEOUT_MIN_NS);
 		}
 		return !(seg->flags & TERN_TCP_RST);
 	}

@@ -407,7 +407,7 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 		sk->dsack = 0;
 		sk->ack_pending = 0;
 		sk->rcv_unacked_segs = 0;
-		tern__timer_cancel(&st->timers, &sk->delack_timer);
+		tern__sk_timer_cancel(st, sk, TERN_SKT_DELACK);
 	}
 	tern__tcp_emit_ex(st, &out, &seg, !retrans);
 }
@@ -818,7 +818,7 @@ void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 	/* New data in flight: the RTO guards it (armed when the first segment
 	 * leaves), replaced by a loss probe when one applies (Linux's
 	 * tcp_event_new_data_sent, then tcp_schedule_loss_probe). */
-	if (!tern__timer_pending(&sk->rtx_timer) || sk->rtx_kind == RTX_PERSIST)
+	if (!tern__sk_timer_pending(sk, TERN_SKT_RTX) || sk->rtx_kind == RTX_PERSIST)
 		tern__tcp_rearm_rto(st, sk);
 	if (sk->rtx_kind == RTX_RETRANS || sk->rtx_kind == RTX_PROBE)
 		tern__tcp_schedule_loss_probe(st, sk, false);

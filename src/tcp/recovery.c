@@ -143,7 +143,7 @@ static bool rack_mark_lost(struct tern_stack *st, struct tern_sock *sk)
 	if (!wait_us)
 		return false;
 	sk->rtx_kind = RTX_REO;
-	tern__timer_arm(&st->timers, &sk->rtx_timer,
+	tern__sk_timer_arm(st, sk, TERN_SKT_RTX,
 			st->now + (tern_time)wait_us * TERN_NS_PER_US + TCP_TIMEOUT_MIN_NS);
 	return true;
 }
@@ -310,7 +310,7 @@ bool tern__tcp_schedule_loss_probe(struct tern_stack *st, struct tern_sock *sk, 
 	if (rto > 0 && rto < timeout)
 		timeout = rto;
 	sk->rtx_kind = RTX_PROBE;
-	tern__timer_arm(&st->timers, &sk->rtx_timer, st->now + timeout);
+	tern__sk_timer_arm(st, sk, TERN_SKT_RTX, st->now + timeout);
 	return true;
 }
 

@@ -111,6 +111,15 @@ struct tern_txseg {
 #define SK_SYNFLOOD_WARNED 0x400000 /* listener: the SYN flood message was logged */
 #define SK_LINGER_WAIT  0x800000 /* close() with SO_LINGER > 0 waits for the FIN's ACK */
 
+/* A connection's timers (Linux's icsk_retransmit_timer, icsk_delack_timer and
+ * sk_timer), kept as three deadlines behind one wheel timer (timers.c). */
+enum tern_skt_kind {
+	TERN_SKT_RTX,     /* retransmission, SYN, persist, RACK reordering, loss probe */
+	TERN_SKT_DELACK,  /* delayed ACK, or the compressed-SACK timer */
+	TERN_SKT_KA,      /* keepalive, and an orphan's FIN_WAIT2 lifetime */
+	TERN_SKT_KINDS
+};
+
 /* Negotiated options (tp->rx_opt in Linux). */
 struct tern_tcp_neg {
 	uint8_t ts_ok : 1;
@@ -259,11 +268,12 @@ struct tern_sock {
 	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0 = off */
 	tern_time linger_until;         /* end of a lingering close() (SK_LINGER_WAIT) */
 
-	/* ---- timers */
-	struct tern_timer rtx_timer;    /* retransmit, SYN, persist (one at a time) */
-	uint8_t rtx_kind;               /* RTX_* */
-	struct tern_timer delack_timer;
-	struct tern_timer ka_timer;     /* keepalive, and an orphan's FIN_WAIT2 lifetime */
+	/* ---- timers (timers.c): three deadlines, one wheel timer at the earliest */
+	struct tern_timer timer;
+	uint32_t timer_due[TERN_SKT_KINDS]; /* wheel tick of each armed deadline, low 32 bits */
+	uint8_t timer_armed;            /* bit 1 << kind for each armed deadline */
+	uint8_t timer_order;            /* the kinds in the order they were last armed */
+	uint8_t rtx_kind;               /* RTX_*: what the TERN_SKT_RTX deadline is for */
 
 	/* ---- readiness */
 	struct tern_epitem *epitems;    /* epoll registrations watching this socket */
@@ -518,6 +528,16 @@ void tern__tcp_rcv(struct tern_stack *st, struct tern_sock *sk, const struct ter
 
 /* timers.c */
 void tern__tcp_timers_init(struct tern_sock *sk);
+/* Arms (or moves) one of the socket's deadlines; cancelling a deadline that is
+ * not armed is harmless. Deadlines are at most 2^31 ticks (24 days) ahead. */
+void tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind, tern_time when);
+void tern__sk_timer_cancel(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind);
+static inline bool tern__sk_timer_pending(const struct tern_sock *sk, enum tern_skt_kind kind)
+{
+	return sk->timer_armed >> kind & 1;
+}
+/* When an armed deadline fires (ns, rounded up to the wheel's tick). */
+tern_time tern__sk_timer_expiry(const struct tern_stack *st, const struct tern_sock *sk, enum tern_skt_kind kind);
 void tern__tcp_rearm_rto(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_arm_persist(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_arm_delack(struct tern_stack *st, struct tern_sock *sk);
