@@ -52,12 +52,12 @@ uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk)
 	if (rd_shut)
 		mask |= TERN_POLLIN | TERN_POLLRDNORM | TERN_POLLRDHUP;
 	if (state != TERN_TCP_SYN_SENT && state != TERN_TCP_SYN_RECV && state != TERN_TCP_CLOSE) {
-		if (tern__stream_len(&sk->rcvq))
+		if (tern__stream_len(&sk->xfer->rcvq))
 			mask |= TERN_POLLIN | TERN_POLLRDNORM;
 		/* Writable while at least a third of the send buffer is free (Linux's
 		 * sk_stream_is_writeable: free space >= half of what is queued). */
 		if (!wr_shut) {
-			size_t queued = tern__stream_len(&sk->sndq);
+			size_t queued = tern__stream_len(&sk->xfer->sndq);
 			size_t limit = sk->sndbuf;
 			if (queued < limit && limit - queued >= queued / 2)
 				mask |= TERN_POLLOUT | TERN_POLLWRNORM;

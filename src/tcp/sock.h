@@ -142,6 +142,68 @@ struct tern_listen_q {
 	tern_time last_overflow;        /* last time the SYN queue overflowed (cookies) */
 };
 
+/*
+ * What a connection needs only while data moves: its send and receive queues,
+ * the out-of-order queue, the scoreboard of segments in flight, and the loss
+ * recovery state (RACK, tail loss probe, PRR, the recovery point), the D-SACK to
+ * report and PSH marks still to place. An idle connection, the state of most of
+ * the millions a server holds, needs none of it, so it lives in a block of its
+ * own (xfer_pool) that the socket takes when data is first queued, sent or
+ * received, or a SYN is sent, and gives back (tern__sk_xfer_trim) once nothing is
+ * queued, in flight, lost, SACKed or pending and congestion control is Open.
+ *
+ * Without a block, sk->xfer points to tern__xfer_none, a constant all-empty
+ * block, so reading needs no test; only writing does, through tern__sk_xfer(),
+ * which takes the block (and may fail: the pool's ceiling or malloc, handled as
+ * any other out-of-memory). Writing to tern__xfer_none faults (it is read-only).
+ *
+ * Why giving it back loses nothing. Fields that outlive an idle spell in Linux
+ * (cwnd, ssthresh, the RTT estimator, the min-RTT filter, RACK's reordering flag,
+ * the delayed-ACK state, and two that tern, as Linux, may leave set when all is
+ * acknowledged: a loss probe still pending, and the time of the first
+ * retransmission) stay in the socket. What a new block starts with equals
+ * what the old one held wherever it can still be read: the queues are empty;
+ * high_seq and the PRR counts are read only outside the Open state, and written
+ * on the way out of it; psh_first and psh_step only with marks pending (psh_count);
+ * tail_start and tail_psh are reset by the next write, as nothing is unsent;
+ * dsack_block and ooo_fin_seq only with dsack and ooo_fin set. RACK's last
+ * delivery (rack_mstamp, rack_end_seq) is older than every segment sent after
+ * the idle spell, which is all that RACK asks of it, and so is zero; rack_rtt_us
+ * is read only after a delivery sets it, and a stale rack_advanced would make the
+ * next loss check look at segments none of which were sent before that delivery.
+ */
+struct tern_xfer {
+	struct tern_stream sndq;        /* bytes from snd_una to write_seq */
+	struct tern_stream rcvq;        /* bytes from copied_seq to rcv_nxt */
+	struct tern_ooo *ooo;           /* bytes beyond rcv_nxt: taken from ooo_pool with
+					   the first, given back when empty (NULL) */
+	struct tern_txseg *txq_head, *txq_tail;   /* sent, not fully acked */
+	uint32_t packets_out;           /* segments in flight (txq entries not sacked) */
+	uint32_t sacked_out, lost_out, retrans_out;
+	tern_time rack_mstamp;          /* RACK: send time of the latest delivered segment */
+	tern_seq rack_end_seq;
+	uint32_t rack_rtt_us;           /* RTT of that delivery */
+	tern_seq high_seq;              /* snd_nxt when recovery began (RFC 6582 "recover") */
+	uint32_t prr_delivered, prr_out;   /* PRR (RFC 6937) since recovery began */
+	/* PSH placement follows Linux's skbs (spec §14.8): the unsent tail "skb" is
+	 * [tail_start, write_seq), at most tcp_xmit_size_goal bytes; a full skb
+	 * that was marked leaves its PSH at its end (psh_*: the pending marks, an
+	 * arithmetic progression, as one large write makes them). */
+	tern_seq tail_start;
+	tern_seq psh_first;             /* first pending mark */
+	uint32_t psh_step;
+	uint16_t psh_count;             /* pending marks (0: none) */
+	uint8_t tail_psh;               /* the tail skb is marked */
+	uint8_t rack_advanced;          /* a delivery since the last loss check */
+	/* D-SACK (RFC 2883) for the next ACK; the SACK blocks live in `ooo` */
+	uint8_t dsack;                  /* dsack_block goes first in the next ACK */
+	uint8_t ooo_fin;                /* a FIN arrived beyond rcv_nxt, at ooo_fin_seq */
+	struct tern_sack_block dsack_block;
+	tern_seq ooo_fin_seq;
+};
+
+extern const struct tern_xfer tern__xfer_none;
+
 struct tern_sock {
 	/* ---- identity and tables */
 	struct tern_sock *hash_next;    /* connection hash or listener chain */
@@ -166,16 +228,7 @@ struct tern_sock {
 	tern_seq iss, snd_una, snd_nxt, snd_wl1, snd_wl2, snd_up;
 	tern_seq write_seq;             /* end of the data the user queued */
 	tern_seq snd_max;               /* highest sequence ever sent (snd_nxt may rewind) */
-	/* PSH placement follows Linux's skbs (spec §14.8): the unsent tail "skb" is
-	 * [tail_start, write_seq), at most tcp_xmit_size_goal bytes; a full skb
-	 * that was marked leaves its PSH at its end (psh_*: the pending marks, an
-	 * arithmetic progression, as one large write makes them). */
-	tern_seq pushed_seq;            /* write_seq at the last push mark */
-	tern_seq tail_start;
-	tern_seq psh_first;             /* first pending mark */
-	uint32_t psh_step;
-	uint16_t psh_count;             /* pending marks (0: none) */
-	uint8_t tail_psh;               /* the tail skb is marked */
+	tern_seq pushed_seq;            /* write_seq at the last push mark (spec §14.8) */
 	tern_seq snd_sml;               /* end of the last small segment sent (Minshall) */
 	uint32_t snd_wnd;               /* peer's window, scaled to bytes */
 	uint32_t max_window;            /* largest window the peer offered */
@@ -198,34 +251,21 @@ struct tern_sock {
 	uint32_t ts_recent;             /* peer's TSval to echo */
 	tern_time ts_recent_stamp;      /* when ts_recent was set (ns); 0 = never */
 
-	/* ---- buffers */
-	struct tern_stream sndq;        /* bytes from snd_una to write_seq */
-	struct tern_stream rcvq;        /* bytes from copied_seq to rcv_nxt */
-	struct tern_ooo *ooo;           /* bytes beyond rcv_nxt: taken from ooo_pool with
-					   the first, given back when empty (NULL) */
-	struct tern_txseg *txq_head, *txq_tail;   /* sent, not fully acked */
+	/* ---- buffers, scoreboard and loss recovery while data moves (see above) */
+	struct tern_xfer *xfer;
 	uint32_t sndbuf, rcvbuf;        /* limits in bytes (Linux sk_sndbuf/sk_rcvbuf) */
 
 	/* ---- RTT, RTO, congestion */
 	struct tern_rtt rtt;
 	struct tern_cc cc;
-	uint32_t packets_out;           /* segments in flight (txq entries not sacked) */
-	uint32_t sacked_out, lost_out, retrans_out;
-	uint8_t dupacks;
-	tern_seq high_seq;              /* snd_nxt when recovery began (RFC 6582 "recover") */
-	uint32_t prr_delivered, prr_out;   /* PRR (RFC 6937) since recovery began */
 	struct tern_minrtt min_rtt;     /* windowed minimum RTT (all zero: none yet) */
-	tern_time rack_mstamp;          /* RACK: send time of the latest delivered segment */
-	tern_seq rack_end_seq;
-	uint32_t rack_rtt_us;           /* RTT of that delivery */
-	uint8_t rack_advanced;          /* a delivery since the last loss check */
-	uint8_t rack_reord;             /* reordering seen: keep the reordering window */
+	uint8_t rack_reord;             /* RACK: reordering seen, keep the reordering window */
 	uint8_t tlp_retrans;            /* the pending loss probe was a retransmission */
 	tern_seq tlp_high_seq;          /* snd_nxt at the loss probe; 0: none pending */
+	tern_time retrans_stamp;        /* first (re)transmission of the oldest segment */
 	uint8_t backoff;                /* RTO doublings since the last valid sample */
 	uint8_t retransmits;            /* consecutive RTO expiries */
 	uint8_t probes_out;             /* unanswered persist or keepalive probes */
-	tern_time retrans_stamp;        /* first (re)transmission of the oldest segment */
 	tern_time lsndtime;             /* last time we sent data */
 	tern_time rcv_tstamp;           /* last time a segment arrived */
 
@@ -233,7 +273,6 @@ struct tern_sock {
 	uint8_t ack_pending;            /* ACK_* */
 	uint8_t quick_acks;             /* immediate ACKs left (quick-ACK mode) */
 	uint8_t pingpong;               /* interactive: delay ACKs */
-	uint8_t rcv_unacked_segs;       /* full segments received since the last ACK */
 	tern_time ato;                  /* current delayed-ACK timeout */
 	tern_time last_rcv_data;        /* last data segment arrival */
 	uint16_t rcv_mss;               /* estimate of the peer's segment size */
@@ -246,12 +285,6 @@ struct tern_sock {
 	uint8_t dup_ack_counter;        /* immediate dupacks sent for this hole */
 	uint8_t compressed_ack;         /* dupacks folded into the pending one */
 	tern_seq compressed_ack_rcv_nxt;   /* rcv_nxt the counter belongs to */
-
-	/* ---- D-SACK (RFC 2883) for the next ACK; the SACK blocks live in `ooo` */
-	uint8_t dsack;                  /* dsack_block goes first in the next ACK */
-	struct tern_sack_block dsack_block;
-	uint8_t ooo_fin;                /* a FIN arrived beyond rcv_nxt, at ooo_fin_seq */
-	tern_seq ooo_fin_seq;
 
 	/* ---- RFC 5961 challenge ACK limit */
 	tern_time last_oow_ack;         /* last rate-limited ACK we sent (ns) */
@@ -316,17 +349,23 @@ static inline int64_t tern__win_from_space(const struct tern_sock *sk, int64_t s
 	return space * sk->scaling_ratio >> 8;
 }
 
+/* Whether the socket holds a transfer block of its own. */
+static inline bool tern__sk_has_xfer(const struct tern_sock *sk)
+{
+	return sk->xfer != &tern__xfer_none;
+}
+
 /* Whether data waits beyond rcv_nxt. */
 static inline bool tern__sk_ooo_empty(const struct tern_sock *sk)
 {
-	return !sk->ooo || tern__ooo_empty(sk->ooo);
+	return !sk->xfer->ooo || tern__ooo_empty(sk->xfer->ooo);
 }
 
 /* The receive buffer the queued bytes take, as Linux charges their skbs' truesize
  * (estimated through the measured payload/truesize ratio). */
 static inline uint64_t tern__rmem_alloc(const struct tern_sock *sk)
 {
-	uint64_t queued = tern__stream_len(&sk->rcvq) + (sk->ooo ? tern__ooo_bytes(sk->ooo) : 0);
+	uint64_t queued = tern__stream_len(&sk->xfer->rcvq) + (sk->xfer->ooo ? tern__ooo_bytes(sk->xfer->ooo) : 0);
 	return (queued << 8) / sk->scaling_ratio;
 }
 
@@ -347,7 +386,7 @@ static inline void tern__tcp_opts_ts_only(struct tern_tcp_opts *o, uint32_t ts_v
 /* Segments the network holds now (RFC 6675 "pipe", Linux's tcp_packets_in_flight). */
 static inline uint32_t tern__tcp_in_flight(const struct tern_sock *sk)
 {
-	return sk->packets_out - (sk->sacked_out + sk->lost_out) + sk->retrans_out;
+	return sk->xfer->packets_out - (sk->xfer->sacked_out + sk->xfer->lost_out) + sk->xfer->retrans_out;
 }
 
 /* What the congestion-control module may see of the connection now. */
@@ -394,6 +433,7 @@ struct tern_tcp_tables {
 	struct tern_pool chunk_pool;
 	struct tern_pool epitem_pool;
 	struct tern_pool ooo_pool;      /* out-of-order queues, only while data waits */
+	struct tern_pool xfer_pool;     /* transfer blocks, only while data moves */
 	struct tern_pool listen_pool;   /* listeners' queues */
 	struct tern_req_table *reqs;    /* the SYN queues' requests (reqsk.c) */
 	struct tern_tw_table *tws;      /* time-wait entries (tw.c) */
@@ -414,6 +454,11 @@ struct tern_sock *tern__fd_sock(struct tern_stack *st, int fd, int *err);
 struct tern_sock *tern__fd_sock_any(struct tern_stack *st, int fd, int *err);
 struct tern_sock *tern__sock_alloc(struct tern_stack *st);
 void tern__sock_free(struct tern_stack *st, struct tern_sock *sk);
+/* The socket's transfer block, taken from the pool when it has none; NULL when
+ * the pool is out of memory (the caller drops or refuses, as for any buffer). */
+struct tern_xfer *tern__sk_xfer(struct tern_stack *st, struct tern_sock *sk);
+/* Gives the transfer block back if nothing in it is in use (see struct tern_xfer). */
+void tern__sk_xfer_trim(struct tern_stack *st, struct tern_sock *sk);
 /* The out-of-order queue, taken from the pool when missing; NULL when the pool is
  * out of memory (the segment is then dropped, as a full buffer would drop it). */
 struct tern_ooo *tern__sk_ooo_get(struct tern_stack *st, struct tern_sock *sk);

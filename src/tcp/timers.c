@@ -58,7 +58,7 @@ tern_time tern__tcp_backed_off_rto(const struct tern_stack *st, const struct ter
 
 void tern__tcp_rearm_rto(struct tern_stack *st, struct tern_sock *sk)
 {
-	if (!sk->packets_out) {
+	if (!sk->xfer->packets_out) {
 		if (sk->rtx_kind == RTX_RETRANS) {
 			tern__sk_timer_cancel(st, sk, TERN_SKT_RTX);
 			sk->rtx_kind = RTX_NONE;
@@ -125,7 +125,7 @@ static bool out_of_resources(struct tern_stack *st, struct tern_sock *sk, bool d
 		shift++;
 	if (((uint64_t)st->tcp->orphans << shift) <= (uint64_t)st->sys.tcp_max_orphans)
 		return false;
-	if (st->now - sk->lsndtime <= TERN_TCP_TIMEWAIT_NS || (!sk->snd_wnd && !sk->packets_out))
+	if (st->now - sk->lsndtime <= TERN_TCP_TIMEWAIT_NS || (!sk->snd_wnd && !sk->xfer->packets_out))
 		do_reset = true;
 	if (do_reset)
 		tern__tcp_send_active_reset(st, sk);
@@ -166,7 +166,7 @@ static bool write_timeout(struct tern_stack *st, struct tern_sock *sk)
 
 static void retransmit_timeout(struct tern_stack *st, struct tern_sock *sk)
 {
-	if (!sk->packets_out)
+	if (!sk->xfer->packets_out)
 		return;
 	sk->tlp_high_seq = 0;
 	if (write_timeout(st, sk))
@@ -195,7 +195,7 @@ static void probe_timeout(struct tern_stack *st, struct tern_sock *sk)
 {
 	unsigned max_probes = (unsigned)st->sys.tcp_retries2;
 
-	if (sk->packets_out || tern__tcp_unsent(sk) == 0) {
+	if (sk->xfer->packets_out || tern__tcp_unsent(sk) == 0) {
 		/* Data went out or nothing waits: the persist timer has no job. */
 		sk->probes_out = 0;
 		sk->rtx_kind = RTX_NONE;
@@ -260,17 +260,19 @@ static void delack_fire(struct tern_stack *st, struct tern_sock *sk)
 		 * that one is sent, not compressed. */
 		if (sk->compressed_ack)
 			sk->compressed_ack--;
-		tern__tcp_send_ack(st, sk);
-		return;
-	}
-	if (!sk->pingpong) {
-		sk->ato = TERN_MIN(sk->ato * 2, rto);
 	} else {
-		sk->pingpong = 0;
-		sk->ato = TERN_TCP_ATO_MIN_NS;
+		if (!sk->pingpong) {
+			sk->ato = TERN_MIN(sk->ato * 2, rto);
+		} else {
+			sk->pingpong = 0;
+			sk->ato = TERN_TCP_ATO_MIN_NS;
+		}
+		tern__count(st, TERN_CTR_TcpExtDelayedACKs);
 	}
-	tern__count(st, TERN_CTR_TcpExtDelayedACKs);
 	tern__tcp_send_ack(st, sk);
+	/* A D-SACK that waited for this ACK may have been all the transfer block
+	 * still held. */
+	tern__sk_xfer_trim(st, sk);
 }
 
 void tern__tcp_arm_compressed_ack(struct tern_stack *st, struct tern_sock *sk)
@@ -356,7 +358,7 @@ static void keepalive_fire(struct tern_stack *st, struct tern_sock *sk)
 	if (!(sk->flags & SK_KEEPALIVE) || sk->state == TERN_TCP_CLOSE || sk->state == TERN_TCP_SYN_SENT)
 		return;
 	/* Data in flight or waiting: the retransmission logic watches the peer. */
-	if (sk->packets_out || tern__tcp_unsent(sk) != 0) {
+	if (sk->xfer->packets_out || tern__tcp_unsent(sk) != 0) {
 		next = keepalive_time(st, sk);
 	} else if (idle >= keepalive_time(st, sk)) {
 		bool user_out = sk->user_timeout_ms && idle >= (tern_time)sk->user_timeout_ms * TERN_NS_PER_MS &&
@@ -368,6 +370,7 @@ static void keepalive_fire(struct tern_stack *st, struct tern_sock *sk)
 		}
 		tern__count(st, TERN_CTR_TcpExtTCPKeepAlive);
 		tern__tcp_send_probe(st, sk);
+		tern__sk_xfer_trim(st, sk);   /* a pending D-SACK went with the probe */
 		sk->probes_out++;
 		next = keepalive_intvl(st, sk);
 	} else {
