@@ -209,7 +209,6 @@ static void update_window(struct tern_stack *st, struct tern_sock *sk, const str
 	if (seq_gt(seg->ack, sk->snd_una) || seq_gt(seg->seq, sk->snd_wl1) ||
 	    (seg->seq == sk->snd_wl1 && nwin > sk->snd_wnd)) {
 		sk->snd_wl1 = seg->seq;
-		sk->snd_wl2 = seg->ack;
 		if (sk->snd_wnd != nwin) {
 			sk->snd_wnd = nwin;
 			if (nwin > sk->max_window)

@@ -119,7 +119,6 @@ static bool syn_sent_rcv(struct tern_stack *st, struct tern_sock *sk, const stru
 	if (!(seg->flags & TERN_TCP_SYN))
 		return false;
 
-	sk->irs = seg->seq;
 	sk->rcv_nxt = seg->seq + 1;
 	sk->copied_seq = sk->rcv_nxt;
 	sk->rcv_wup = sk->rcv_nxt;
@@ -134,7 +133,6 @@ static bool syn_sent_rcv(struct tern_stack *st, struct tern_sock *sk, const stru
 	sk->snd_wnd = seg->win;   /* unscaled in a SYN (RFC 7323 §2.2) */
 	sk->max_window = seg->win;
 	sk->snd_wl1 = seg->seq;
-	sk->snd_wl2 = seg->ack;
 
 	if (ack) {
 		/* Our SYN is acknowledged: ESTABLISHED (RFC 9293 §3.10.7.3). */

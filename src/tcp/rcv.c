@@ -185,7 +185,6 @@ static void rcv_fin(struct tern_stack *st, struct tern_sock *sk)
 {
 	sk->ack_pending |= ACK_SCHED;
 	sk->flags |= SK_PEER_FIN;
-	sk->fin_seq = sk->rcv_nxt - 1;
 	switch (sk->state) {
 	case TERN_TCP_SYN_RECV:
 	case TERN_TCP_ESTABLISHED:

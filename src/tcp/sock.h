@@ -216,69 +216,72 @@ struct tern_sock {
 	uint16_t ip_id;                 /* next IP ID (connected sockets, Linux inet_id) */
 	int fd;                         /* -1 once orphaned or for an unaccepted child */
 	uint32_t flags;                 /* SK_* */
-	int err;                        /* pending SO_ERROR (positive errno) */
-	int soft_err;
+	uint8_t err;                    /* pending SO_ERROR (a positive errno: all are
+					   below 256) */
+	uint8_t soft_err;
+	uint16_t user_mss;              /* TCP_MAXSEG before connect, 0 = none */
+	uint32_t ts_offset;             /* added to our ms clock for TSval (spec §7.2) */
 
 	/* ---- listener, and a child on its accept queue */
 	struct tern_listen_q *lq;       /* a listener's queues (from its first listen()) */
 	struct tern_sock *parent;       /* the listener of a child not yet accepted */
 	struct tern_sock *acc_next;     /* next child on that accept queue */
 
-	/* ---- send sequence space (RFC 9293 §3.3.1) */
-	tern_seq iss, snd_una, snd_nxt, snd_wl1, snd_wl2, snd_up;
-	tern_seq write_seq;             /* end of the data the user queued */
-	tern_seq snd_max;               /* highest sequence ever sent (snd_nxt may rewind) */
-	tern_seq pushed_seq;            /* write_seq at the last push mark (spec §14.8) */
-	tern_seq snd_sml;               /* end of the last small segment sent (Minshall) */
-	uint32_t snd_wnd;               /* peer's window, scaled to bytes */
-	uint32_t max_window;            /* largest window the peer offered */
-	/* ---- receive sequence space */
-	tern_seq irs, rcv_nxt, rcv_wup; /* rcv_wup: rcv_nxt when the window was last sent */
-	uint32_t rcv_wnd;               /* window last advertised, in bytes */
-	uint32_t window_clamp;          /* largest window we will offer */
-	uint32_t rcv_ssthresh;          /* the window's current ceiling; grows as data
-					   arrives (Linux's tcp_grow_window) */
-	tern_seq copied_seq;            /* next byte the user will read */
-	tern_seq fin_seq;               /* where the peer's FIN sits, valid with SK_PEER_FIN */
-
-	struct tern_tcp_neg neg;
-	uint16_t advmss;                /* the MSS we advertise (MTU - 40) */
-	uint16_t mss_cache;             /* payload bytes per full segment we send */
-	uint16_t user_mss;              /* TCP_MAXSEG before connect, 0 = none */
-
-	/* ---- timestamps (RFC 7323) */
-	uint32_t ts_offset;             /* added to our ms clock (spec §7.2) */
-	uint32_t ts_recent;             /* peer's TSval to echo */
-	tern_time ts_recent_stamp;      /* when ts_recent was set (ns); 0 = never */
-
 	/* ---- buffers, scoreboard and loss recovery while data moves (see above) */
 	struct tern_xfer *xfer;
 	uint32_t sndbuf, rcvbuf;        /* limits in bytes (Linux sk_sndbuf/sk_rcvbuf) */
 
+	/* ---- send sequence space (RFC 9293 §3.3.1; Linux keeps neither SND.UP nor
+	 * SND.WL2, whose role its window rule gives to SND.UNA) */
+	tern_seq iss, snd_una, snd_nxt, snd_wl1;
+	tern_seq write_seq;             /* end of the data the user queued */
+	tern_seq snd_max;               /* highest sequence ever sent */
+	tern_seq pushed_seq;            /* write_seq at the last push mark (spec §14.8) */
+	tern_seq snd_sml;               /* end of the last small segment sent (Minshall) */
+	uint32_t snd_wnd;               /* peer's window, scaled to bytes */
+	uint32_t max_window;            /* largest window the peer offered */
+	/* ---- receive sequence space (IRS is needed only while the handshake runs,
+	 * which the request or the SYN-SENT socket's rcv_nxt covers) */
+	tern_seq rcv_nxt, rcv_wup;      /* rcv_wup: rcv_nxt when the window was last sent */
+	uint32_t rcv_wnd;               /* window last advertised, in bytes */
+	uint32_t window_clamp;          /* largest window we will offer */
+	uint32_t rcv_ssthresh;          /* the window's current ceiling; grows as data
+					   arrives (Linux's tcp_grow_window) */
+	tern_seq copied_seq;            /* next byte the user will read (the peer's FIN,
+					   with SK_PEER_FIN, is at rcv_nxt - 1) */
+
+	struct tern_tcp_neg neg;
+	uint16_t advmss;                /* the MSS we advertise (MTU - 40) */
+	uint16_t mss_cache;             /* payload bytes per full segment we send */
+
+	/* ---- timestamps (RFC 7323) */
+	uint32_t ts_recent;             /* peer's TSval to echo */
+	uint32_t rcv_rtt_x8_us;         /* receiver's RTT estimate from TSecr, << 3 */
+	tern_time ts_recent_stamp;      /* when ts_recent was set (ns); 0 = never */
+
 	/* ---- RTT, RTO, congestion */
 	struct tern_rtt rtt;
-	struct tern_cc cc;
 	struct tern_minrtt min_rtt;     /* windowed minimum RTT (all zero: none yet) */
-	uint8_t rack_reord;             /* RACK: reordering seen, keep the reordering window */
-	uint8_t tlp_retrans;            /* the pending loss probe was a retransmission */
-	tern_seq tlp_high_seq;          /* snd_nxt at the loss probe; 0: none pending */
+	struct tern_cc cc;
 	tern_time retrans_stamp;        /* first (re)transmission of the oldest segment */
-	uint8_t backoff;                /* RTO doublings since the last valid sample */
-	uint8_t retransmits;            /* consecutive RTO expiries */
-	uint8_t probes_out;             /* unanswered persist or keepalive probes */
 	tern_time lsndtime;             /* last time we sent data */
 	tern_time rcv_tstamp;           /* last time a segment arrived */
+	tern_seq tlp_high_seq;          /* snd_nxt at the loss probe; 0: none pending */
+	uint8_t tlp_retrans;            /* the pending loss probe was a retransmission */
+	uint8_t rack_reord;             /* RACK: reordering seen, keep the reordering window */
+	uint8_t backoff;                /* RTO doublings since the last valid sample */
+	uint8_t retransmits;            /* consecutive RTO expiries */
 
 	/* ---- delayed ACK (Linux icsk_ack) */
-	uint8_t ack_pending;            /* ACK_* */
-	uint8_t quick_acks;             /* immediate ACKs left (quick-ACK mode) */
-	uint8_t pingpong;               /* interactive: delay ACKs */
 	tern_time ato;                  /* current delayed-ACK timeout */
 	tern_time last_rcv_data;        /* last data segment arrival */
 	uint16_t rcv_mss;               /* estimate of the peer's segment size */
 	uint16_t scaling_ratio;         /* window per buffer byte, x256 (Linux's
 					   scaling_ratio: payload / skb truesize) */
-	uint32_t rcv_rtt_x8_us;         /* receiver's RTT estimate from TSecr, << 3 */
+	uint8_t ack_pending;            /* ACK_* */
+	uint8_t quick_acks;             /* immediate ACKs left (quick-ACK mode) */
+	uint8_t pingpong;               /* interactive: delay ACKs */
+	uint8_t probes_out;             /* unanswered persist or keepalive probes */
 
 	/* ---- SACK compression (spec §14.5): while one hole persists, duplicate
 	 * ACKs after the third wait for the delack timer, armed short */
@@ -292,21 +295,21 @@ struct tern_sock {
 	/* ---- per-socket options */
 	/* (sized by Linux's bounds: MAX_TCP_KEEPIDLE/KEEPINTVL 32767, MAX_TCP_KEEPCNT
 	 * and MAX_TCP_SYNCNT 127, TCP_LINGER2 at most 120 s, DEFER_ACCEPT < 256) */
-	int16_t keepidle_s, keepintvl_s; /* 0 = the sysctl */
-	uint8_t keepcnt;                /* 0 = the sysctl */
-	uint8_t syncnt;                 /* 0 = tcp_syn_retries / tcp_synack_retries */
-	int16_t linger2_s;              /* TCP_LINGER2: 0 = tcp_fin_timeout, <0 = RST */
-	uint8_t defer_accept;           /* TCP_DEFER_ACCEPT in retransmission periods */
+	tern_time linger_until;         /* end of a lingering close() (SK_LINGER_WAIT) */
 	int linger_s;                   /* SO_LINGER seconds when SK_LINGER */
 	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0 = off */
-	tern_time linger_until;         /* end of a lingering close() (SK_LINGER_WAIT) */
+	int16_t keepidle_s, keepintvl_s; /* 0 = the sysctl */
+	int16_t linger2_s;              /* TCP_LINGER2: 0 = tcp_fin_timeout, <0 = RST */
+	uint8_t keepcnt;                /* 0 = the sysctl */
+	uint8_t syncnt;                 /* 0 = tcp_syn_retries / tcp_synack_retries */
+	uint8_t defer_accept;           /* TCP_DEFER_ACCEPT in retransmission periods */
 
 	/* ---- timers (timers.c): three deadlines, one wheel timer at the earliest */
-	struct tern_timer timer;
-	uint32_t timer_due[TERN_SKT_KINDS]; /* wheel tick of each armed deadline, low 32 bits */
 	uint8_t timer_armed;            /* bit 1 << kind for each armed deadline */
 	uint8_t timer_order;            /* the kinds in the order they were last armed */
 	uint8_t rtx_kind;               /* RTX_*: what the TERN_SKT_RTX deadline is for */
+	uint32_t timer_due[TERN_SKT_KINDS]; /* wheel tick of each armed deadline, low 32 bits */
+	struct tern_timer timer;
 
 	/* ---- readiness */
 	struct tern_epitem *epitems;    /* epoll registrations watching this socket */
