@@ -4,7 +4,9 @@
  * active closer's TIME-WAIT expires after 60 s, and nothing is left behind: no
  * socket, no buffer chunk, no scoreboard entry. Run clean, then under loss,
  * duplication and reordering, with and without SACK, window scaling, timestamps
- * and Nagle.
+ * and Nagle. Connections left open once their data is across hold no transfer
+ * block (struct tern_xfer) any more, and running out of blocks is a counted drop
+ * or ENOBUFS, never a crash.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -482,24 +484,30 @@ static void assert_idle(struct idle_run *r)
 	}
 }
 
+/* A listener on the server and IDLE_CONNS connections to it, not yet accepted. */
+static void idle_setup(struct idle_run *r, uint64_t seed, const struct tern_link_params *link)
+{
+	memset(r, 0, sizeof(*r));
+	tcp_sim_init(&r->ts, seed, link);
+	struct tern_sockaddr server = { .port = 80 };
+	server.addr.family = TERN_AF_INET;
+	server.addr.u.v4 = 0x0a000002;
+	r->lfd = tern_socket(r->ts.server, TERN_AF_INET, TERN_SOCK_STREAM | TERN_SOCK_NONBLOCK, 0);
+	assert_int_equal(tern_bind(r->ts.server, r->lfd, &server), 0);
+	assert_int_equal(tern_listen(r->ts.server, r->lfd, 64), 0);
+	for (int i = 0; i < IDLE_CONNS; i++) {
+		r->cfd[i] = tern_socket(r->ts.client, TERN_AF_INET, TERN_SOCK_STREAM | TERN_SOCK_NONBLOCK, 0);
+		assert_int_equal(tern_connect(r->ts.client, r->cfd[i], &server), -TERN_EINPROGRESS);
+	}
+}
+
 static void idle_connections_give_back_transfer_blocks(void **state)
 {
 	(void)state;
 	struct idle_run r;
-	memset(&r, 0, sizeof(r));
 	struct tern_link_params lossy = { .delay = 10 * TERN_NS_PER_MS, .jitter = TERN_NS_PER_MS, .loss = 0.05,
 					  .duplicate = 0.01, .reorder = 0.02 };
-	tcp_sim_init(&r.ts, 9, &lossy);
-	struct tern_sockaddr server = { .port = 80 };
-	server.addr.family = TERN_AF_INET;
-	server.addr.u.v4 = 0x0a000002;
-	r.lfd = tern_socket(r.ts.server, TERN_AF_INET, TERN_SOCK_STREAM | TERN_SOCK_NONBLOCK, 0);
-	assert_int_equal(tern_bind(r.ts.server, r.lfd, &server), 0);
-	assert_int_equal(tern_listen(r.ts.server, r.lfd, 64), 0);
-	for (int i = 0; i < IDLE_CONNS; i++) {
-		r.cfd[i] = tern_socket(r.ts.client, TERN_AF_INET, TERN_SOCK_STREAM | TERN_SOCK_NONBLOCK, 0);
-		assert_int_equal(tern_connect(r.ts.client, r.cfd[i], &server), -TERN_EINPROGRESS);
-	}
+	idle_setup(&r, 9, &lossy);
 
 	/* Two exchanges, each followed by a quiet minute (past every retransmission,
 	 * probe and delayed ACK): the first makes the blocks, the second makes them
@@ -519,6 +527,54 @@ static void idle_connections_give_back_transfer_blocks(void **state)
 	tcp_sim_fini(&r.ts);
 }
 
+/* Out of transfer blocks (the pool's ceiling stands for memory running out): a
+ * connection that needs one drops what arrives, as with a full buffer, and its
+ * send() fails with ENOBUFS; once a block is free again the peer's
+ * retransmission gets through. */
+static void transfer_block_out_of_memory(void **state)
+{
+	(void)state;
+	struct idle_run r;
+	uint8_t buf[1000], in[2000];
+
+	memset(buf, 7, sizeof(buf));
+	idle_setup(&r, 10, NULL);
+	assert_true(tcp_sim_run(&r.ts, 10 * TERN_NS_PER_SEC, idle_round_done, idle_step, &r));
+	struct tern_pool *xp = &r.ts.server->tcp->xfer_pool;
+	assert_int_equal(xp->in_use, 0);
+	xp->max_objects = 1;
+
+	/* Connection 0 takes the only block: its bytes wait unread. */
+	assert_int_equal(tern_send(r.ts.client, r.cfd[0], buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	tern_sim_run_until(r.ts.sim, tern_sim_now(r.ts.sim) + 50 * TERN_NS_PER_MS);
+	tcp_sim_sync(&r.ts);
+	assert_int_equal(xp->in_use, 1);
+
+	/* Connection 1 finds none. */
+	uint64_t drops = tern_stack_counter(r.ts.server, TERN_CTR_TcpExtTCPRcvQDrop);
+	uint64_t failures = xp->failures;
+	assert_int_equal(tern_send(r.ts.client, r.cfd[1], buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	tern_sim_run_until(r.ts.sim, tern_sim_now(r.ts.sim) + 50 * TERN_NS_PER_MS);
+	tcp_sim_sync(&r.ts);
+	assert_true(tern_stack_counter(r.ts.server, TERN_CTR_TcpExtTCPRcvQDrop) > drops);
+	assert_int_equal(tern_recv(r.ts.server, r.sfd[1], in, sizeof(in), 0), -TERN_EAGAIN);
+	assert_int_equal(tern_send(r.ts.server, r.sfd[1], buf, 100, 0), -TERN_ENOBUFS);
+	assert_true(xp->failures > failures);
+	assert_int_equal(xp->in_use, 1);
+
+	/* Reading connection 0 empties it and frees the block; connection 1's data
+	 * arrives with the client's retransmission. */
+	assert_int_equal(tern_recv(r.ts.server, r.sfd[0], in, sizeof(in), 0), (ssize_t)sizeof(buf));
+	assert_int_equal(xp->in_use, 0);
+	tern_sim_run_until(r.ts.sim, tern_sim_now(r.ts.sim) + 5 * TERN_NS_PER_SEC);
+	tcp_sim_sync(&r.ts);
+	assert_int_equal(tern_recv(r.ts.server, r.sfd[1], in, sizeof(in), 0), (ssize_t)sizeof(buf));
+	assert_memory_equal(in, buf, sizeof(buf));
+	assert_int_equal(tern_send(r.ts.server, r.sfd[1], buf, 100, 0), 100);
+	assert_int_equal(tern_stack_counter(r.ts.server, TERN_CTR_TcpCurrEstab), IDLE_CONNS);
+	tcp_sim_fini(&r.ts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -530,6 +586,7 @@ int main(void)
 		cmocka_unit_test(recovery_mechanisms),
 		cmocka_unit_test(thousand_connections),
 		cmocka_unit_test(idle_connections_give_back_transfer_blocks),
+		cmocka_unit_test(transfer_block_out_of_memory),
 	};
 	/* TERN_TEST_FILTER picks tests by name (CTest runs the large one apart). */
 	if (getenv("TERN_TEST_FILTER"))
