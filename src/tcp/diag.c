@@ -87,9 +87,9 @@ int tern_diag_foreach(struct tern_stack *st, tern_diag_fn fn, void *ctx)
 	/* Listeners and unconnected sockets first, by descriptor; then every
 	 * connection in the hash (children, orphans, TIME-WAIT included). */
 	for (int fd = 3; fd < t->nfds; fd++) {
-		if (t->fds[fd].kind != FD_SOCK)
+		if (tern__fd_kind(t, fd) != FD_SOCK)
 			continue;
-		struct tern_sock *sk = t->fds[fd].obj;
+		struct tern_sock *sk = tern__fd_obj(t, fd);
 		if (sk->flags & SK_HASHED)
 			continue;
 		describe(st, sk, &d);

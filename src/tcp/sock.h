@@ -415,12 +415,15 @@ static inline uint32_t tern__tcp_unsent(const struct tern_sock *sk)
  * and still spread consecutive connects to one destination across the range. */
 #define TERN_PERTURB_SIZE 256
 
-/* Descriptor table entry. */
+/* Descriptor table entry: the object's address with its kind in the two low bits
+ * (sockets and epoll instances are at least 8-byte aligned), 0 when free, so a
+ * descriptor costs 8 bytes rather than the 16 of a {kind, pointer} pair. */
 enum tern_fd_kind { FD_FREE = 0, FD_SOCK, FD_EPOLL };
+#define TERN_FD_KIND_MASK ((uintptr_t)3)
 
 struct tern_tcp_tables {
 	/* Descriptors: fds[i] for descriptor i; 0..2 are never used. */
-	struct { uint8_t kind; void *obj; } *fds;
+	uintptr_t *fds;
 	int nfds;
 	int fd_hint;                    /* lowest possibly free descriptor */
 	/* Connection hash: every socket with a 4-tuple, by tern__tuple_hash. */
@@ -446,6 +449,17 @@ struct tern_tcp_tables {
 
 struct tern_req_table;
 struct tern_tw_table;
+
+/* What descriptor `fd` (in range) holds. */
+static inline enum tern_fd_kind tern__fd_kind(const struct tern_tcp_tables *t, int fd)
+{
+	return (enum tern_fd_kind)(t->fds[fd] & TERN_FD_KIND_MASK);
+}
+
+static inline void *tern__fd_obj(const struct tern_tcp_tables *t, int fd)
+{
+	return (void *)(t->fds[fd] & ~TERN_FD_KIND_MASK);
+}
 
 /* table.c */
 int tern__tcp_init(struct tern_stack *st);

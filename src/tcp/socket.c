@@ -616,7 +616,7 @@ int tern_close(struct tern_stack *st, int fd)
 	struct tern_tcp_tables *t = st->tcp;
 	int err;
 
-	if (fd >= 0 && fd < t->nfds && t->fds[fd].kind == FD_EPOLL) {
+	if (fd >= 0 && fd < t->nfds && tern__fd_kind(t, fd) == FD_EPOLL) {
 		tern__epoll_destroy(st, fd);
 		return 0;
 	}

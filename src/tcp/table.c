@@ -75,8 +75,8 @@ void tern__tcp_fini(struct tern_stack *st)
 	tern__pool_destroy(&t->xfer_pool);
 	tern__pool_destroy(&t->listen_pool);
 	for (int i = 0; i < t->nfds; i++)
-		if (t->fds[i].kind == FD_EPOLL)
-			free(t->fds[i].obj);
+		if (tern__fd_kind(t, i) == FD_EPOLL)
+			free(tern__fd_obj(t, i));
 	free(t->fds);
 	free(t->ehash);
 	free(t);
@@ -90,7 +90,7 @@ int tern__fd_alloc(struct tern_stack *st, enum tern_fd_kind kind, void *obj)
 	struct tern_tcp_tables *t = st->tcp;
 	int fd = t->fd_hint;
 
-	while (fd < t->nfds && t->fds[fd].kind != FD_FREE)
+	while (fd < t->nfds && tern__fd_kind(t, fd) != FD_FREE)
 		fd++;
 	if (fd == t->nfds) {
 		int n = t->nfds * 2;
@@ -101,8 +101,8 @@ int tern__fd_alloc(struct tern_stack *st, enum tern_fd_kind kind, void *obj)
 		memset(t->fds + t->nfds, 0, (size_t)(n - t->nfds) * sizeof(*t->fds));
 		t->nfds = n;
 	}
-	t->fds[fd].kind = (uint8_t)kind;
-	t->fds[fd].obj = obj;
+	TERN_ASSERT(((uintptr_t)obj & TERN_FD_KIND_MASK) == 0);
+	t->fds[fd] = (uintptr_t)obj | (uintptr_t)kind;
 	t->fd_hint = fd + 1;
 	return fd;
 }
@@ -111,9 +111,8 @@ void tern__fd_free(struct tern_stack *st, int fd)
 {
 	struct tern_tcp_tables *t = st->tcp;
 
-	TERN_ASSERT(fd >= 3 && fd < t->nfds && t->fds[fd].kind != FD_FREE);
-	t->fds[fd].kind = FD_FREE;
-	t->fds[fd].obj = NULL;
+	TERN_ASSERT(fd >= 3 && fd < t->nfds && tern__fd_kind(t, fd) != FD_FREE);
+	t->fds[fd] = 0;
 	if (fd < t->fd_hint)
 		t->fd_hint = fd;
 }
@@ -134,15 +133,15 @@ struct tern_sock *tern__fd_sock_any(struct tern_stack *st, int fd, int *err)
 {
 	struct tern_tcp_tables *t = st->tcp;
 
-	if (fd < 0 || fd >= t->nfds || t->fds[fd].kind == FD_FREE) {
+	if (fd < 0 || fd >= t->nfds || tern__fd_kind(t, fd) == FD_FREE) {
 		*err = -TERN_EBADF;
 		return NULL;
 	}
-	if (t->fds[fd].kind != FD_SOCK) {
+	if (tern__fd_kind(t, fd) != FD_SOCK) {
 		*err = -TERN_ENOTSOCK;
 		return NULL;
 	}
-	return t->fds[fd].obj;
+	return tern__fd_obj(t, fd);
 }
 
 /* ------------------------------------------------------------ transfer blocks */
