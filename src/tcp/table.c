@@ -18,6 +18,11 @@
 
 #define EHASH_INITIAL 256
 
+/* An idle connection costs its socket (in a 16-byte pool slot), its 8-byte
+ * descriptor slot and its connection-hash bucket; 480 keeps that under the 512
+ * bytes of issue 9 (docs/design.md, "Connection memory"). */
+_Static_assert(sizeof(struct tern_sock) <= 480, "an idle connection must stay under 512 bytes");
+
 int tern__tcp_init(struct tern_stack *st)
 {
 	struct tern_tcp_tables *t = calloc(1, sizeof(*t));
