@@ -17,8 +17,9 @@
  * double) is included, amortised over N: that is what a user pays at that size.
  * What is excluded is set up before the first reading: the listener, and pools
  * warmed to their working size by a first batch (the simulator's packet buffers;
- * for TIME-WAIT also the sockets that carry a connection until it is closed, since
- * those go back to the socket pool and are reused, batch after batch).
+ * for TIME-WAIT also the sockets that carry a connection until it is closed, and
+ * the transfer blocks and segment records their FINs take while in flight, since
+ * those go back to their pools and are reused, batch after batch).
  *
  *   requests     cookies off (net.ipv4.tcp_syncookies=0), the listen backlog and
  *                net.core.somaxconn above N (spec §1.2: the SYN queue holds
@@ -266,11 +267,9 @@ static int mem_requests(long long count, struct mem_result *r)
 
 /* ---------------------------------------------------------------- TIME-WAIT */
 
-/* Accepts every waiting child; `hold` keeps it, otherwise it is closed at once
- * (with `abort`, by an RST via SO_LINGER 0, leaving no TIME-WAIT). Returns how
- * many were accepted; *err gets the first error other than -EAGAIN. */
-static long long mem_accept_all(struct mem_env *e, bool hold, bool abort, int *first_fd,
-				int *last_fd, int *err)
+/* Accepts every waiting child; `hold` keeps it, otherwise it is closed at once.
+ * Returns how many were accepted; *err gets the first error other than -EAGAIN. */
+static long long mem_accept_all(struct mem_env *e, bool hold, int *first_fd, int *last_fd, int *err)
 {
 	long long n = 0;
 	for (;;) {
@@ -286,10 +285,6 @@ static long long mem_accept_all(struct mem_env *e, bool hold, bool abort, int *f
 				*first_fd = fd;
 			*last_fd = fd;
 			continue;
-		}
-		if (abort) {
-			struct tern_linger l = { 1, 0 };
-			tern_setsockopt(e->st, fd, TERN_SOL_SOCKET, TERN_SO_LINGER, &l, sizeof(l));
 		}
 		tern_close(e->st, fd);
 	}
@@ -308,16 +303,27 @@ static int mem_time_wait(long long count, struct mem_result *r)
 	}
 	e.peer.answer_fin = true;
 	int ffd = -1, lfd = -1, err = 0;
-	/* Warm-up: a batch of connections that end by RST, so the socket pool, the
-	 * descriptor table and the packet pools reach their working size. */
+	/* Warm-up: a batch of connections that end by RST, so the socket, transfer
+	 * block and segment pools, the descriptor table and the packet pools reach
+	 * their working size. */
 	mem_syns(&e, 0, MEM_BATCH, true, MEM_PORT);
-	mem_accept_all(&e, false, true, &ffd, &lfd, &err);
+	mem_accept_all(&e, true, &ffd, &lfd, &err);
+	/* A byte in flight on each takes a transfer block and a segment record, as
+	 * the FINs of a measured batch do, all at once. */
+	for (int fd = ffd; ffd >= 0 && fd <= lfd; fd++)
+		tern_send(e.st, fd, "w", 1, 0);
+	for (int fd = ffd; ffd >= 0 && fd <= lfd; fd++) {
+		struct tern_linger l = { 1, 0 };
+		tern_setsockopt(e.st, fd, TERN_SOL_SOCKET, TERN_SO_LINGER, &l, sizeof(l));
+		tern_close(e.st, fd);
+	}
+	ffd = lfd = -1;
 	mem_settle(&e);
 	size_t h0 = bench_heap_bytes();
 	double w0 = bench_wall();
 	for (long long i = 0; i < count; i += MEM_BATCH) {
 		mem_syns(&e, i, i + MEM_BATCH < count ? i + MEM_BATCH : count, false, MEM_PORT);
-		mem_accept_all(&e, false, false, &ffd, &lfd, &err);
+		mem_accept_all(&e, false, &ffd, &lfd, &err);
 		mem_settle(&e);
 	}
 	r->setup_s = bench_wall() - w0;
@@ -347,7 +353,7 @@ static int mem_established(long long count, struct mem_result *r)
 	double w0 = bench_wall();
 	for (long long i = 0; i < count; i += MEM_BATCH) {
 		mem_syns(&e, i, i + MEM_BATCH < count ? i + MEM_BATCH : count, false, MEM_PORT);
-		mem_accept_all(&e, true, false, &ffd, &lfd, &err);
+		mem_accept_all(&e, true, &ffd, &lfd, &err);
 	}
 	r->setup_s = bench_wall() - w0;
 	size_t h1 = bench_heap_bytes();

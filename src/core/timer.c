@@ -79,14 +79,6 @@ static uint64_t slots_above(unsigned d)
 	return d >= TERN_WHEEL_SLOTS - 1 ? 0 : ~(uint64_t)0 << (d + 1);
 }
 
-/* Deadlines round up, so a timer never fires early. Times before zero are long past. */
-static uint64_t tick_ceil(tern_time when)
-{
-	if (when <= 0)
-		return 0;
-	return (uint64_t)(when / TERN_TIMER_TICK_NS) + (when % TERN_TIMER_TICK_NS != 0);
-}
-
 /* The tick that contains `now`: everything due at or before `now` has expiry <= it. */
 static uint64_t tick_floor(tern_time now)
 {
@@ -280,7 +272,7 @@ void tern__timer_arm(struct tern_timers *w, struct tern_timer *t, tern_time when
 		timer_unlink(w, t); /* a re-arm: still pending, so not counted as a cancel */
 	else
 		w->pending++;
-	t->expires = tick_ceil(when);
+	t->expires = tern__timer_tick_ceil(when);
 	timer_file(w, t);
 	w->work.armed++;
 }

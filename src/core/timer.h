@@ -86,6 +86,21 @@ static inline bool tern__timer_pending(const struct tern_timer *t) { return t->p
 /* The deadline (ns, rounded up to the tick) of a pending timer. */
 tern_time tern__timer_expiry(const struct tern_timer *t);
 
+/* The tick a deadline of `when` ns fires at: rounded up, so never early; times
+ * before zero are long past (tick 0). A timer armed for tern__timer_tick_ns(k)
+ * fires at tick k exactly. */
+static inline uint64_t tern__timer_tick_ceil(tern_time when)
+{
+	if (when <= 0)
+		return 0;
+	return (uint64_t)(when / TERN_TIMER_TICK_NS) + (when % TERN_TIMER_TICK_NS != 0);
+}
+
+static inline tern_time tern__timer_tick_ns(uint64_t tick)
+{
+	return (tern_time)tick * TERN_TIMER_TICK_NS;
+}
+
 /* Advances the wheel to `now` and fires, in deadline order, every timer due by then.
  * Timers with equal deadlines fire in the order they were armed. A callback may arm
  * or cancel any timer, itself included; timers it arms for times <= now fire in the

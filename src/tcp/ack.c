@@ -28,18 +28,18 @@ static uint32_t dupthresh(const struct tern_stack *st)
 
 static void txseg_unlink_head(struct tern_stack *st, struct tern_sock *sk)
 {
-	struct tern_txseg *t = sk->txq_head;
+	struct tern_txseg *t = sk->xfer->txq_head;
 
-	sk->txq_head = t->next;
-	if (!sk->txq_head)
-		sk->txq_tail = NULL;
-	sk->packets_out--;
+	sk->xfer->txq_head = t->next;
+	if (!sk->xfer->txq_head)
+		sk->xfer->txq_tail = NULL;
+	sk->xfer->packets_out--;
 	if (t->flags & TXSEG_SACKED)
-		sk->sacked_out--;
+		sk->xfer->sacked_out--;
 	if (t->flags & TXSEG_LOST)
-		sk->lost_out--;
+		sk->xfer->lost_out--;
 	if (t->flags & TXSEG_RETRANS)
-		sk->retrans_out--;
+		sk->xfer->retrans_out--;
 	tern__pool_put(&st->tcp->txseg_pool, t);
 }
 
@@ -56,8 +56,8 @@ static uint32_t clean_acked(struct tern_stack *st, struct tern_sock *sk, tern_se
 	*seq_rtt_us = *ca_rtt_us = -1;
 	*acked_retrans = false;
 	*newly_delivered = 0;
-	while (sk->txq_head && seq_leq(sk->txq_head->end, ack)) {
-		struct tern_txseg *t = sk->txq_head;
+	while (sk->xfer->txq_head && seq_leq(sk->xfer->txq_head->end, ack)) {
+		struct tern_txseg *t = sk->xfer->txq_head;
 		if (t->flags & TXSEG_EVER_RETRANS) {
 			*acked_retrans = true;
 		} else if (!(t->flags & TXSEG_SACKED)) {
@@ -89,7 +89,7 @@ static uint32_t mark_sacked(struct tern_stack *st, struct tern_sock *sk, const s
 	*dsack = false;
 	if (!(seg->opt.present & TERN_TCPOPT_HAS_SACK) || !sk->neg.sack_ok)
 		return 0;
-	for (struct tern_txseg *t = sk->txq_head; t; t = t->next)
+	for (struct tern_txseg *t = sk->xfer->txq_head; t; t = t->next)
 		if (t->flags & TXSEG_SACKED)
 			fack = t->end;
 	for (int i = 0; i < seg->opt.sack_count; i++) {
@@ -107,7 +107,7 @@ static uint32_t mark_sacked(struct tern_stack *st, struct tern_sock *sk, const s
 			sk->rack_reord = 1;
 			continue;
 		}
-		for (struct tern_txseg *t = sk->txq_head; t; t = t->next) {
+		for (struct tern_txseg *t = sk->xfer->txq_head; t; t = t->next) {
 			if (seq_geq(t->seq, e))
 				break;
 			if (seq_lt(t->seq, s) || seq_gt(t->end, e) || (t->flags & TXSEG_SACKED))
@@ -118,14 +118,14 @@ static uint32_t mark_sacked(struct tern_stack *st, struct tern_sock *sk, const s
 				sk->rack_reord = 1;
 			tern__tcp_rack_advance(st, sk, t);
 			t->flags |= TXSEG_SACKED;
-			sk->sacked_out++;
+			sk->xfer->sacked_out++;
 			if (t->flags & TXSEG_LOST) {
 				t->flags &= (uint8_t)~TXSEG_LOST;
-				sk->lost_out--;
+				sk->xfer->lost_out--;
 			}
 			if (t->flags & TXSEG_RETRANS) {
 				t->flags &= (uint8_t)~TXSEG_RETRANS;
-				sk->retrans_out--;
+				sk->xfer->retrans_out--;
 			}
 			newly++;
 		}
@@ -144,10 +144,10 @@ uint32_t tern__tcp_mark_lost_by_sack(struct tern_stack *st, struct tern_sock *sk
 	/* The list is singly linked: gather the unsacked segments below the highest
 	 * SACKed one in order, then judge them from the top down. */
 	tern_seq highest_sacked = sk->snd_una;
-	for (struct tern_txseg *t = sk->txq_head; t; t = t->next)
+	for (struct tern_txseg *t = sk->xfer->txq_head; t; t = t->next)
 		if (t->flags & TXSEG_SACKED)
 			highest_sacked = t->end;
-	for (struct tern_txseg *t = sk->txq_head; t && seq_lt(t->seq, highest_sacked); t = t->next) {
+	for (struct tern_txseg *t = sk->xfer->txq_head; t && seq_lt(t->seq, highest_sacked); t = t->next) {
 		if (n == (int)TERN_ARRAY_SIZE(stack_buf)) {
 			/* Deep holes: shift the window up; the lowest ones are judged by the
 			 * same count once the higher ones are. */
@@ -165,7 +165,7 @@ uint32_t tern__tcp_mark_lost_by_sack(struct tern_stack *st, struct tern_sock *sk
 		}
 		if (above >= thresh && !(t->flags & (TXSEG_LOST | TXSEG_RETRANS))) {
 			t->flags |= TXSEG_LOST;
-			sk->lost_out++;
+			sk->xfer->lost_out++;
 			newly++;
 		}
 	}
@@ -181,19 +181,18 @@ void tern__tcp_enter_loss(struct tern_stack *st, struct tern_sock *sk)
 	struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 	bool new_episode = sk->cc.ca_state != TERN_CA_LOSS || sk->retransmits == 0;
 
-	for (struct tern_txseg *t = sk->txq_head; t; t = t->next) {
+	for (struct tern_txseg *t = sk->xfer->txq_head; t; t = t->next) {
 		if (t->flags & TXSEG_RETRANS) {
 			t->flags &= (uint8_t)~TXSEG_RETRANS;
-			sk->retrans_out--;
+			sk->xfer->retrans_out--;
 		}
 		if (!(t->flags & (TXSEG_SACKED | TXSEG_LOST))) {
 			t->flags |= TXSEG_LOST;
-			sk->lost_out++;
+			sk->xfer->lost_out++;
 		}
 	}
 	tern__cc_enter_loss(&sk->cc, &c, tern__tcp_in_flight(sk), new_episode);
-	sk->high_seq = sk->snd_nxt;
-	sk->dupacks = 0;
+	sk->xfer->high_seq = sk->snd_nxt;
 }
 
 /* ------------------------------------------------------------ the ACK */
@@ -210,7 +209,6 @@ static void update_window(struct tern_stack *st, struct tern_sock *sk, const str
 	if (seq_gt(seg->ack, sk->snd_una) || seq_gt(seg->seq, sk->snd_wl1) ||
 	    (seg->seq == sk->snd_wl1 && nwin > sk->snd_wnd)) {
 		sk->snd_wl1 = seg->seq;
-		sk->snd_wl2 = seg->ack;
 		if (sk->snd_wnd != nwin) {
 			sk->snd_wnd = nwin;
 			if (nwin > sk->max_window)
@@ -256,12 +254,13 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 		delivered += sk->neg.sack_ok ? newly_acked : tern__tcp_remove_reno_sacks(sk, acked_segs);
 		size_t bytes = (size_t)(ack - prior_una);
 		/* The SYN and the FIN occupy sequence space but no queue bytes. */
-		size_t queued = tern__stream_len(&sk->sndq);
+		size_t queued = tern__stream_len(&sk->xfer->sndq);
 		if (prior_una == sk->iss && bytes)
 			bytes--;
 		if ((sk->flags & SK_FIN_SENT) && seq_geq(ack, sk->write_seq + 1) && bytes)
 			bytes--;
-		tern__stream_consume(&sk->sndq, &st->tcp->chunk_pool, TERN_MIN(bytes, queued));
+		if (queued)
+			tern__stream_consume(&sk->xfer->sndq, &st->tcp->chunk_pool, TERN_MIN(bytes, queued));
 		sk->snd_una = ack;
 		sk->retransmits = 0;
 
@@ -283,7 +282,7 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 		}
 		struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 		tern__cc_pkts_acked(&sk->cc, &c, acked_segs, ca_rtt_us);
-		if (!sk->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
+		if (!sk->xfer->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
 			sk->retrans_stamp = 0;
 	}
 
@@ -303,8 +302,8 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 	};
 	tern__tcp_recovery_ack(st, sk, &info);
 	tern__count_add(st, TERN_CTR_TcpExtTCPDelivered, info.delivered);
-	if (!sk->packets_out && sk->rtx_kind != RTX_PERSIST && sk->rtx_kind != RTX_NONE) {
-		tern__timer_cancel(&st->timers, &sk->rtx_timer);
+	if (!sk->xfer->packets_out && sk->rtx_kind != RTX_PERSIST && sk->rtx_kind != RTX_NONE) {
+		tern__sk_timer_cancel(st, sk, TERN_SKT_RTX);
 		sk->rtx_kind = RTX_NONE;
 	}
 	/* A window that now takes the next segment ends the persist timer's watch
@@ -312,7 +311,7 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 	uint32_t next_len = TERN_MIN(tern__tcp_unsent(sk), (uint32_t)TERN_MAX(sk->mss_cache, 1));
 	if (sk->rtx_kind == RTX_PERSIST && sk->snd_wnd &&
 	    seq_leq(sk->snd_nxt + next_len, sk->snd_una + sk->snd_wnd)) {
-		tern__timer_cancel(&st->timers, &sk->rtx_timer);
+		tern__sk_timer_cancel(st, sk, TERN_SKT_RTX);
 		sk->rtx_kind = RTX_NONE;
 		sk->backoff = 0;
 	}

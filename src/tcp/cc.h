@@ -88,13 +88,13 @@ struct tern_cubic {
 };
 
 /* Room for any algorithm's private state. DEVIATION: Linux reserves 104 bytes
- * (ICSK_CA_PRIV_SIZE) for algorithms tern does not have; tern's two fit in 64, and
+ * (ICSK_CA_PRIV_SIZE) for algorithms tern does not have; tern's two fit in 60, and
  * every idle connection pays for this room. */
 union tern_cc_priv {
 	struct tern_cubic cubic;
-	uint64_t raw[8];
+	uint32_t raw[15];
 };
-_Static_assert(sizeof(struct tern_cubic) <= 64, "CUBIC's state must fit the private room");
+_Static_assert(sizeof(struct tern_cubic) <= 60, "CUBIC's state must fit the private room");
 
 struct tern_cc_ops;
 

@@ -17,18 +17,18 @@ const char *tern_state_name(int state)
 static void fill_timer(const struct tern_stack *st, const struct tern_sock *sk, struct tern_diag_sock *d)
 {
 	if (sk->state == TERN_TCP_TIME_WAIT ||
-	    (sk->state == TERN_TCP_FIN_WAIT2 && (sk->flags & SK_ORPHAN) && tern__timer_pending(&sk->ka_timer))) {
+	    (sk->state == TERN_TCP_FIN_WAIT2 && (sk->flags & SK_ORPHAN) && tern__sk_timer_pending(sk, TERN_SKT_KA))) {
 		/* An orphan's FIN-WAIT-2 is a time-wait object on Linux: ss shows
 		 * "timewait" for both (spec §10.1). */
 		d->timer = TERN_DIAG_TIMER_TIMEWAIT;
-		d->timer_left = tern__timer_expiry(&sk->ka_timer) - st->now;
-	} else if (tern__timer_pending(&sk->rtx_timer)) {
+		d->timer_left = tern__sk_timer_expiry(st, sk, TERN_SKT_KA) - st->now;
+	} else if (tern__sk_timer_pending(sk, TERN_SKT_RTX)) {
 		d->timer = sk->rtx_kind == RTX_PERSIST ? TERN_DIAG_TIMER_PERSIST : TERN_DIAG_TIMER_ON;
-		d->timer_left = tern__timer_expiry(&sk->rtx_timer) - st->now;
+		d->timer_left = tern__sk_timer_expiry(st, sk, TERN_SKT_RTX) - st->now;
 		d->retrans = sk->rtx_kind == RTX_PERSIST ? sk->probes_out : sk->retransmits;
-	} else if (tern__timer_pending(&sk->ka_timer)) {
+	} else if (tern__sk_timer_pending(sk, TERN_SKT_KA)) {
 		d->timer = TERN_DIAG_TIMER_KEEPALIVE;
-		d->timer_left = tern__timer_expiry(&sk->ka_timer) - st->now;
+		d->timer_left = tern__sk_timer_expiry(st, sk, TERN_SKT_KA) - st->now;
 		d->retrans = sk->probes_out;
 	}
 	if (d->timer_left < 0)
@@ -87,9 +87,9 @@ int tern_diag_foreach(struct tern_stack *st, tern_diag_fn fn, void *ctx)
 	/* Listeners and unconnected sockets first, by descriptor; then every
 	 * connection in the hash (children, orphans, TIME-WAIT included). */
 	for (int fd = 3; fd < t->nfds; fd++) {
-		if (t->fds[fd].kind != FD_SOCK)
+		if (tern__fd_kind(t, fd) != FD_SOCK)
 			continue;
-		struct tern_sock *sk = t->fds[fd].obj;
+		struct tern_sock *sk = tern__fd_obj(t, fd);
 		if (sk->flags & SK_HASHED)
 			continue;
 		describe(st, sk, &d);

@@ -105,7 +105,7 @@ static bool syn_sent_rcv(struct tern_stack *st, struct tern_sock *sk, const stru
 		 * (spec §13.2). */
 		if (sk->retransmits == 0) {
 			sk->rtx_kind = RTX_RETRANS;
-			tern__timer_arm(&st->timers, &sk->rtx_timer, st->now + TCP_TIMEOUT_MIN_NS);
+			tern__sk_timer_arm(st, sk, TERN_SKT_RTX, st->now + TCP_TIMEOUT_MIN_NS);
 		}
 		return !(seg->flags & TERN_TCP_RST);
 	}
@@ -119,7 +119,6 @@ static bool syn_sent_rcv(struct tern_stack *st, struct tern_sock *sk, const stru
 	if (!(seg->flags & TERN_TCP_SYN))
 		return false;
 
-	sk->irs = seg->seq;
 	sk->rcv_nxt = seg->seq + 1;
 	sk->copied_seq = sk->rcv_nxt;
 	sk->rcv_wup = sk->rcv_nxt;
@@ -134,13 +133,12 @@ static bool syn_sent_rcv(struct tern_stack *st, struct tern_sock *sk, const stru
 	sk->snd_wnd = seg->win;   /* unscaled in a SYN (RFC 7323 §2.2) */
 	sk->max_window = seg->win;
 	sk->snd_wl1 = seg->seq;
-	sk->snd_wl2 = seg->ack;
 
 	if (ack) {
 		/* Our SYN is acknowledged: ESTABLISHED (RFC 9293 §3.10.7.3). */
 		int64_t rtt_us = -1;
-		if (sk->txq_head && !(sk->txq_head->flags & TXSEG_EVER_RETRANS))
-			rtt_us = (st->now - sk->txq_head->sent_at) / TERN_NS_PER_US;
+		if (sk->xfer->txq_head && !(sk->xfer->txq_head->flags & TXSEG_EVER_RETRANS))
+			rtt_us = (st->now - sk->xfer->txq_head->sent_at) / TERN_NS_PER_US;
 		else if (sk->neg.ts_ok && seg->opt.ts_ecr)
 			rtt_us = (int64_t)(tern__tcp_ts_now(st, sk) - seg->opt.ts_ecr) * 1000;
 		tern__tcp_ack(st, sk, seg);
@@ -151,6 +149,7 @@ static bool syn_sent_rcv(struct tern_stack *st, struct tern_sock *sk, const stru
 						 (uint16_t)(sk->rcv_wnd / 2));
 		tern__tcp_send_ack(st, sk);
 		tern__tcp_push(st, sk);
+		tern__sk_xfer_trim(st, sk);   /* the SYN is acknowledged */
 		return false;
 	}
 	/* A SYN without ACK: simultaneous open (RFC 9293 §3.5, figure 8). */
@@ -186,7 +185,7 @@ static enum seq_verdict seq_check(const struct tern_sock *sk, const struct tern_
 			return SEQ_OK;
 		if (seq_gt(seg->seq, limit))
 			return SEQ_BEYOND;
-		if (tern__stream_len(&sk->rcvq))
+		if (tern__stream_len(&sk->xfer->rcvq))
 			return SEQ_END_BEYOND;
 	}
 	return SEQ_OK;
@@ -210,6 +209,8 @@ static void send_dupack(struct tern_stack *st, struct tern_sock *sk, const struc
 		return;
 	}
 	tern__tcp_send_ack(st, sk);
+	/* The D-SACK went with it: a block taken just for it goes back. */
+	tern__sk_xfer_trim(st, sk);
 }
 
 /* RFC 7323 §5.3 PAWS with Linux's one-tick tolerance (spec §14.23). Returns true
@@ -378,6 +379,8 @@ static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const s
 	if (sk->state != TERN_TCP_CLOSE) {
 		tern__tcp_push(st, sk);
 		tern__tcp_ack_snd_check(st, sk);
+		/* Everything acknowledged and read: the transfer block goes back. */
+		tern__sk_xfer_trim(st, sk);
 	}
 	return false;
 }

@@ -230,7 +230,6 @@ static struct tern_sock *create_child(struct tern_stack *st, struct tern_sock *l
 	tern__cc_init(&sk->cc, lsk->cc.ops);
 	tern__port_inherit(st, sk, lsk);
 
-	sk->irs = p->irs;
 	sk->rcv_nxt = p->irs + 1;
 	sk->copied_seq = sk->rcv_nxt;
 	sk->iss = p->iss;
@@ -238,7 +237,6 @@ static struct tern_sock *create_child(struct tern_stack *st, struct tern_sock *l
 	sk->snd_nxt = sk->snd_max = sk->write_seq = p->iss + 1;
 	sk->pushed_seq = sk->snd_sml = sk->snd_nxt;
 	sk->snd_wl1 = p->irs;
-	sk->snd_wl2 = p->iss;
 	sk->ts_offset = tern__ts_offset(st, sk->laddr, sk->raddr);
 	sk->neg.mss_clamp = p->mss;
 	sk->neg.ts_ok = p->ts_ok;

@@ -46,10 +46,10 @@ static int sack_blocks(const struct tern_sock *sk, struct tern_sack_block *out)
 
 	if (!sk->neg.sack_ok)
 		return 0;
-	if (sk->dsack)
-		out[got++] = sk->dsack_block;
-	if (sk->ooo)
-		got += tern__ooo_sack_blocks(sk->ooo, out + got, max - got);
+	if (sk->xfer->dsack)
+		out[got++] = sk->xfer->dsack_block;
+	if (sk->xfer->ooo)
+		got += tern__ooo_sack_blocks(sk->xfer->ooo, out + got, max - got);
 	return got;
 }
 
@@ -384,7 +384,7 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 	}
 	uint8_t *payload = buf + TERN_TCP_HDR_LEN + optlen;
 	if (len) {
-		size_t got = tern__stream_peek(&sk->sndq, data_off, payload, len);
+		size_t got = tern__stream_peek(&sk->xfer->sndq, data_off, payload, len);
 		TERN_ASSERT(got == len);
 		(void)got;
 		seg.payload = payload;
@@ -404,10 +404,10 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 			tern__count_add(st, TERN_CTR_TcpExtTCPAckCompressed, sk->compressed_ack);
 			sk->compressed_ack = 0;
 		}
-		sk->dsack = 0;
+		if (sk->xfer->dsack)
+			sk->xfer->dsack = 0;
 		sk->ack_pending = 0;
-		sk->rcv_unacked_segs = 0;
-		tern__timer_cancel(&st->timers, &sk->delack_timer);
+		tern__sk_timer_cancel(st, sk, TERN_SKT_DELACK);
 	}
 	tern__tcp_emit_ex(st, &out, &seg, !retrans);
 }
@@ -443,7 +443,8 @@ void tern__tcp_emit_ex(struct tern_stack *st, const struct tern_ip_out *out, con
 static struct tern_txseg *txseg_add(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, tern_seq end,
 				    uint8_t tcp_flags)
 {
-	struct tern_txseg *t = tern__pool_get(&st->tcp->txseg_pool);
+	struct tern_xfer *x = tern__sk_xfer(st, sk);
+	struct tern_txseg *t = x ? tern__pool_get(&st->tcp->txseg_pool) : NULL;
 
 	if (!t)
 		return NULL;
@@ -452,26 +453,27 @@ static struct tern_txseg *txseg_add(struct tern_stack *st, struct tern_sock *sk,
 	t->end = end;
 	t->sent_at = st->now;
 	t->tcp_flags = tcp_flags;
-	if (sk->txq_tail)
-		sk->txq_tail->next = t;
+	if (x->txq_tail)
+		x->txq_tail->next = t;
 	else
-		sk->txq_head = t;
-	sk->txq_tail = t;
-	sk->packets_out++;
+		x->txq_head = t;
+	x->txq_tail = t;
+	x->packets_out++;
 	return t;
 }
 
 void tern__tcp_free_txq(struct tern_stack *st, struct tern_sock *sk)
 {
-	struct tern_txseg *t = sk->txq_head;
+	struct tern_xfer *x = sk->xfer;
 
-	while (t) {
-		struct tern_txseg *next = t->next;
+	if (!tern__sk_has_xfer(sk))
+		return;
+	for (struct tern_txseg *t = x->txq_head, *next; t; t = next) {
+		next = t->next;
 		tern__pool_put(&st->tcp->txseg_pool, t);
-		t = next;
 	}
-	sk->txq_head = sk->txq_tail = NULL;
-	sk->packets_out = sk->sacked_out = sk->lost_out = sk->retrans_out = 0;
+	x->txq_head = x->txq_tail = NULL;
+	x->packets_out = x->sacked_out = x->lost_out = x->retrans_out = 0;
 }
 
 /* Resends one scoreboard entry as it was first cut. */
@@ -497,7 +499,7 @@ void tern__tcp_retransmit_seg(struct tern_stack *st, struct tern_sock *sk, struc
 	if (!sk->retrans_stamp)
 		sk->retrans_stamp = t->sent_at;
 	if (!(t->flags & TXSEG_RETRANS))
-		sk->retrans_out++;
+		sk->xfer->retrans_out++;
 	t->flags |= TXSEG_RETRANS | TXSEG_EVER_RETRANS;
 	t->retrans++;
 	t->sent_at = st->now;
@@ -507,8 +509,8 @@ void tern__tcp_retransmit_seg(struct tern_stack *st, struct tern_sock *sk, struc
 
 void tern__tcp_retransmit_head(struct tern_stack *st, struct tern_sock *sk)
 {
-	if (sk->txq_head)
-		tern__tcp_retransmit_seg(st, sk, sk->txq_head);
+	if (sk->xfer->txq_head)
+		tern__tcp_retransmit_seg(st, sk, sk->xfer->txq_head);
 }
 
 /* Resends segments marked lost while the congestion window allows (Linux's
@@ -517,7 +519,7 @@ bool tern__tcp_retransmit_lost(struct tern_stack *st, struct tern_sock *sk)
 {
 	bool sent = false;
 
-	for (struct tern_txseg *t = sk->txq_head; t; t = t->next) {
+	for (struct tern_txseg *t = sk->xfer->txq_head; t; t = t->next) {
 		if (tern__tcp_in_flight(sk) >= sk->cc.cwnd_segs)
 			break;
 		if ((t->flags & (TXSEG_LOST | TXSEG_RETRANS | TXSEG_SACKED)) != TXSEG_LOST)
@@ -546,8 +548,8 @@ void tern__tcp_send_syn(struct tern_stack *st, struct tern_sock *sk, bool retran
 		sk->retrans_stamp = st->now;
 		tern__tcp_rearm_rto(st, sk);
 	} else {
-		if (sk->txq_head)
-			sk->txq_head->flags |= TXSEG_EVER_RETRANS;
+		if (sk->xfer->txq_head)
+			sk->xfer->txq_head->flags |= TXSEG_EVER_RETRANS;
 		tern__count(st, TERN_CTR_TcpRetransSegs);
 		tern__count(st, TERN_CTR_TcpExtTCPSynRetrans);
 	}
@@ -621,16 +623,16 @@ static uint32_t size_goal(const struct tern_sock *sk, uint32_t mss)
 	return TERN_MAX(goal / mss * mss, mss);
 }
 
-static void add_psh_mark(struct tern_sock *sk, tern_seq at)
+static void add_psh_mark(struct tern_xfer *x, tern_seq at)
 {
-	if (sk->psh_count == 0) {
-		sk->psh_first = at;
-		sk->psh_count = 1;
-	} else if (sk->psh_count == 1) {
-		sk->psh_step = at - sk->psh_first;
-		sk->psh_count = 2;
-	} else if (at == sk->psh_first + sk->psh_count * sk->psh_step && sk->psh_count < UINT16_MAX) {
-		sk->psh_count++;
+	if (x->psh_count == 0) {
+		x->psh_first = at;
+		x->psh_count = 1;
+	} else if (x->psh_count == 1) {
+		x->psh_step = at - x->psh_first;
+		x->psh_count = 2;
+	} else if (at == x->psh_first + x->psh_count * x->psh_step && x->psh_count < UINT16_MAX) {
+		x->psh_count++;
 	}
 	/* else: a second progression while the first is unsent; its marks are
 	 * lost (PSH is a hint; this needs two large writes stuck behind cwnd). */
@@ -639,35 +641,37 @@ static void add_psh_mark(struct tern_sock *sk, tern_seq at)
 void tern__tcp_written(struct tern_stack *st, struct tern_sock *sk, uint32_t n)
 {
 	uint32_t goal = size_goal(sk, current_mss(st, sk));
+	struct tern_xfer *x = sk->xfer;   /* taken by the write that queued the bytes */
 
-	if (sk->snd_nxt == sk->write_seq || seq_lt(sk->tail_start, sk->snd_nxt)) {
+	TERN_ASSERT(tern__sk_has_xfer(sk));
+	if (sk->snd_nxt == sk->write_seq || seq_lt(x->tail_start, sk->snd_nxt)) {
 		/* The tail skb left whole (a new one starts) or in part (what is left
 		 * of it is the tail). */
 		if (sk->snd_nxt == sk->write_seq)
-			sk->tail_psh = 0;
-		sk->tail_start = sk->snd_nxt;
+			x->tail_psh = 0;
+		x->tail_start = sk->snd_nxt;
 	}
 	while (n) {
-		if (sk->write_seq - sk->tail_start >= goal) {
-			sk->tail_start = sk->write_seq;
-			sk->tail_psh = 0;
+		if (sk->write_seq - x->tail_start >= goal) {
+			x->tail_start = sk->write_seq;
+			x->tail_psh = 0;
 		}
-		uint32_t copy = TERN_MIN(n, goal - (sk->write_seq - sk->tail_start));
+		uint32_t copy = TERN_MIN(n, goal - (sk->write_seq - x->tail_start));
 		sk->write_seq += copy;
 		n -= copy;
-		if (sk->write_seq - sk->tail_start < goal)
+		if (sk->write_seq - x->tail_start < goal)
 			continue;
 		/* The skb is full: forced_push marks it when half a window went by
 		 * unmarked; a marked full skb keeps its PSH at its end. */
 		if ((uint32_t)(sk->write_seq - sk->pushed_seq) > sk->max_window / 2) {
-			sk->tail_psh = 1;
+			x->tail_psh = 1;
 			sk->pushed_seq = sk->write_seq;
 		}
-		if (sk->tail_psh)
-			add_psh_mark(sk, sk->write_seq);
+		if (x->tail_psh)
+			add_psh_mark(x, sk->write_seq);
 	}
 	/* tcp_push at the end of the write marks the tail (no MSG_MORE). */
-	sk->tail_psh = 1;
+	x->tail_psh = 1;
 	sk->pushed_seq = sk->write_seq;
 }
 
@@ -675,12 +679,13 @@ void tern__tcp_written(struct tern_stack *st, struct tern_sock *sk, uint32_t n)
  * reaches a pending mark. Marks it has passed are spent. */
 static bool take_psh_mark(struct tern_sock *sk, tern_seq seq, tern_seq end)
 {
-	bool psh = end == sk->write_seq && sk->tail_psh;
+	struct tern_xfer *x = sk->xfer;
+	bool psh = end == sk->write_seq && x->tail_psh;
 	(void)seq;
-	while (sk->psh_count && seq_leq(sk->psh_first, end)) {
+	while (x->psh_count && seq_leq(x->psh_first, end)) {
 		psh = true;
-		sk->psh_first += sk->psh_step;
-		sk->psh_count--;
+		x->psh_first += x->psh_step;
+		x->psh_count--;
 	}
 	return psh;
 }
@@ -818,7 +823,7 @@ void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 	/* New data in flight: the RTO guards it (armed when the first segment
 	 * leaves), replaced by a loss probe when one applies (Linux's
 	 * tcp_event_new_data_sent, then tcp_schedule_loss_probe). */
-	if (!tern__timer_pending(&sk->rtx_timer) || sk->rtx_kind == RTX_PERSIST)
+	if (!tern__sk_timer_pending(sk, TERN_SKT_RTX) || sk->rtx_kind == RTX_PERSIST)
 		tern__tcp_rearm_rto(st, sk);
 	if (sk->rtx_kind == RTX_RETRANS || sk->rtx_kind == RTX_PROBE)
 		tern__tcp_schedule_loss_probe(st, sk, false);

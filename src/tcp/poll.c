@@ -52,12 +52,12 @@ uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk)
 	if (rd_shut)
 		mask |= TERN_POLLIN | TERN_POLLRDNORM | TERN_POLLRDHUP;
 	if (state != TERN_TCP_SYN_SENT && state != TERN_TCP_SYN_RECV && state != TERN_TCP_CLOSE) {
-		if (tern__stream_len(&sk->rcvq))
+		if (tern__stream_len(&sk->xfer->rcvq))
 			mask |= TERN_POLLIN | TERN_POLLRDNORM;
 		/* Writable while at least a third of the send buffer is free (Linux's
 		 * sk_stream_is_writeable: free space >= half of what is queued). */
 		if (!wr_shut) {
-			size_t queued = tern__stream_len(&sk->sndq);
+			size_t queued = tern__stream_len(&sk->xfer->sndq);
 			size_t limit = sk->sndbuf;
 			if (queued < limit && limit - queued >= queued / 2)
 				mask |= TERN_POLLOUT | TERN_POLLWRNORM;
@@ -134,9 +134,9 @@ static struct tern_epoll *fd_epoll(struct tern_stack *st, int epfd)
 {
 	struct tern_tcp_tables *t = st->tcp;
 
-	if (epfd < 0 || epfd >= t->nfds || t->fds[epfd].kind != FD_EPOLL)
+	if (epfd < 0 || epfd >= t->nfds || tern__fd_kind(t, epfd) != FD_EPOLL)
 		return NULL;
-	return t->fds[epfd].obj;
+	return tern__fd_obj(t, epfd);
 }
 
 int tern_epoll_create(struct tern_stack *st)
@@ -156,9 +156,9 @@ void tern__epoll_destroy(struct tern_stack *st, int epfd)
 	struct tern_epoll *ep = fd_epoll(st, epfd);
 
 	for (int fd = 0; ep->nitems && fd < st->tcp->nfds; fd++) {
-		if (st->tcp->fds[fd].kind != FD_SOCK)
+		if (tern__fd_kind(st->tcp, fd) != FD_SOCK)
 			continue;
-		struct tern_sock *sk = st->tcp->fds[fd].obj;
+		struct tern_sock *sk = tern__fd_obj(st->tcp, fd);
 		struct tern_epitem *it = sk->epitems, *next;
 		for (; it; it = next) {
 			next = it->sk_next;
@@ -178,7 +178,7 @@ int tern_epoll_ctl(struct tern_stack *st, int epfd, int op, int fd, const struct
 	int err;
 
 	if (!ep)
-		return epfd >= 0 && epfd < st->tcp->nfds && st->tcp->fds[epfd].kind != FD_FREE ? -TERN_EINVAL
+		return epfd >= 0 && epfd < st->tcp->nfds && tern__fd_kind(st->tcp, epfd) != FD_FREE ? -TERN_EINVAL
 											  : -TERN_EBADF;
 	struct tern_sock *sk = tern__fd_sock(st, fd, &err);
 	if (!sk)

@@ -165,13 +165,17 @@ void tern__tcp_rcv_rtt_measure_ts(struct tern_sock *sk, const struct tern_tcp *s
 
 void tern__tcp_dsack_set(struct tern_stack *st, struct tern_sock *sk, tern_seq start, tern_seq end)
 {
+	struct tern_xfer *x;
+
 	if (!sk->neg.sack_ok || !st->sys.tcp_dsack)
 		return;
+	if (!(x = tern__sk_xfer(st, sk)))
+		return;   /* out of memory: the ACK goes without its D-SACK */
 	if (seq_lt(start, sk->rcv_nxt))
 		tern__count(st, TERN_CTR_TcpExtTCPDSACKOldSent);
-	sk->dsack = 1;
-	sk->dsack_block.start = start;
-	sk->dsack_block.end = end;
+	x->dsack = 1;
+	x->dsack_block.start = start;
+	x->dsack_block.end = end;
 }
 
 /* ------------------------------------------------------------ FIN */
@@ -181,7 +185,6 @@ static void rcv_fin(struct tern_stack *st, struct tern_sock *sk)
 {
 	sk->ack_pending |= ACK_SCHED;
 	sk->flags |= SK_PEER_FIN;
-	sk->fin_seq = sk->rcv_nxt - 1;
 	switch (sk->state) {
 	case TERN_TCP_SYN_RECV:
 	case TERN_TCP_ESTABLISHED:
@@ -201,7 +204,8 @@ static void rcv_fin(struct tern_stack *st, struct tern_sock *sk)
 		break;   /* CLOSE_WAIT, CLOSING, LAST_ACK: a retransmitted FIN */
 	}
 	tern__sk_ooo_put(st, sk, true);
-	sk->ooo_fin = 0;
+	if (sk->xfer->ooo_fin)
+		sk->xfer->ooo_fin = 0;
 	tern__sock_wakeup(st, sk);
 }
 
@@ -226,13 +230,13 @@ static uint32_t receive_window(const struct tern_sock *sk)
 static void ofo_deliver(struct tern_stack *st, struct tern_sock *sk)
 {
 	size_t moved = 0;
-	if (sk->ooo) {
-		moved = tern__ooo_deliver(sk->ooo, &st->tcp->chunk_pool, sk->rcv_nxt, &sk->rcvq);
+	if (sk->xfer->ooo) {
+		moved = tern__ooo_deliver(sk->xfer->ooo, &st->tcp->chunk_pool, sk->rcv_nxt, &sk->xfer->rcvq);
 		tern__sk_ooo_put(st, sk, false);
 	}
 
 	sk->rcv_nxt += (uint32_t)moved;
-	if (sk->ooo_fin && sk->ooo_fin_seq == sk->rcv_nxt) {
+	if (sk->xfer->ooo_fin && sk->xfer->ooo_fin_seq == sk->rcv_nxt) {
 		sk->rcv_nxt++;
 		rcv_fin(st, sk);
 	}
@@ -246,8 +250,8 @@ static void queue_ofo(struct tern_stack *st, struct tern_sock *sk, const struct 
 	if (!rmem_admits(sk, seg->payload_len)) {
 		/* Prune the highest out-of-order data first (Linux's tcp_prune_ofo_queue),
 		 * then give up on this segment if still short. */
-		if (sk->ooo) {
-			tern__ooo_prune_tail(sk->ooo, &st->tcp->chunk_pool, 1 + seg->payload_len / TERN_CHUNK_DATA);
+		if (sk->xfer->ooo) {
+			tern__ooo_prune_tail(sk->xfer->ooo, &st->tcp->chunk_pool, 1 + seg->payload_len / TERN_CHUNK_DATA);
 			tern__sk_ooo_put(st, sk, false);
 		}
 		if (!rmem_admits(sk, seg->payload_len)) {
@@ -258,8 +262,13 @@ static void queue_ofo(struct tern_stack *st, struct tern_sock *sk, const struct 
 	tern__count(st, TERN_CTR_TcpExtTCPOFOQueue);
 	sk->ack_pending |= ACK_SCHED;
 	if (seg->flags & TERN_TCP_FIN) {
-		sk->ooo_fin = 1;
-		sk->ooo_fin_seq = end;
+		struct tern_xfer *x = tern__sk_xfer(st, sk);
+		if (!x) {
+			tern__count(st, TERN_CTR_TcpExtTCPOFODrop);
+			return;
+		}
+		x->ooo_fin = 1;
+		x->ooo_fin_seq = end;
 	}
 	if (!seg->payload_len)
 		return;
@@ -324,15 +333,17 @@ void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const str
 		sk->ack_pending |= ACK_SCHED | ACK_NOW;
 		return;
 	}
-	if (len && !rmem_admits(sk, len) && tern__stream_len(&sk->rcvq)) {
+	if (len && !rmem_admits(sk, len) && tern__stream_len(&sk->xfer->rcvq)) {
 		tern__count(st, TERN_CTR_TcpExtTCPRcvQDrop);
 		sk->ack_pending |= ACK_SCHED | ACK_NOW;
 		return;
 	}
 	if (len) {
-		size_t got = tern__stream_append(&sk->rcvq, &st->tcp->chunk_pool, data, len);
+		struct tern_xfer *x = tern__sk_xfer(st, sk);
+		size_t got = x ? tern__stream_append(&x->rcvq, &st->tcp->chunk_pool, data, len) : 0;
 		if (got < len) {
-			/* Out of chunk memory: keep what fit, the peer resends the rest. */
+			/* Out of memory for the transfer block or chunks: keep what
+			 * fit, the peer resends the rest. */
 			tern__count(st, TERN_CTR_TcpExtTCPRcvQDrop);
 			len = (uint32_t)got;
 			fin = false;
@@ -345,16 +356,16 @@ void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const str
 		sk->rcv_nxt++;
 		rcv_fin(st, sk);
 	}
-	if (!tern__sk_ooo_empty(sk) || sk->ooo_fin) {
+	if (!tern__sk_ooo_empty(sk) || sk->xfer->ooo_fin) {
 		ofo_deliver(st, sk);
-		TERN_ASSERT(tern__sk_ooo_empty(sk) || seq_gt(tern__ooo_start(sk->ooo), sk->rcv_nxt));
+		TERN_ASSERT(tern__sk_ooo_empty(sk) || seq_gt(tern__ooo_start(sk->xfer->ooo), sk->rcv_nxt));
 		/* RFC 5681 §4.2: a hole filled is acknowledged at once. */
 		if (tern__sk_ooo_empty(sk))
 			sk->ack_pending |= ACK_NOW;
 	}
 	/* Everything between what the user read and rcv_nxt is in the queue (the FIN
 	 * takes a sequence number but no byte). */
-	TERN_ASSERT(sk->rcv_nxt - sk->copied_seq - !!(sk->flags & SK_PEER_FIN) == tern__stream_len(&sk->rcvq));
+	TERN_ASSERT(sk->rcv_nxt - sk->copied_seq - !!(sk->flags & SK_PEER_FIN) == tern__stream_len(&sk->xfer->rcvq));
 	tern__sock_wakeup(st, sk);
 }
 
@@ -371,7 +382,7 @@ void tern__tcp_clean_rbuf(struct tern_stack *st, struct tern_sock *sk, size_t co
 	if (sk->ack_pending & ACK_SCHED) {
 		if ((uint32_t)(sk->rcv_nxt - sk->rcv_wup) > TERN_MAX(sk->rcv_mss, 1u) ||
 		    (copied > 0 && (sk->ack_pending & ACK_PUSHED) && !sk->pingpong &&
-		     tern__stream_len(&sk->rcvq) == 0))
+		     tern__stream_len(&sk->xfer->rcvq) == 0))
 			time_to_ack = true;
 	}
 	if (copied > 0 && !time_to_ack && !(sk->flags & SK_PEER_FIN)) {

@@ -42,12 +42,12 @@ void tern__tcp_mark_lost(struct tern_stack *st, struct tern_sock *sk, struct ter
 {
 	if (t->flags & TXSEG_RETRANS) {
 		t->flags &= (uint8_t)~TXSEG_RETRANS;
-		sk->retrans_out--;
+		sk->xfer->retrans_out--;
 		tern__count(st, TERN_CTR_TcpExtTCPLostRetransmit);
 	}
 	if (!(t->flags & (TXSEG_LOST | TXSEG_SACKED))) {
 		t->flags |= TXSEG_LOST;
-		sk->lost_out++;
+		sk->xfer->lost_out++;
 	}
 }
 
@@ -88,11 +88,11 @@ void tern__tcp_rack_advance(struct tern_stack *st, struct tern_sock *sk, const s
 	 * arriving: the sample is ambiguous. */
 	if ((t->flags & TXSEG_EVER_RETRANS) && rtt_us < min_rtt_us(sk))
 		return;
-	sk->rack_advanced = 1;
-	sk->rack_rtt_us = rtt_us;
-	if (sent_after(t->sent_at, sk->rack_mstamp, t->end, sk->rack_end_seq)) {
-		sk->rack_mstamp = t->sent_at;
-		sk->rack_end_seq = t->end;
+	sk->xfer->rack_advanced = 1;
+	sk->xfer->rack_rtt_us = rtt_us;
+	if (sent_after(t->sent_at, sk->xfer->rack_mstamp, t->end, sk->xfer->rack_end_seq)) {
+		sk->xfer->rack_mstamp = t->sent_at;
+		sk->xfer->rack_end_seq = t->end;
 	}
 }
 
@@ -103,7 +103,7 @@ static uint32_t rack_reo_wnd_us(const struct tern_stack *st, const struct tern_s
 	if (!sk->rack_reord) {
 		if (sk->cc.ca_state >= TERN_CA_RECOVERY)
 			return 0;
-		if (sk->sacked_out >= (uint32_t)st->sys.tcp_reordering && !(st->sys.tcp_recovery & 4))
+		if (sk->xfer->sacked_out >= (uint32_t)st->sys.tcp_reordering && !(st->sys.tcp_recovery & 4))
 			return 0;
 	}
 	return TERN_MIN(min_rtt_us(sk) / 4, tern__rtt_srtt_us(&sk->rtt));
@@ -115,16 +115,16 @@ static uint32_t rack_detect_loss(struct tern_stack *st, struct tern_sock *sk)
 {
 	uint32_t reo_wnd = rack_reo_wnd_us(st, sk), wait_us = 0;
 
-	for (struct tern_txseg *t = sk->txq_head; t; t = t->next) {
+	for (struct tern_txseg *t = sk->xfer->txq_head; t; t = t->next) {
 		if (t->flags & TXSEG_SACKED)
 			continue;
 		/* Already lost and not resent yet: nothing more to decide. */
 		if ((t->flags & TXSEG_LOST) && !(t->flags & TXSEG_RETRANS))
 			continue;
-		if (!sent_after(sk->rack_mstamp, t->sent_at, sk->rack_end_seq, t->end))
+		if (!sent_after(sk->xfer->rack_mstamp, t->sent_at, sk->xfer->rack_end_seq, t->end))
 			continue;
 		int64_t waited_us = (st->now - t->sent_at) / TERN_NS_PER_US;
-		int64_t remaining = (int64_t)sk->rack_rtt_us + reo_wnd - waited_us;
+		int64_t remaining = (int64_t)sk->xfer->rack_rtt_us + reo_wnd - waited_us;
 		if (remaining <= 0)
 			tern__tcp_mark_lost(st, sk, t);
 		else if ((uint32_t)remaining > wait_us)
@@ -136,14 +136,14 @@ static uint32_t rack_detect_loss(struct tern_stack *st, struct tern_sock *sk)
 /* Linux's tcp_rack_mark_lost. Returns true if it armed the reordering timer. */
 static bool rack_mark_lost(struct tern_stack *st, struct tern_sock *sk)
 {
-	if (!sk->rack_advanced)
+	if (!sk->xfer->rack_advanced)
 		return false;
-	sk->rack_advanced = 0;
+	sk->xfer->rack_advanced = 0;
 	uint32_t wait_us = rack_detect_loss(st, sk);
 	if (!wait_us)
 		return false;
 	sk->rtx_kind = RTX_REO;
-	tern__timer_arm(&st->timers, &sk->rtx_timer,
+	tern__sk_timer_arm(st, sk, TERN_SKT_RTX,
 			st->now + (tern_time)wait_us * TERN_NS_PER_US + TCP_TIMEOUT_MIN_NS);
 	return true;
 }
@@ -153,11 +153,11 @@ static bool rack_mark_lost(struct tern_stack *st, struct tern_sock *sk)
 static void newreno_mark_lost(struct tern_stack *st, struct tern_sock *sk, bool snd_una_advanced)
 {
 	uint8_t state = sk->cc.ca_state;
-	struct tern_txseg *t = sk->txq_head;
+	struct tern_txseg *t = sk->xfer->txq_head;
 
 	if (!t)
 		return;
-	if ((state < TERN_CA_RECOVERY && sk->sacked_out >= (uint32_t)st->sys.tcp_reordering) ||
+	if ((state < TERN_CA_RECOVERY && sk->xfer->sacked_out >= (uint32_t)st->sys.tcp_reordering) ||
 	    (state == TERN_CA_RECOVERY && snd_una_advanced)) {
 		if (!(t->flags & TXSEG_LOST))
 			tern__tcp_mark_lost(st, sk, t);
@@ -167,7 +167,7 @@ static void newreno_mark_lost(struct tern_stack *st, struct tern_sock *sk, bool 
 /* Linux's tcp_identify_packet_loss. Returns true if the RACK timer took over. */
 static bool identify_loss(struct tern_stack *st, struct tern_sock *sk, bool snd_una_advanced)
 {
-	if (!sk->txq_head)
+	if (!sk->xfer->txq_head)
 		return false;
 	if (!sk->neg.sack_ok) {
 		newreno_mark_lost(st, sk, snd_una_advanced);
@@ -185,13 +185,13 @@ static bool identify_loss(struct tern_stack *st, struct tern_sock *sk, bool snd_
  * segment that left the network. Never more than leaves one hole. */
 static uint32_t add_reno_sack(struct tern_sock *sk)
 {
-	uint32_t prior = sk->sacked_out;
-	uint32_t holes = TERN_MIN(TERN_MAX(sk->lost_out, 1u), sk->packets_out);
+	uint32_t prior = sk->xfer->sacked_out;
+	uint32_t holes = TERN_MIN(TERN_MAX(sk->xfer->lost_out, 1u), sk->xfer->packets_out);
 
-	sk->sacked_out++;
-	if (sk->sacked_out + holes > sk->packets_out)
-		sk->sacked_out = sk->packets_out - holes;
-	return sk->sacked_out > prior ? sk->sacked_out - prior : 0;
+	sk->xfer->sacked_out++;
+	if (sk->xfer->sacked_out + holes > sk->xfer->packets_out)
+		sk->xfer->sacked_out = sk->xfer->packets_out - holes;
+	return sk->xfer->sacked_out > prior ? sk->xfer->sacked_out - prior : 0;
 }
 
 /* Linux's tcp_remove_reno_sacks: a cumulative ACK of `acked` segments filled
@@ -201,11 +201,11 @@ uint32_t tern__tcp_remove_reno_sacks(struct tern_sock *sk, uint32_t acked)
 {
 	if (!acked)
 		return 0;
-	uint32_t delivered = acked > sk->sacked_out ? acked - sk->sacked_out : 1;
-	if (acked - 1 >= sk->sacked_out)
-		sk->sacked_out = 0;
+	uint32_t delivered = acked > sk->xfer->sacked_out ? acked - sk->xfer->sacked_out : 1;
+	if (acked - 1 >= sk->xfer->sacked_out)
+		sk->xfer->sacked_out = 0;
 	else
-		sk->sacked_out -= acked - 1;
+		sk->xfer->sacked_out -= acked - 1;
 	return delivered;
 }
 
@@ -214,10 +214,10 @@ uint32_t tern__tcp_remove_reno_sacks(struct tern_sock *sk, uint32_t acked)
 /* Linux's tcp_init_cwnd_reduction. */
 static void init_cwnd_reduction(struct tern_sock *sk)
 {
-	sk->high_seq = sk->snd_nxt;
+	sk->xfer->high_seq = sk->snd_nxt;
 	sk->tlp_high_seq = 0;
-	sk->prr_delivered = 0;
-	sk->prr_out = 0;
+	sk->xfer->prr_delivered = 0;
+	sk->xfer->prr_out = 0;
 }
 
 static void enter_recovery(struct tern_stack *st, struct tern_sock *sk)
@@ -236,11 +236,11 @@ static void try_keep_open(struct tern_stack *st, struct tern_sock *sk)
 	struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 	enum tern_ca_state state = TERN_CA_OPEN;
 
-	if (sk->sacked_out || sk->lost_out || sk->retrans_out)
+	if (sk->xfer->sacked_out || sk->xfer->lost_out || sk->xfer->retrans_out)
 		state = TERN_CA_DISORDER;
 	if (sk->cc.ca_state != state) {
 		tern__cc_set_state(&sk->cc, &c, state);
-		sk->high_seq = sk->snd_nxt;
+		sk->xfer->high_seq = sk->snd_nxt;
 	}
 }
 
@@ -259,25 +259,25 @@ static void cwnd_reduction(struct tern_sock *sk, uint32_t delivered, bool newly_
 
 	if (!delivered || !sk->cc.prior_cwnd_segs)
 		return;
-	sk->prr_delivered += delivered;
+	sk->xfer->prr_delivered += delivered;
 	if (delta < 0) {
-		uint64_t dividend = (uint64_t)sk->cc.ssthresh_segs * sk->prr_delivered + sk->cc.prior_cwnd_segs - 1;
-		sndcnt = (int64_t)(dividend / sk->cc.prior_cwnd_segs) - sk->prr_out;
+		uint64_t dividend = (uint64_t)sk->cc.ssthresh_segs * sk->xfer->prr_delivered + sk->cc.prior_cwnd_segs - 1;
+		sndcnt = (int64_t)(dividend / sk->cc.prior_cwnd_segs) - sk->xfer->prr_out;
 	} else {
-		sndcnt = TERN_MAX((int64_t)sk->prr_delivered - sk->prr_out, (int64_t)delivered);
+		sndcnt = TERN_MAX((int64_t)sk->xfer->prr_delivered - sk->xfer->prr_out, (int64_t)delivered);
 		if (una_advanced && !newly_lost)
 			sndcnt++;
 		sndcnt = TERN_MIN(delta, sndcnt);
 	}
 	/* The fast retransmit itself always goes. */
-	sndcnt = TERN_MAX(sndcnt, (int64_t)(sk->prr_out ? 0 : 1));
+	sndcnt = TERN_MAX(sndcnt, (int64_t)(sk->xfer->prr_out ? 0 : 1));
 	sk->cc.cwnd_segs = (uint32_t)TERN_MAX((int64_t)tern__tcp_in_flight(sk) + sndcnt, 1);
 }
 
 void tern__tcp_prr_sent(struct tern_sock *sk, uint32_t segs)
 {
 	if (in_cwnd_reduction(sk))
-		sk->prr_out += segs;
+		sk->xfer->prr_out += segs;
 }
 
 /* ------------------------------------------------------------ tail loss probe */
@@ -287,22 +287,22 @@ void tern__tcp_prr_sent(struct tern_sock *sk, uint32_t segs)
 static tern_time rto_delta(const struct tern_stack *st, const struct tern_sock *sk)
 {
 	tern_time rto = tern__tcp_backed_off_rto(st, sk);
-	if (!sk->txq_head)
+	if (!sk->xfer->txq_head)
 		return rto;
-	return sk->txq_head->sent_at + rto - st->now;
+	return sk->xfer->txq_head->sent_at + rto - st->now;
 }
 
 /* Linux's tcp_schedule_loss_probe. `advancing_rto`: an ACK just moved the RTO
  * (it would restart from now). */
 bool tern__tcp_schedule_loss_probe(struct tern_stack *st, struct tern_sock *sk, bool advancing_rto)
 {
-	if ((st->sys.tcp_early_retrans != 3 && st->sys.tcp_early_retrans != 4) || !sk->packets_out ||
+	if ((st->sys.tcp_early_retrans != 3 && st->sys.tcp_early_retrans != 4) || !sk->xfer->packets_out ||
 	    !sk->neg.sack_ok || (sk->cc.ca_state != TERN_CA_OPEN && sk->cc.ca_state != TERN_CA_CWR))
 		return false;
 	tern_time timeout;
 	if (tern__rtt_has_sample(&sk->rtt)) {
 		timeout = 2 * (tern_time)tern__rtt_srtt_us(&sk->rtt) * TERN_NS_PER_US;
-		timeout += sk->packets_out == 1 ? (tern_time)st->sys.tcp_rto_min_us * TERN_NS_PER_US : TCP_TIMEOUT_MIN_NS;
+		timeout += sk->xfer->packets_out == 1 ? (tern_time)st->sys.tcp_rto_min_us * TERN_NS_PER_US : TCP_TIMEOUT_MIN_NS;
 	} else {
 		timeout = (tern_time)TERN_TCP_TIMEOUT_INIT_US * TERN_NS_PER_US;
 	}
@@ -310,7 +310,7 @@ bool tern__tcp_schedule_loss_probe(struct tern_stack *st, struct tern_sock *sk, 
 	if (rto > 0 && rto < timeout)
 		timeout = rto;
 	sk->rtx_kind = RTX_PROBE;
-	tern__timer_arm(&st->timers, &sk->rtx_timer, st->now + timeout);
+	tern__sk_timer_arm(st, sk, TERN_SKT_RTX, st->now + timeout);
 	return true;
 }
 
@@ -321,8 +321,8 @@ void tern__tcp_send_loss_probe(struct tern_stack *st, struct tern_sock *sk)
 	if (!sk->tlp_high_seq) {
 		sk->tlp_retrans = 0;
 		bool sent = tern__tcp_send_probe_data(st, sk);
-		if (!sent && sk->txq_tail) {
-			tern__tcp_retransmit_seg(st, sk, sk->txq_tail);
+		if (!sent && sk->xfer->txq_tail) {
+			tern__tcp_retransmit_seg(st, sk, sk->xfer->txq_tail);
 			sk->tlp_retrans = 1;
 			sent = true;
 		}
@@ -366,28 +366,28 @@ void tern__tcp_recovery_ack(struct tern_stack *st, struct tern_sock *sk, struct 
 {
 	bool una_advanced = seq_gt(a->ack, a->prior_una);
 	bool rack_timer = false;
-	uint32_t prior_lost = sk->lost_out;
+	uint32_t prior_lost = sk->xfer->lost_out;
 
 	if (sk->tlp_high_seq)
 		process_tlp_ack(st, sk, a->ack, a->dsack, una_advanced, a->not_dup);
 
 	bool dubious = !a->not_dup || a->newly_sacked || sk->cc.ca_state != TERN_CA_OPEN;
 	if (dubious) {
-		bool dupack = !una_advanced && !a->not_dup && sk->packets_out;
+		bool dupack = !una_advanced && !a->not_dup && sk->xfer->packets_out;
 
-		if (!sk->packets_out && sk->sacked_out)
-			sk->sacked_out = 0;
+		if (!sk->xfer->packets_out && sk->xfer->sacked_out)
+			sk->xfer->sacked_out = 0;
 		/* D: leaving a state once the recovery point is acked. */
-		if (sk->cc.ca_state == TERN_CA_CWR && seq_geq(sk->snd_una, sk->high_seq) && sk->snd_una != sk->high_seq) {
+		if (sk->cc.ca_state == TERN_CA_CWR && seq_geq(sk->snd_una, sk->xfer->high_seq) && sk->snd_una != sk->xfer->high_seq) {
 			end_cwnd_reduction(st, sk);
 			struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 			tern__cc_set_state(&sk->cc, &c, TERN_CA_OPEN);
-		} else if (sk->cc.ca_state == TERN_CA_RECOVERY && seq_geq(sk->snd_una, sk->high_seq)) {
+		} else if (sk->cc.ca_state == TERN_CA_RECOVERY && seq_geq(sk->snd_una, sk->xfer->high_seq)) {
 			if (!sk->neg.sack_ok)
-				sk->sacked_out = 0;
+				sk->xfer->sacked_out = 0;
 			/* NewReno holds recovery until something above the point is
 			 * acked (Linux's tcp_try_undo_recovery). */
-			if (sk->snd_una == sk->high_seq && !sk->neg.sack_ok)
+			if (sk->snd_una == sk->xfer->high_seq && !sk->neg.sack_ok)
 				goto cong;
 			struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 			tern__cc_set_state(&sk->cc, &c, TERN_CA_OPEN);
@@ -401,39 +401,39 @@ void tern__tcp_recovery_ack(struct tern_stack *st, struct tern_sock *sk, struct 
 				a->delivered += add_reno_sack(sk);
 			/* A partial ACK with SACK but no RACK: the next hole is lost
 			 * (RFC 6582 §3.2 as Linux's tcp_update_scoreboard does it). */
-			if (una_advanced && sk->neg.sack_ok && !rack_on(st, sk) && sk->txq_head &&
-			    !(sk->txq_head->flags & (TXSEG_SACKED | TXSEG_LOST)))
-				tern__tcp_mark_lost(st, sk, sk->txq_head);
+			if (una_advanced && sk->neg.sack_ok && !rack_on(st, sk) && sk->xfer->txq_head &&
+			    !(sk->xfer->txq_head->flags & (TXSEG_SACKED | TXSEG_LOST)))
+				tern__tcp_mark_lost(st, sk, sk->xfer->txq_head);
 			rack_timer = identify_loss(st, sk, una_advanced);
 			break;
 		case TERN_CA_LOSS:
-			if (seq_geq(a->ack, sk->high_seq)) {
+			if (seq_geq(a->ack, sk->xfer->high_seq)) {
 				struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 				tern__cc_end_reduction(&sk->cc, &c, false);
 				tern__cc_set_state(&sk->cc, &c, TERN_CA_OPEN);
 				if (!sk->neg.sack_ok)
-					sk->sacked_out = 0;
+					sk->xfer->sacked_out = 0;
 			}
 			rack_timer = identify_loss(st, sk, una_advanced);
 			break;
 		default:
 			if (!sk->neg.sack_ok) {
-				if (una_advanced)
-					sk->sacked_out = 0;
+				if (una_advanced && sk->xfer->sacked_out)
+					sk->xfer->sacked_out = 0;
 				if (dupack)
 					a->delivered += add_reno_sack(sk);
 			}
 			rack_timer = identify_loss(st, sk, una_advanced);
-			bool time_to_recover = sk->lost_out > 0;
+			bool time_to_recover = sk->xfer->lost_out > 0;
 			if (!rack_on(st, sk) && sk->neg.sack_ok &&
-			    sk->sacked_out + 1 > (uint32_t)st->sys.tcp_reordering)
+			    sk->xfer->sacked_out + 1 > (uint32_t)st->sys.tcp_reordering)
 				time_to_recover = true;
 			if (!time_to_recover) {
 				try_keep_open(st, sk);
 				break;
 			}
-			if (!rack_on(st, sk) && sk->neg.sack_ok && !sk->lost_out && sk->txq_head)
-				tern__tcp_mark_lost(st, sk, sk->txq_head);
+			if (!rack_on(st, sk) && sk->neg.sack_ok && !sk->xfer->lost_out && sk->xfer->txq_head)
+				tern__tcp_mark_lost(st, sk, sk->xfer->txq_head);
 			enter_recovery(st, sk);
 			break;
 		}
@@ -441,7 +441,7 @@ void tern__tcp_recovery_ack(struct tern_stack *st, struct tern_sock *sk, struct 
 cong:
 	/* tcp_cong_control: PRR while reducing, growth otherwise. */
 	if (in_cwnd_reduction(sk)) {
-		cwnd_reduction(sk, a->delivered, sk->lost_out > prior_lost, una_advanced);
+		cwnd_reduction(sk, a->delivered, sk->xfer->lost_out > prior_lost, una_advanced);
 	} else if (una_advanced && a->acked_segs) {
 		struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 		bool cwnd_limited = tern__tcp_in_flight(sk) + a->acked_segs >= sk->cc.cwnd_segs;

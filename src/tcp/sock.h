@@ -111,6 +111,15 @@ struct tern_txseg {
 #define SK_SYNFLOOD_WARNED 0x400000 /* listener: the SYN flood message was logged */
 #define SK_LINGER_WAIT  0x800000 /* close() with SO_LINGER > 0 waits for the FIN's ACK */
 
+/* A connection's timers (Linux's icsk_retransmit_timer, icsk_delack_timer and
+ * sk_timer), kept as three deadlines behind one wheel timer (timers.c). */
+enum tern_skt_kind {
+	TERN_SKT_RTX,     /* retransmission, SYN, persist, RACK reordering, loss probe */
+	TERN_SKT_DELACK,  /* delayed ACK, or the compressed-SACK timer */
+	TERN_SKT_KA,      /* keepalive, and an orphan's FIN_WAIT2 lifetime */
+	TERN_SKT_KINDS
+};
+
 /* Negotiated options (tp->rx_opt in Linux). */
 struct tern_tcp_neg {
 	uint8_t ts_ok : 1;
@@ -133,6 +142,68 @@ struct tern_listen_q {
 	tern_time last_overflow;        /* last time the SYN queue overflowed (cookies) */
 };
 
+/*
+ * What a connection needs only while data moves: its send and receive queues,
+ * the out-of-order queue, the scoreboard of segments in flight, and the loss
+ * recovery state (RACK, tail loss probe, PRR, the recovery point), the D-SACK to
+ * report and PSH marks still to place. An idle connection, the state of most of
+ * the millions a server holds, needs none of it, so it lives in a block of its
+ * own (xfer_pool) that the socket takes when data is first queued, sent or
+ * received, or a SYN is sent, and gives back (tern__sk_xfer_trim) once nothing is
+ * queued, in flight, lost, SACKed or pending and congestion control is Open.
+ *
+ * Without a block, sk->xfer points to tern__xfer_none, a constant all-empty
+ * block, so reading needs no test; only writing does, through tern__sk_xfer(),
+ * which takes the block (and may fail: the pool's ceiling or malloc, handled as
+ * any other out-of-memory). Writing to tern__xfer_none faults (it is read-only).
+ *
+ * Why giving it back loses nothing. Fields that outlive an idle spell in Linux
+ * (cwnd, ssthresh, the RTT estimator, the min-RTT filter, RACK's reordering flag,
+ * the delayed-ACK state, and two that tern, as Linux, may leave set when all is
+ * acknowledged: a loss probe still pending, and the time of the first
+ * retransmission) stay in the socket. What a new block starts with equals
+ * what the old one held wherever it can still be read: the queues are empty;
+ * high_seq and the PRR counts are read only outside the Open state, and written
+ * on the way out of it; psh_first and psh_step only with marks pending (psh_count);
+ * tail_start and tail_psh are reset by the next write, as nothing is unsent;
+ * dsack_block and ooo_fin_seq only with dsack and ooo_fin set. RACK's last
+ * delivery (rack_mstamp, rack_end_seq) is older than every segment sent after
+ * the idle spell, which is all that RACK asks of it, and so is zero; rack_rtt_us
+ * is read only after a delivery sets it, and a stale rack_advanced would make the
+ * next loss check look at segments none of which were sent before that delivery.
+ */
+struct tern_xfer {
+	struct tern_stream sndq;        /* bytes from snd_una to write_seq */
+	struct tern_stream rcvq;        /* bytes from copied_seq to rcv_nxt */
+	struct tern_ooo *ooo;           /* bytes beyond rcv_nxt: taken from ooo_pool with
+					   the first, given back when empty (NULL) */
+	struct tern_txseg *txq_head, *txq_tail;   /* sent, not fully acked */
+	uint32_t packets_out;           /* segments in flight (txq entries not sacked) */
+	uint32_t sacked_out, lost_out, retrans_out;
+	tern_time rack_mstamp;          /* RACK: send time of the latest delivered segment */
+	tern_seq rack_end_seq;
+	uint32_t rack_rtt_us;           /* RTT of that delivery */
+	tern_seq high_seq;              /* snd_nxt when recovery began (RFC 6582 "recover") */
+	uint32_t prr_delivered, prr_out;   /* PRR (RFC 6937) since recovery began */
+	/* PSH placement follows Linux's skbs (spec §14.8): the unsent tail "skb" is
+	 * [tail_start, write_seq), at most tcp_xmit_size_goal bytes; a full skb
+	 * that was marked leaves its PSH at its end (psh_*: the pending marks, an
+	 * arithmetic progression, as one large write makes them). */
+	tern_seq tail_start;
+	tern_seq psh_first;             /* first pending mark */
+	uint32_t psh_step;
+	uint16_t psh_count;             /* pending marks (0: none) */
+	uint8_t tail_psh;               /* the tail skb is marked */
+	uint8_t rack_advanced;          /* a delivery since the last loss check */
+	/* D-SACK (RFC 2883) for the next ACK; the SACK blocks live in `ooo` */
+	uint8_t dsack;                  /* dsack_block goes first in the next ACK */
+	uint8_t ooo_fin;                /* a FIN arrived beyond rcv_nxt, at ooo_fin_seq */
+	struct tern_sack_block dsack_block;
+	tern_seq ooo_fin_seq;
+};
+
+extern const struct tern_xfer tern__xfer_none;
+
 struct tern_sock {
 	/* ---- identity and tables */
 	struct tern_sock *hash_next;    /* connection hash or listener chain */
@@ -145,92 +216,72 @@ struct tern_sock {
 	uint16_t ip_id;                 /* next IP ID (connected sockets, Linux inet_id) */
 	int fd;                         /* -1 once orphaned or for an unaccepted child */
 	uint32_t flags;                 /* SK_* */
-	int err;                        /* pending SO_ERROR (positive errno) */
-	int soft_err;
+	uint8_t err;                    /* pending SO_ERROR (a positive errno: all are
+					   below 256) */
+	uint8_t soft_err;
+	uint16_t user_mss;              /* TCP_MAXSEG before connect, 0 = none */
+	uint32_t ts_offset;             /* added to our ms clock for TSval (spec §7.2) */
 
 	/* ---- listener, and a child on its accept queue */
 	struct tern_listen_q *lq;       /* a listener's queues (from its first listen()) */
 	struct tern_sock *parent;       /* the listener of a child not yet accepted */
 	struct tern_sock *acc_next;     /* next child on that accept queue */
 
-	/* ---- send sequence space (RFC 9293 §3.3.1) */
-	tern_seq iss, snd_una, snd_nxt, snd_wl1, snd_wl2, snd_up;
+	/* ---- buffers, scoreboard and loss recovery while data moves (see above) */
+	struct tern_xfer *xfer;
+	uint32_t sndbuf, rcvbuf;        /* limits in bytes (Linux sk_sndbuf/sk_rcvbuf) */
+
+	/* ---- send sequence space (RFC 9293 §3.3.1; Linux keeps neither SND.UP nor
+	 * SND.WL2, whose role its window rule gives to SND.UNA) */
+	tern_seq iss, snd_una, snd_nxt, snd_wl1;
 	tern_seq write_seq;             /* end of the data the user queued */
-	tern_seq snd_max;               /* highest sequence ever sent (snd_nxt may rewind) */
-	/* PSH placement follows Linux's skbs (spec §14.8): the unsent tail "skb" is
-	 * [tail_start, write_seq), at most tcp_xmit_size_goal bytes; a full skb
-	 * that was marked leaves its PSH at its end (psh_*: the pending marks, an
-	 * arithmetic progression, as one large write makes them). */
-	tern_seq pushed_seq;            /* write_seq at the last push mark */
-	tern_seq tail_start;
-	tern_seq psh_first;             /* first pending mark */
-	uint32_t psh_step;
-	uint16_t psh_count;             /* pending marks (0: none) */
-	uint8_t tail_psh;               /* the tail skb is marked */
+	tern_seq snd_max;               /* highest sequence ever sent */
+	tern_seq pushed_seq;            /* write_seq at the last push mark (spec §14.8) */
 	tern_seq snd_sml;               /* end of the last small segment sent (Minshall) */
 	uint32_t snd_wnd;               /* peer's window, scaled to bytes */
 	uint32_t max_window;            /* largest window the peer offered */
-	/* ---- receive sequence space */
-	tern_seq irs, rcv_nxt, rcv_wup; /* rcv_wup: rcv_nxt when the window was last sent */
+	/* ---- receive sequence space (IRS is needed only while the handshake runs,
+	 * which the request or the SYN-SENT socket's rcv_nxt covers) */
+	tern_seq rcv_nxt, rcv_wup;      /* rcv_wup: rcv_nxt when the window was last sent */
 	uint32_t rcv_wnd;               /* window last advertised, in bytes */
 	uint32_t window_clamp;          /* largest window we will offer */
 	uint32_t rcv_ssthresh;          /* the window's current ceiling; grows as data
 					   arrives (Linux's tcp_grow_window) */
-	tern_seq copied_seq;            /* next byte the user will read */
-	tern_seq fin_seq;               /* where the peer's FIN sits, valid with SK_PEER_FIN */
+	tern_seq copied_seq;            /* next byte the user will read (the peer's FIN,
+					   with SK_PEER_FIN, is at rcv_nxt - 1) */
 
 	struct tern_tcp_neg neg;
 	uint16_t advmss;                /* the MSS we advertise (MTU - 40) */
 	uint16_t mss_cache;             /* payload bytes per full segment we send */
-	uint16_t user_mss;              /* TCP_MAXSEG before connect, 0 = none */
 
 	/* ---- timestamps (RFC 7323) */
-	uint32_t ts_offset;             /* added to our ms clock (spec §7.2) */
 	uint32_t ts_recent;             /* peer's TSval to echo */
+	uint32_t rcv_rtt_x8_us;         /* receiver's RTT estimate from TSecr, << 3 */
 	tern_time ts_recent_stamp;      /* when ts_recent was set (ns); 0 = never */
-
-	/* ---- buffers */
-	struct tern_stream sndq;        /* bytes from snd_una to write_seq */
-	struct tern_stream rcvq;        /* bytes from copied_seq to rcv_nxt */
-	struct tern_ooo *ooo;           /* bytes beyond rcv_nxt: taken from ooo_pool with
-					   the first, given back when empty (NULL) */
-	struct tern_txseg *txq_head, *txq_tail;   /* sent, not fully acked */
-	uint32_t sndbuf, rcvbuf;        /* limits in bytes (Linux sk_sndbuf/sk_rcvbuf) */
 
 	/* ---- RTT, RTO, congestion */
 	struct tern_rtt rtt;
-	struct tern_cc cc;
-	uint32_t packets_out;           /* segments in flight (txq entries not sacked) */
-	uint32_t sacked_out, lost_out, retrans_out;
-	uint8_t dupacks;
-	tern_seq high_seq;              /* snd_nxt when recovery began (RFC 6582 "recover") */
-	uint32_t prr_delivered, prr_out;   /* PRR (RFC 6937) since recovery began */
 	struct tern_minrtt min_rtt;     /* windowed minimum RTT (all zero: none yet) */
-	tern_time rack_mstamp;          /* RACK: send time of the latest delivered segment */
-	tern_seq rack_end_seq;
-	uint32_t rack_rtt_us;           /* RTT of that delivery */
-	uint8_t rack_advanced;          /* a delivery since the last loss check */
-	uint8_t rack_reord;             /* reordering seen: keep the reordering window */
-	uint8_t tlp_retrans;            /* the pending loss probe was a retransmission */
-	tern_seq tlp_high_seq;          /* snd_nxt at the loss probe; 0: none pending */
-	uint8_t backoff;                /* RTO doublings since the last valid sample */
-	uint8_t retransmits;            /* consecutive RTO expiries */
-	uint8_t probes_out;             /* unanswered persist or keepalive probes */
+	struct tern_cc cc;
 	tern_time retrans_stamp;        /* first (re)transmission of the oldest segment */
 	tern_time lsndtime;             /* last time we sent data */
 	tern_time rcv_tstamp;           /* last time a segment arrived */
+	tern_seq tlp_high_seq;          /* snd_nxt at the loss probe; 0: none pending */
+	uint8_t tlp_retrans;            /* the pending loss probe was a retransmission */
+	uint8_t rack_reord;             /* RACK: reordering seen, keep the reordering window */
+	uint8_t backoff;                /* RTO doublings since the last valid sample */
+	uint8_t retransmits;            /* consecutive RTO expiries */
 
 	/* ---- delayed ACK (Linux icsk_ack) */
-	uint8_t ack_pending;            /* ACK_* */
-	uint8_t quick_acks;             /* immediate ACKs left (quick-ACK mode) */
-	uint8_t pingpong;               /* interactive: delay ACKs */
-	uint8_t rcv_unacked_segs;       /* full segments received since the last ACK */
 	tern_time ato;                  /* current delayed-ACK timeout */
 	tern_time last_rcv_data;        /* last data segment arrival */
 	uint16_t rcv_mss;               /* estimate of the peer's segment size */
 	uint16_t scaling_ratio;         /* window per buffer byte, x256 (Linux's
 					   scaling_ratio: payload / skb truesize) */
-	uint32_t rcv_rtt_x8_us;         /* receiver's RTT estimate from TSecr, << 3 */
+	uint8_t ack_pending;            /* ACK_* */
+	uint8_t quick_acks;             /* immediate ACKs left (quick-ACK mode) */
+	uint8_t pingpong;               /* interactive: delay ACKs */
+	uint8_t probes_out;             /* unanswered persist or keepalive probes */
 
 	/* ---- SACK compression (spec §14.5): while one hole persists, duplicate
 	 * ACKs after the third wait for the delack timer, armed short */
@@ -238,32 +289,27 @@ struct tern_sock {
 	uint8_t compressed_ack;         /* dupacks folded into the pending one */
 	tern_seq compressed_ack_rcv_nxt;   /* rcv_nxt the counter belongs to */
 
-	/* ---- D-SACK (RFC 2883) for the next ACK; the SACK blocks live in `ooo` */
-	uint8_t dsack;                  /* dsack_block goes first in the next ACK */
-	struct tern_sack_block dsack_block;
-	uint8_t ooo_fin;                /* a FIN arrived beyond rcv_nxt, at ooo_fin_seq */
-	tern_seq ooo_fin_seq;
-
 	/* ---- RFC 5961 challenge ACK limit */
 	tern_time last_oow_ack;         /* last rate-limited ACK we sent (ns) */
 
 	/* ---- per-socket options */
 	/* (sized by Linux's bounds: MAX_TCP_KEEPIDLE/KEEPINTVL 32767, MAX_TCP_KEEPCNT
 	 * and MAX_TCP_SYNCNT 127, TCP_LINGER2 at most 120 s, DEFER_ACCEPT < 256) */
-	int16_t keepidle_s, keepintvl_s; /* 0 = the sysctl */
-	uint8_t keepcnt;                /* 0 = the sysctl */
-	uint8_t syncnt;                 /* 0 = tcp_syn_retries / tcp_synack_retries */
-	int16_t linger2_s;              /* TCP_LINGER2: 0 = tcp_fin_timeout, <0 = RST */
-	uint8_t defer_accept;           /* TCP_DEFER_ACCEPT in retransmission periods */
+	tern_time linger_until;         /* end of a lingering close() (SK_LINGER_WAIT) */
 	int linger_s;                   /* SO_LINGER seconds when SK_LINGER */
 	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0 = off */
-	tern_time linger_until;         /* end of a lingering close() (SK_LINGER_WAIT) */
+	int16_t keepidle_s, keepintvl_s; /* 0 = the sysctl */
+	int16_t linger2_s;              /* TCP_LINGER2: 0 = tcp_fin_timeout, <0 = RST */
+	uint8_t keepcnt;                /* 0 = the sysctl */
+	uint8_t syncnt;                 /* 0 = tcp_syn_retries / tcp_synack_retries */
+	uint8_t defer_accept;           /* TCP_DEFER_ACCEPT in retransmission periods */
 
-	/* ---- timers */
-	struct tern_timer rtx_timer;    /* retransmit, SYN, persist (one at a time) */
-	uint8_t rtx_kind;               /* RTX_* */
-	struct tern_timer delack_timer;
-	struct tern_timer ka_timer;     /* keepalive, and an orphan's FIN_WAIT2 lifetime */
+	/* ---- timers (timers.c): three deadlines, one wheel timer at the earliest */
+	uint8_t timer_armed;            /* bit 1 << kind for each armed deadline */
+	uint8_t timer_order;            /* the kinds in the order they were last armed */
+	uint8_t rtx_kind;               /* RTX_*: what the TERN_SKT_RTX deadline is for */
+	uint32_t timer_due[TERN_SKT_KINDS]; /* wheel tick of each armed deadline, low 32 bits */
+	struct tern_timer timer;
 
 	/* ---- readiness */
 	struct tern_epitem *epitems;    /* epoll registrations watching this socket */
@@ -306,17 +352,23 @@ static inline int64_t tern__win_from_space(const struct tern_sock *sk, int64_t s
 	return space * sk->scaling_ratio >> 8;
 }
 
+/* Whether the socket holds a transfer block of its own. */
+static inline bool tern__sk_has_xfer(const struct tern_sock *sk)
+{
+	return sk->xfer != &tern__xfer_none;
+}
+
 /* Whether data waits beyond rcv_nxt. */
 static inline bool tern__sk_ooo_empty(const struct tern_sock *sk)
 {
-	return !sk->ooo || tern__ooo_empty(sk->ooo);
+	return !sk->xfer->ooo || tern__ooo_empty(sk->xfer->ooo);
 }
 
 /* The receive buffer the queued bytes take, as Linux charges their skbs' truesize
  * (estimated through the measured payload/truesize ratio). */
 static inline uint64_t tern__rmem_alloc(const struct tern_sock *sk)
 {
-	uint64_t queued = tern__stream_len(&sk->rcvq) + (sk->ooo ? tern__ooo_bytes(sk->ooo) : 0);
+	uint64_t queued = tern__stream_len(&sk->xfer->rcvq) + (sk->xfer->ooo ? tern__ooo_bytes(sk->xfer->ooo) : 0);
 	return (queued << 8) / sk->scaling_ratio;
 }
 
@@ -337,7 +389,7 @@ static inline void tern__tcp_opts_ts_only(struct tern_tcp_opts *o, uint32_t ts_v
 /* Segments the network holds now (RFC 6675 "pipe", Linux's tcp_packets_in_flight). */
 static inline uint32_t tern__tcp_in_flight(const struct tern_sock *sk)
 {
-	return sk->packets_out - (sk->sacked_out + sk->lost_out) + sk->retrans_out;
+	return sk->xfer->packets_out - (sk->xfer->sacked_out + sk->xfer->lost_out) + sk->xfer->retrans_out;
 }
 
 /* What the congestion-control module may see of the connection now. */
@@ -363,12 +415,15 @@ static inline uint32_t tern__tcp_unsent(const struct tern_sock *sk)
  * and still spread consecutive connects to one destination across the range. */
 #define TERN_PERTURB_SIZE 256
 
-/* Descriptor table entry. */
+/* Descriptor table entry: the object's address with its kind in the two low bits
+ * (sockets and epoll instances are at least 8-byte aligned), 0 when free, so a
+ * descriptor costs 8 bytes rather than the 16 of a {kind, pointer} pair. */
 enum tern_fd_kind { FD_FREE = 0, FD_SOCK, FD_EPOLL };
+#define TERN_FD_KIND_MASK ((uintptr_t)3)
 
 struct tern_tcp_tables {
 	/* Descriptors: fds[i] for descriptor i; 0..2 are never used. */
-	struct { uint8_t kind; void *obj; } *fds;
+	uintptr_t *fds;
 	int nfds;
 	int fd_hint;                    /* lowest possibly free descriptor */
 	/* Connection hash: every socket with a 4-tuple, by tern__tuple_hash; a
@@ -385,6 +440,7 @@ struct tern_tcp_tables {
 	struct tern_pool chunk_pool;
 	struct tern_pool epitem_pool;
 	struct tern_pool ooo_pool;      /* out-of-order queues, only while data waits */
+	struct tern_pool xfer_pool;     /* transfer blocks, only while data moves */
 	struct tern_pool listen_pool;   /* listeners' queues */
 	struct tern_req_table *reqs;    /* the SYN queues' requests (reqsk.c) */
 	struct tern_tw_table *tws;      /* time-wait entries (tw.c) */
@@ -394,6 +450,17 @@ struct tern_tcp_tables {
 
 struct tern_req_table;
 struct tern_tw_table;
+
+/* What descriptor `fd` (in range) holds. */
+static inline enum tern_fd_kind tern__fd_kind(const struct tern_tcp_tables *t, int fd)
+{
+	return (enum tern_fd_kind)(t->fds[fd] & TERN_FD_KIND_MASK);
+}
+
+static inline void *tern__fd_obj(const struct tern_tcp_tables *t, int fd)
+{
+	return (void *)(t->fds[fd] & ~TERN_FD_KIND_MASK);
+}
 
 /* table.c */
 int tern__tcp_init(struct tern_stack *st);
@@ -405,6 +472,11 @@ struct tern_sock *tern__fd_sock(struct tern_stack *st, int fd, int *err);
 struct tern_sock *tern__fd_sock_any(struct tern_stack *st, int fd, int *err);
 struct tern_sock *tern__sock_alloc(struct tern_stack *st);
 void tern__sock_free(struct tern_stack *st, struct tern_sock *sk);
+/* The socket's transfer block, taken from the pool when it has none; NULL when
+ * the pool is out of memory (the caller drops or refuses, as for any buffer). */
+struct tern_xfer *tern__sk_xfer(struct tern_stack *st, struct tern_sock *sk);
+/* Gives the transfer block back if nothing in it is in use (see struct tern_xfer). */
+void tern__sk_xfer_trim(struct tern_stack *st, struct tern_sock *sk);
 /* The out-of-order queue, taken from the pool when missing; NULL when the pool is
  * out of memory (the segment is then dropped, as a full buffer would drop it). */
 struct tern_ooo *tern__sk_ooo_get(struct tern_stack *st, struct tern_sock *sk);
@@ -521,6 +593,16 @@ void tern__tcp_rcv(struct tern_stack *st, struct tern_sock *sk, const struct ter
 
 /* timers.c */
 void tern__tcp_timers_init(struct tern_sock *sk);
+/* Arms (or moves) one of the socket's deadlines; cancelling a deadline that is
+ * not armed is harmless. Deadlines are at most 2^31 ticks (24 days) ahead. */
+void tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind, tern_time when);
+void tern__sk_timer_cancel(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind);
+static inline bool tern__sk_timer_pending(const struct tern_sock *sk, enum tern_skt_kind kind)
+{
+	return sk->timer_armed >> kind & 1;
+}
+/* When an armed deadline fires (ns, rounded up to the wheel's tick). */
+tern_time tern__sk_timer_expiry(const struct tern_stack *st, const struct tern_sock *sk, enum tern_skt_kind kind);
 void tern__tcp_rearm_rto(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_arm_persist(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_arm_delack(struct tern_stack *st, struct tern_sock *sk);

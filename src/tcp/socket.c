@@ -108,6 +108,7 @@ void tern__tcp_done(struct tern_stack *st, struct tern_sock *sk)
 		tern__count(st, TERN_CTR_TcpAttemptFails);
 	tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
 	tern__tcp_clear_timers(st, sk);
+	tern__sk_xfer_trim(st, sk);
 	sk->flags |= SK_SHUT_RD | SK_SHUT_WR;
 	if (sk->parent)
 		unlink_from_parent(sk);
@@ -133,7 +134,8 @@ void tern__tcp_reset(struct tern_stack *st, struct tern_sock *sk)
 	}
 	if (sk->state == TERN_TCP_SYN_RECV && sk->parent)
 		tern__count(st, TERN_CTR_TcpExtEmbryonicRsts);
-	tern__stream_clear(&sk->sndq, &st->tcp->chunk_pool);
+	if (tern__sk_has_xfer(sk))
+		tern__stream_clear(&sk->xfer->sndq, &st->tcp->chunk_pool);
 	tern__tcp_free_txq(st, sk);
 	sk->write_seq = sk->snd_nxt;
 	tern__tcp_done(st, sk);
@@ -369,7 +371,7 @@ int tern_connect(struct tern_stack *st, int fd, const struct tern_sockaddr *addr
  * charging payload bytes against sk_sndbuf). */
 static size_t send_space(const struct tern_sock *sk)
 {
-	size_t queued = tern__stream_len(&sk->sndq);
+	size_t queued = tern__stream_len(&sk->xfer->sndq);
 	return queued >= sk->sndbuf ? 0 : sk->sndbuf - queued;
 }
 
@@ -401,16 +403,21 @@ ssize_t tern_send(struct tern_stack *st, int fd, const void *buf, size_t len, in
 	size_t n = TERN_MIN(len, room);
 	/* After an idle spell longer than the RTO, slow start begins again
 	 * (net.ipv4.tcp_slow_start_after_idle, RFC 5681 §4.1). */
-	if (sk->packets_out == 0 && tern__tcp_unsent(sk) == 0 && st->sys.tcp_slow_start_after_idle &&
+	if (sk->xfer->packets_out == 0 && tern__tcp_unsent(sk) == 0 && st->sys.tcp_slow_start_after_idle &&
 	    sk->lsndtime && st->now - sk->lsndtime > (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US) {
 		struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 		tern__cc_cwnd_restart(&sk->cc, &c, st->now - sk->lsndtime, tern__rtt_rto_us(&sk->rtt),
 				      TERN_TCP_INIT_CWND);
 	}
-	n = buf ? tern__stream_append(&sk->sndq, &st->tcp->chunk_pool, buf, n)
-		: tern__stream_append_zeros(&sk->sndq, &st->tcp->chunk_pool, n);
-	if (n == 0)
+	struct tern_xfer *x = tern__sk_xfer(st, sk);
+	if (!x)
 		return -TERN_ENOBUFS;
+	n = buf ? tern__stream_append(&x->sndq, &st->tcp->chunk_pool, buf, n)
+		: tern__stream_append_zeros(&x->sndq, &st->tcp->chunk_pool, n);
+	if (n == 0) {
+		tern__sk_xfer_trim(st, sk);
+		return -TERN_ENOBUFS;
+	}
 	tern__tcp_written(st, sk, (uint32_t)n);
 	tern__tcp_push(st, sk);
 	return (ssize_t)n;
@@ -425,17 +432,18 @@ ssize_t tern_recv(struct tern_stack *st, int fd, void *buf, size_t len, int flag
 		return err;
 	if (sk->state == TERN_TCP_LISTEN)
 		return -TERN_ENOTCONN;
-	size_t avail = tern__stream_len(&sk->rcvq);
+	size_t avail = tern__stream_len(&sk->xfer->rcvq);
 	if (avail && len) {
 		size_t n = TERN_MIN(avail, len);
 		if (flags & TERN_MSG_PEEK) {
-			n = buf ? tern__stream_peek(&sk->rcvq, 0, buf, n) : n;
+			n = buf ? tern__stream_peek(&sk->xfer->rcvq, 0, buf, n) : n;
 			return (ssize_t)n;
 		}
-		n = buf ? tern__stream_read(&sk->rcvq, &st->tcp->chunk_pool, buf, n)
-			: tern__stream_consume(&sk->rcvq, &st->tcp->chunk_pool, n);
+		n = buf ? tern__stream_read(&sk->xfer->rcvq, &st->tcp->chunk_pool, buf, n)
+			: tern__stream_consume(&sk->xfer->rcvq, &st->tcp->chunk_pool, n);
 		sk->copied_seq += (uint32_t)n;
 		tern__tcp_clean_rbuf(st, sk, n);
+		tern__sk_xfer_trim(st, sk);
 		return (ssize_t)n;
 	}
 	if (len == 0)
@@ -512,6 +520,7 @@ int tern_shutdown(struct tern_stack *st, int fd, int how)
 		tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
 		tern__tcp_clear_timers(st, sk);
 		tern__tcp_free_txq(st, sk);
+		tern__sk_xfer_trim(st, sk);
 		return 0;
 	default:
 		break;
@@ -607,7 +616,7 @@ int tern_close(struct tern_stack *st, int fd)
 	struct tern_tcp_tables *t = st->tcp;
 	int err;
 
-	if (fd >= 0 && fd < t->nfds && t->fds[fd].kind == FD_EPOLL) {
+	if (fd >= 0 && fd < t->nfds && tern__fd_kind(t, fd) == FD_EPOLL) {
 		tern__epoll_destroy(st, fd);
 		return 0;
 	}
@@ -631,8 +640,9 @@ int tern_close(struct tern_stack *st, int fd)
 		return close_finish(st, sk, fd);
 	}
 	/* 2. Unread data is discarded and counted (a FIN is not data). */
-	size_t unread = tern__stream_len(&sk->rcvq);
-	tern__stream_clear(&sk->rcvq, &t->chunk_pool);
+	size_t unread = tern__stream_len(&sk->xfer->rcvq);
+	if (tern__sk_has_xfer(sk))
+		tern__stream_clear(&sk->xfer->rcvq, &t->chunk_pool);
 	tern__sk_ooo_put(st, sk, true);
 	/* 3. Already closed (reset, timed out): nothing more to say. */
 	if (sk->state == TERN_TCP_CLOSE)

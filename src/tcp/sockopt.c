@@ -167,6 +167,7 @@ static int set_sol_tcp(struct tern_stack *st, struct tern_sock *sk, int name, in
 		    (sk->ack_pending & ACK_SCHED)) {
 			sk->ack_pending |= ACK_PUSHED;
 			tern__tcp_clean_rbuf(st, sk, 1);
+			tern__sk_xfer_trim(st, sk);
 		}
 		return 0;
 	case TERN_TCP_USER_TIMEOUT:

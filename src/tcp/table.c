@@ -18,6 +18,11 @@
 
 #define EHASH_INITIAL 256
 
+/* An idle connection costs its socket (in a 16-byte pool slot), its 8-byte
+ * descriptor slot and its connection-hash bucket; 480 keeps that under the 512
+ * bytes of issue 9 (docs/design.md, "Connection memory"). */
+_Static_assert(sizeof(struct tern_sock) <= 480, "an idle connection must stay under 512 bytes");
+
 int tern__tcp_init(struct tern_stack *st)
 {
 	struct tern_tcp_tables *t = calloc(1, sizeof(*t));
@@ -40,6 +45,7 @@ int tern__tcp_init(struct tern_stack *st)
 	tern__chunk_pool_init(&t->chunk_pool, 0);
 	tern__pool_init(&t->epitem_pool, 64, 0, 0);
 	tern__pool_init(&t->ooo_pool, sizeof(struct tern_ooo), 0, 0);
+	tern__pool_init(&t->xfer_pool, sizeof(struct tern_xfer), 0, 0);
 	tern__pool_init(&t->listen_pool, sizeof(struct tern_listen_q), 16, 0);
 	for (int i = 0; i < TERN_PERTURB_SIZE; i++)
 		t->perturb[i] = tern__prng_u32(&st->prng);
@@ -71,10 +77,11 @@ void tern__tcp_fini(struct tern_stack *st)
 	tern__pool_destroy(&t->chunk_pool);
 	tern__pool_destroy(&t->epitem_pool);
 	tern__pool_destroy(&t->ooo_pool);
+	tern__pool_destroy(&t->xfer_pool);
 	tern__pool_destroy(&t->listen_pool);
 	for (int i = 0; i < t->nfds; i++)
-		if (t->fds[i].kind == FD_EPOLL)
-			free(t->fds[i].obj);
+		if (tern__fd_kind(t, i) == FD_EPOLL)
+			free(tern__fd_obj(t, i));
 	free(t->fds);
 	free(t->ehash);
 	free(t);
@@ -88,7 +95,7 @@ int tern__fd_alloc(struct tern_stack *st, enum tern_fd_kind kind, void *obj)
 	struct tern_tcp_tables *t = st->tcp;
 	int fd = t->fd_hint;
 
-	while (fd < t->nfds && t->fds[fd].kind != FD_FREE)
+	while (fd < t->nfds && tern__fd_kind(t, fd) != FD_FREE)
 		fd++;
 	if (fd == t->nfds) {
 		int n = t->nfds * 2;
@@ -99,8 +106,8 @@ int tern__fd_alloc(struct tern_stack *st, enum tern_fd_kind kind, void *obj)
 		memset(t->fds + t->nfds, 0, (size_t)(n - t->nfds) * sizeof(*t->fds));
 		t->nfds = n;
 	}
-	t->fds[fd].kind = (uint8_t)kind;
-	t->fds[fd].obj = obj;
+	TERN_ASSERT(((uintptr_t)obj & TERN_FD_KIND_MASK) == 0);
+	t->fds[fd] = (uintptr_t)obj | (uintptr_t)kind;
 	t->fd_hint = fd + 1;
 	return fd;
 }
@@ -109,9 +116,8 @@ void tern__fd_free(struct tern_stack *st, int fd)
 {
 	struct tern_tcp_tables *t = st->tcp;
 
-	TERN_ASSERT(fd >= 3 && fd < t->nfds && t->fds[fd].kind != FD_FREE);
-	t->fds[fd].kind = FD_FREE;
-	t->fds[fd].obj = NULL;
+	TERN_ASSERT(fd >= 3 && fd < t->nfds && tern__fd_kind(t, fd) != FD_FREE);
+	t->fds[fd] = 0;
 	if (fd < t->fd_hint)
 		t->fd_hint = fd;
 }
@@ -132,15 +138,73 @@ struct tern_sock *tern__fd_sock_any(struct tern_stack *st, int fd, int *err)
 {
 	struct tern_tcp_tables *t = st->tcp;
 
-	if (fd < 0 || fd >= t->nfds || t->fds[fd].kind == FD_FREE) {
+	if (fd < 0 || fd >= t->nfds || tern__fd_kind(t, fd) == FD_FREE) {
 		*err = -TERN_EBADF;
 		return NULL;
 	}
-	if (t->fds[fd].kind != FD_SOCK) {
+	if (tern__fd_kind(t, fd) != FD_SOCK) {
 		*err = -TERN_ENOTSOCK;
 		return NULL;
 	}
-	return t->fds[fd].obj;
+	return tern__fd_obj(t, fd);
+}
+
+/* ------------------------------------------------------------ transfer blocks */
+
+/* What a socket without a transfer block reads: nothing queued, nothing in
+ * flight. Constant, so a write that forgot to take a block faults at once. */
+const struct tern_xfer tern__xfer_none = { 0 };
+
+struct tern_xfer *tern__sk_xfer(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (tern__sk_has_xfer(sk))
+		return sk->xfer;
+	struct tern_xfer *x = tern__pool_get(&st->tcp->xfer_pool);
+	if (!x)
+		return NULL;
+	/* All zero is a fresh block's state (struct tern_xfer says why that equals
+	 * what a block given back held). */
+	memset(x, 0, sizeof(*x));
+	tern__stream_init(&x->sndq);
+	tern__stream_init(&x->rcvq);
+	sk->xfer = x;
+	return x;
+}
+
+static bool xfer_idle(const struct tern_sock *sk)
+{
+	const struct tern_xfer *x = sk->xfer;
+
+	return !tern__stream_chunks(&x->sndq) && !tern__stream_chunks(&x->rcvq) && !x->ooo && !x->txq_head &&
+	       !x->packets_out && !x->sacked_out && !x->lost_out && !x->retrans_out && !x->psh_count && !x->dsack &&
+	       !x->ooo_fin && sk->cc.ca_state == TERN_CA_OPEN;
+}
+
+void tern__sk_xfer_trim(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (!tern__sk_has_xfer(sk))
+		return;
+	tern__sk_ooo_put(st, sk, false);
+	if (!xfer_idle(sk))
+		return;
+	TERN_ASSERT(!tern__stream_len(&sk->xfer->sndq) && !tern__stream_len(&sk->xfer->rcvq));
+	tern__pool_put(&st->tcp->xfer_pool, sk->xfer);
+	sk->xfer = (struct tern_xfer *)&tern__xfer_none;
+}
+
+/* Drops everything the block holds and gives it back. */
+static void xfer_release(struct tern_stack *st, struct tern_sock *sk)
+{
+	struct tern_tcp_tables *t = st->tcp;
+
+	if (!tern__sk_has_xfer(sk))
+		return;
+	tern__stream_clear(&sk->xfer->sndq, &t->chunk_pool);
+	tern__stream_clear(&sk->xfer->rcvq, &t->chunk_pool);
+	tern__sk_ooo_put(st, sk, true);
+	tern__tcp_free_txq(st, sk);
+	tern__pool_put(&t->xfer_pool, sk->xfer);
+	sk->xfer = (struct tern_xfer *)&tern__xfer_none;
 }
 
 /* ------------------------------------------------------------ sockets */
@@ -155,8 +219,7 @@ struct tern_sock *tern__sock_alloc(struct tern_stack *st)
 	sk->fd = -1;
 	sk->state = TERN_TCP_CLOSE;
 	sk->scaling_ratio = TERN_TCP_DEFAULT_SCALING_RATIO;
-	tern__stream_init(&sk->sndq);
-	tern__stream_init(&sk->rcvq);
+	sk->xfer = (struct tern_xfer *)&tern__xfer_none;
 	tern__rtt_init(&sk->rtt);
 	tern__tcp_timers_init(sk);
 	return sk;
@@ -169,10 +232,7 @@ void tern__sock_free(struct tern_stack *st, struct tern_sock *sk)
 	TERN_ASSERT(!(sk->flags & SK_HASHED));
 	tern__tcp_clear_timers(st, sk);
 	tern__sock_epoll_detach(st, sk);
-	tern__stream_clear(&sk->sndq, &t->chunk_pool);
-	tern__stream_clear(&sk->rcvq, &t->chunk_pool);
-	tern__sk_ooo_put(st, sk, true);
-	tern__tcp_free_txq(st, sk);
+	xfer_release(st, sk);
 	if (sk->flags & SK_BOUND)
 		tern__port_unbind(st, sk);
 	if (sk->lq)
@@ -182,24 +242,28 @@ void tern__sock_free(struct tern_stack *st, struct tern_sock *sk)
 
 struct tern_ooo *tern__sk_ooo_get(struct tern_stack *st, struct tern_sock *sk)
 {
-	if (!sk->ooo) {
-		sk->ooo = tern__pool_get(&st->tcp->ooo_pool);
-		if (sk->ooo)
-			tern__ooo_init(sk->ooo);
+	struct tern_xfer *x = tern__sk_xfer(st, sk);
+
+	if (!x)
+		return NULL;
+	if (!x->ooo) {
+		x->ooo = tern__pool_get(&st->tcp->ooo_pool);
+		if (x->ooo)
+			tern__ooo_init(x->ooo);
 	}
-	return sk->ooo;
+	return x->ooo;
 }
 
 void tern__sk_ooo_put(struct tern_stack *st, struct tern_sock *sk, bool drop)
 {
-	if (!sk->ooo)
+	if (!sk->xfer->ooo)
 		return;
 	if (drop)
-		tern__ooo_clear(sk->ooo, &st->tcp->chunk_pool);
-	if (!tern__ooo_empty(sk->ooo))
+		tern__ooo_clear(sk->xfer->ooo, &st->tcp->chunk_pool);
+	if (!tern__ooo_empty(sk->xfer->ooo))
 		return;
-	tern__pool_put(&st->tcp->ooo_pool, sk->ooo);
-	sk->ooo = NULL;
+	tern__pool_put(&st->tcp->ooo_pool, sk->xfer->ooo);
+	sk->xfer->ooo = NULL;
 }
 
 /* ------------------------------------------------------------ connection hash */

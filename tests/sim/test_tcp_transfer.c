@@ -4,7 +4,9 @@
  * active closer's TIME-WAIT expires after 60 s, and nothing is left behind: no
  * socket, no buffer chunk, no scoreboard entry. Run clean, then under loss,
  * duplication and reordering, with and without SACK, window scaling, timestamps
- * and Nagle.
+ * and Nagle. Connections left open once their data is across hold no transfer
+ * block (struct tern_xfer) any more, and running out of blocks is a counted drop
+ * or ENOBUFS, never a crash.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -260,6 +262,7 @@ static void run_scenario_report(const struct scenario *sc, struct report *rep)
 		assert_int_equal(t->sock_pool.in_use, k == 1 ? 1 : 0);   /* the listener */
 		assert_int_equal(t->chunk_pool.in_use, 0);
 		assert_int_equal(t->txseg_pool.in_use, 0);
+		assert_int_equal(t->xfer_pool.in_use, 0);
 		assert_int_equal(t->orphans, 0);
 	}
 	assert_int_equal(tern_close(r.ts.server, r.lfd), 0);
@@ -389,6 +392,189 @@ static void thousand_connections(void **state)
 	run_scenario(&sc);
 }
 
+/* ------------------------------------------------------------ idle connections */
+
+/* Connections that carried data and then went quiet, still open: every one must
+ * give its transfer block (queues, scoreboard, recovery state) back, so an idle
+ * connection costs its socket alone, and take one again for the next exchange. */
+#define IDLE_CONNS 16
+#define IDLE_BYTES 60000u
+
+struct idle_run {
+	struct tcp_sim ts;
+	int lfd;
+	int cfd[IDLE_CONNS], sfd[IDLE_CONNS];
+	int accepted;
+	uint64_t round;                         /* bytes each side sends in total so far */
+	uint64_t sent[2][IDLE_CONNS], got[2][IDLE_CONNS];
+	uint64_t bad;                           /* received bytes not as sent */
+};
+
+static uint8_t idle_byte(int side, int i, uint64_t off)
+{
+	return (uint8_t)((off * 7 + (uint64_t)i * 13 + (uint64_t)side * 101) % 251);
+}
+
+/* Sends what each end still owes and reads whatever arrived; side 0 is the
+ * client. */
+static void idle_step(void *ctx)
+{
+	struct idle_run *r = ctx;
+	uint8_t buf[4096];
+
+	for (;;) {
+		struct tern_sockaddr peer, me;
+		int fd = tern_accept(r->ts.server, r->lfd, &peer, TERN_SOCK_NONBLOCK);
+		if (fd < 0)
+			break;
+		/* The client's port tells which connection this is. */
+		for (int i = 0; i < IDLE_CONNS; i++)
+			if (tern_getsockname(r->ts.client, r->cfd[i], &me) == 0 && me.port == peer.port)
+				r->sfd[i] = fd;
+		r->accepted++;
+	}
+	for (int side = 0; side < 2; side++) {
+		struct tern_stack *st = side ? r->ts.server : r->ts.client;
+		for (int i = 0; i < IDLE_CONNS; i++) {
+			int fd = side ? r->sfd[i] : r->cfd[i];
+			if (fd <= 0)
+				continue;
+			while (r->sent[side][i] < r->round) {
+				size_t n = (size_t)TERN_MIN(r->round - r->sent[side][i], sizeof(buf));
+				for (size_t k = 0; k < n; k++)
+					buf[k] = idle_byte(side, i, r->sent[side][i] + k);
+				ssize_t w = tern_send(st, fd, buf, n, 0);
+				if (w <= 0)
+					break;
+				r->sent[side][i] += (uint64_t)w;
+			}
+			ssize_t got;
+			while ((got = tern_recv(st, fd, buf, sizeof(buf), 0)) > 0) {
+				for (ssize_t k = 0; k < got; k++)
+					r->bad += buf[k] != idle_byte(!side, i, r->got[side][i] + (uint64_t)k);
+				r->got[side][i] += (uint64_t)got;
+			}
+		}
+	}
+}
+
+static bool idle_round_done(void *ctx)
+{
+	struct idle_run *r = ctx;
+	if (r->accepted < IDLE_CONNS)
+		return false;
+	for (int side = 0; side < 2; side++)
+		for (int i = 0; i < IDLE_CONNS; i++)
+			if (r->got[side][i] < r->round)
+				return false;
+	return true;
+}
+
+/* Nothing of a transfer left on either stack, every connection still open. */
+static void assert_idle(struct idle_run *r)
+{
+	struct tern_stack *both[2] = { r->ts.client, r->ts.server };
+	for (int k = 0; k < 2; k++) {
+		struct tern_tcp_tables *t = both[k]->tcp;
+		assert_int_equal(tern_stack_counter(both[k], TERN_CTR_TcpCurrEstab), IDLE_CONNS);
+		assert_int_equal(t->xfer_pool.in_use, 0);
+		assert_int_equal(t->txseg_pool.in_use, 0);
+		assert_int_equal(t->chunk_pool.in_use, 0);
+		assert_int_equal(t->ooo_pool.in_use, 0);
+	}
+}
+
+/* A listener on the server and IDLE_CONNS connections to it, not yet accepted. */
+static void idle_setup(struct idle_run *r, uint64_t seed, const struct tern_link_params *link)
+{
+	memset(r, 0, sizeof(*r));
+	tcp_sim_init(&r->ts, seed, link);
+	struct tern_sockaddr server = { .port = 80 };
+	server.addr.family = TERN_AF_INET;
+	server.addr.u.v4 = 0x0a000002;
+	r->lfd = tern_socket(r->ts.server, TERN_AF_INET, TERN_SOCK_STREAM | TERN_SOCK_NONBLOCK, 0);
+	assert_int_equal(tern_bind(r->ts.server, r->lfd, &server), 0);
+	assert_int_equal(tern_listen(r->ts.server, r->lfd, 64), 0);
+	for (int i = 0; i < IDLE_CONNS; i++) {
+		r->cfd[i] = tern_socket(r->ts.client, TERN_AF_INET, TERN_SOCK_STREAM | TERN_SOCK_NONBLOCK, 0);
+		assert_int_equal(tern_connect(r->ts.client, r->cfd[i], &server), -TERN_EINPROGRESS);
+	}
+}
+
+static void idle_connections_give_back_transfer_blocks(void **state)
+{
+	(void)state;
+	struct idle_run r;
+	struct tern_link_params lossy = { .delay = 10 * TERN_NS_PER_MS, .jitter = TERN_NS_PER_MS, .loss = 0.05,
+					  .duplicate = 0.01, .reorder = 0.02 };
+	idle_setup(&r, 9, &lossy);
+
+	/* Two exchanges, each followed by a quiet minute (past every retransmission,
+	 * probe and delayed ACK): the first makes the blocks, the second makes them
+	 * again after they were given back. */
+	for (int round = 1; round <= 2; round++) {
+		r.round = (uint64_t)round * IDLE_BYTES;
+		assert_true(tcp_sim_run(&r.ts, 120 * TERN_NS_PER_SEC, idle_round_done, idle_step, &r));
+		assert_int_equal(r.bad, 0);
+		assert_true(r.ts.client->tcp->xfer_pool.high_water > 0);
+		tern_sim_run_until(r.ts.sim, tern_sim_now(r.ts.sim) + 60 * TERN_NS_PER_SEC);
+		tcp_sim_sync(&r.ts);
+		assert_idle(&r);
+	}
+	/* The losses were repaired by the recovery state the blocks carry. */
+	assert_true(tern_stack_counter(r.ts.client, TERN_CTR_TcpRetransSegs) > 0);
+	assert_true(tern_stack_counter(r.ts.server, TERN_CTR_TcpRetransSegs) > 0);
+	tcp_sim_fini(&r.ts);
+}
+
+/* Out of transfer blocks (the pool's ceiling stands for memory running out): a
+ * connection that needs one drops what arrives, as with a full buffer, and its
+ * send() fails with ENOBUFS; once a block is free again the peer's
+ * retransmission gets through. */
+static void transfer_block_out_of_memory(void **state)
+{
+	(void)state;
+	struct idle_run r;
+	uint8_t buf[1000], in[2000];
+
+	memset(buf, 7, sizeof(buf));
+	idle_setup(&r, 10, NULL);
+	assert_true(tcp_sim_run(&r.ts, 10 * TERN_NS_PER_SEC, idle_round_done, idle_step, &r));
+	struct tern_pool *xp = &r.ts.server->tcp->xfer_pool;
+	assert_int_equal(xp->in_use, 0);
+	xp->max_objects = 1;
+
+	/* Connection 0 takes the only block: its bytes wait unread. */
+	assert_int_equal(tern_send(r.ts.client, r.cfd[0], buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	tern_sim_run_until(r.ts.sim, tern_sim_now(r.ts.sim) + 50 * TERN_NS_PER_MS);
+	tcp_sim_sync(&r.ts);
+	assert_int_equal(xp->in_use, 1);
+
+	/* Connection 1 finds none. */
+	uint64_t drops = tern_stack_counter(r.ts.server, TERN_CTR_TcpExtTCPRcvQDrop);
+	uint64_t failures = xp->failures;
+	assert_int_equal(tern_send(r.ts.client, r.cfd[1], buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	tern_sim_run_until(r.ts.sim, tern_sim_now(r.ts.sim) + 50 * TERN_NS_PER_MS);
+	tcp_sim_sync(&r.ts);
+	assert_true(tern_stack_counter(r.ts.server, TERN_CTR_TcpExtTCPRcvQDrop) > drops);
+	assert_int_equal(tern_recv(r.ts.server, r.sfd[1], in, sizeof(in), 0), -TERN_EAGAIN);
+	assert_int_equal(tern_send(r.ts.server, r.sfd[1], buf, 100, 0), -TERN_ENOBUFS);
+	assert_true(xp->failures > failures);
+	assert_int_equal(xp->in_use, 1);
+
+	/* Reading connection 0 empties it and frees the block; connection 1's data
+	 * arrives with the client's retransmission. */
+	assert_int_equal(tern_recv(r.ts.server, r.sfd[0], in, sizeof(in), 0), (ssize_t)sizeof(buf));
+	assert_int_equal(xp->in_use, 0);
+	tern_sim_run_until(r.ts.sim, tern_sim_now(r.ts.sim) + 5 * TERN_NS_PER_SEC);
+	tcp_sim_sync(&r.ts);
+	assert_int_equal(tern_recv(r.ts.server, r.sfd[1], in, sizeof(in), 0), (ssize_t)sizeof(buf));
+	assert_memory_equal(in, buf, sizeof(buf));
+	assert_int_equal(tern_send(r.ts.server, r.sfd[1], buf, 100, 0), 100);
+	assert_int_equal(tern_stack_counter(r.ts.server, TERN_CTR_TcpCurrEstab), IDLE_CONNS);
+	tcp_sim_fini(&r.ts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +585,8 @@ int main(void)
 		cmocka_unit_test(nodelay_reno),
 		cmocka_unit_test(recovery_mechanisms),
 		cmocka_unit_test(thousand_connections),
+		cmocka_unit_test(idle_connections_give_back_transfer_blocks),
+		cmocka_unit_test(transfer_block_out_of_memory),
 	};
 	/* TERN_TEST_FILTER picks tests by name (CTest runs the large one apart). */
 	if (getenv("TERN_TEST_FILTER"))
