@@ -363,6 +363,37 @@ const char *bench_opt(const struct bench_opts *o, const char *name, const char *
 	return dflt;
 }
 
+bool bench_opts_check(const struct bench_opts *o, const char *bench, const char *const *names, size_t count,
+		      const char *help)
+{
+	for (int i = 0; i < o->argc; i++) {
+		const char *a = o->argv[i];
+		size_t n = strncmp(a, "--", 2) ? 0 : strcspn(a + 2, "=");
+		bool known = false;
+		for (size_t k = 0; n && k < count; k++)
+			known |= strlen(names[k]) == n && !strncmp(a + 2, names[k], n);
+		if (!known) {
+			fprintf(stderr, "tern bench %s: unknown option '%s' (%s)\n", bench, a, help);
+			return false;
+		}
+		if (a[2 + n] != '=' && ++i >= o->argc) {
+			fprintf(stderr, "tern bench %s: %s needs a value\n", bench, a);
+			return false;
+		}
+	}
+	return true;
+}
+
+void bench_json_baseline(struct bench_json *j, const struct bench_opts *o, int brc, const char *base)
+{
+	if (brc == 0)
+		bench_json_raw(j, "linux", base);
+	else if (o->no_linux)
+		bench_json_null(j, "linux");
+	else
+		bench_json_str(j, "linux_error", base);
+}
+
 long bench_opt_long(const struct bench_opts *o, const char *name, long dflt)
 {
 	const char *v = bench_opt(o, name, NULL);

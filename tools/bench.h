@@ -127,5 +127,14 @@ void bench_json_head(struct bench_json *j, const char *name, const struct bench_
  * `dflt`. Unknown options are the benchmark's to reject. */
 const char *bench_opt(const struct bench_opts *o, const char *name, const char *dflt);
 long bench_opt_long(const struct bench_opts *o, const char *name, long dflt);
+/* Checks that o->argv holds only `--name V` or `--name=V` for the `count` names;
+ * false after one line on stderr ("tern bench BENCH: ...", `help` listing them). */
+bool bench_opts_check(const struct bench_opts *o, const char *bench, const char *const *names, size_t count,
+		      const char *help);
+
+/* Adds the Linux baseline's record to a JSON object: "linux" (its JSON, or null
+ * with --no-linux), else "linux_error" with why it did not run. `brc` and `base`
+ * are bench_run_baseline's result and output. */
+void bench_json_baseline(struct bench_json *j, const struct bench_opts *o, int brc, const char *base);
 
 #endif

@@ -222,24 +222,9 @@ int bench_bulk(const struct bench_opts *o, const struct bench_machine *m)
 	long long bytes = o->quick ? 64ll << 20 : 4ll << 30;
 	long long delay_us = 0, mtu = 65535, rmem = 6291456;
 	static const char *const names[] = { "bytes", "delay-us", "mtu", "rmem" };
-	for (int i = 0; i < o->argc; i++) {
-		const char *a = o->argv[i];
-		size_t n = strncmp(a, "--", 2) ? 0 : strcspn(a + 2, "=");
-		bool known = false;
-		for (size_t k = 0; n && k < sizeof(names) / sizeof(names[0]); k++)
-			known |= strlen(names[k]) == n && !strncmp(a + 2, names[k], n);
-		if (!known) {
-			fprintf(stderr, "tern bench bulk: unknown option '%s' "
-				"(--bytes N, --delay-us US, --mtu BYTES, --rmem BYTES)\n", a);
-			return 2;
-		}
-		if (a[2 + n] == '=')
-			continue;
-		if (++i >= o->argc) {
-			fprintf(stderr, "tern bench bulk: %s needs a value\n", a);
-			return 2;
-		}
-	}
+	if (!bench_opts_check(o, "bulk", names, sizeof(names) / sizeof(names[0]),
+			      "--bytes N, --delay-us US, --mtu BYTES, --rmem BYTES"))
+		return 2;
 	if (!bulk_opt(o, "bytes", 1, 1ll << 40, &bytes) ||
 	    !bulk_opt(o, "delay-us", 0, 1000000, &delay_us) ||
 	    !bulk_opt(o, "mtu", 576, 65535, &mtu) ||
@@ -302,12 +287,7 @@ int bench_bulk(const struct bench_opts *o, const struct bench_machine *m)
 		bench_json_bool(&j, "intact", r.bad_samples == 0 && r.bytes == (uint64_t)bytes);
 		bench_json_str(&j, "mode", "simulated ideal wire, one thread, 64 KiB writes and reads");
 		bench_json_close(&j);
-		if (brc == 0)
-			bench_json_raw(&j, "linux", base);
-		else if (o->no_linux)
-			bench_json_null(&j, "linux");
-		else
-			bench_json_str(&j, "linux_error", base);
+		bench_json_baseline(&j, o, brc, base);
 		bench_json_num(&j, "ratio", ratio);
 		bench_json_num(&j, "target_gbps", BULK_TARGET_GBPS);
 		bench_json_end(&j);

@@ -287,12 +287,7 @@ int bench_lifecycle(const struct bench_opts *o, const struct bench_machine *m)
 		bench_json_num(&j, "rate", r.rate);
 		bench_json_int(&j, "server_time_wait", (int64_t)tw);
 		bench_json_close(&j);
-		if (brc == 0)
-			bench_json_raw(&j, "linux", base);
-		else if (o->no_linux)
-			bench_json_null(&j, "linux");
-		else
-			bench_json_str(&j, "linux_error", base);
+		bench_json_baseline(&j, o, brc, base);
 		bench_json_num(&j, "ratio", ratio);
 		bench_json_num(&j, "target_rate", 1e6);
 		bench_json_num(&j, "target_ratio", 50);

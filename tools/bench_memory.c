@@ -479,12 +479,7 @@ int bench_memory(const struct bench_opts *o, const struct bench_machine *m)
 				bench_json_str(&j, names[i], rs[i]->limit);
 		bench_json_close(&j);
 		bench_json_close(&j);
-		if (brc == 0)
-			bench_json_raw(&j, "linux", base);
-		else if (o->no_linux)
-			bench_json_null(&j, "linux");
-		else
-			bench_json_str(&j, "linux_error", base);
+		bench_json_baseline(&j, o, brc, base);
 		bench_json_obj(&j, "ratio");
 		bench_json_num(&j, "request_bytes", mem_ratio(lreq, req.bytes));
 		bench_json_num(&j, "time_wait_bytes", mem_ratio(ltw, tw.bytes));

@@ -761,12 +761,7 @@ int bench_synflood(const struct bench_opts *o, const struct bench_machine *m)
 		bench_json_num(&j, "virtual_s", lg.virtual_s);
 		bench_json_num(&j, "wall_s", lg.wall_s);
 		bench_json_close(&j);
-		if (brc == 0)
-			bench_json_raw(&j, "linux", base);
-		else if (o->no_linux)
-			bench_json_null(&j, "linux");
-		else
-			bench_json_str(&j, "linux_error", base);
+		bench_json_baseline(&j, o, brc, base);
 		bench_json_num(&j, "ratio", ratio);
 		bench_json_num(&j, "ratio_cpu", ratio_cpu);
 		bench_json_num(&j, "target_synacks_per_s", 5e6);

@@ -311,21 +311,8 @@ static double ratio(double a, double b)
 static bool tun_options(const struct bench_opts *o, double *secs, long *conns, long *size)
 {
 	static const char *const names[] = { "seconds", "conns", "size" };
-	for (int i = 0; i < o->argc; i++) {
-		const char *a = o->argv[i];
-		size_t n = strncmp(a, "--", 2) ? 0 : strcspn(a + 2, "=");
-		bool known = false;
-		for (size_t k = 0; n && k < sizeof(names) / sizeof(names[0]); k++)
-			known |= strlen(names[k]) == n && !strncmp(a + 2, names[k], n);
-		if (!known) {
-			fprintf(stderr, "tern bench tun: unknown option '%s' (--seconds S, --conns N, --size BYTES)\n", a);
-			return false;
-		}
-		if (a[2 + n] != '=' && ++i >= o->argc) {
-			fprintf(stderr, "tern bench tun: %s needs a value\n", a);
-			return false;
-		}
-	}
+	if (!bench_opts_check(o, "tun", names, sizeof(names) / sizeof(names[0]), "--seconds S, --conns N, --size BYTES"))
+		return false;
 	const char *v = bench_opt(o, "seconds", NULL);
 	if (v) {
 		char *end;
@@ -418,12 +405,7 @@ int bench_tun(const struct bench_opts *o, const struct bench_machine *m)
 			json_count(&j, "bad_vnet", r.bad_vnet);
 		}
 		bench_json_close(&j);
-		if (brc == 0)
-			bench_json_raw(&j, "linux", base);
-		else if (o->no_linux)
-			bench_json_null(&j, "linux");
-		else
-			bench_json_str(&j, "linux_error", base);
+		bench_json_baseline(&j, o, brc, base);
 		bench_json_obj(&j, "ratio");
 		bench_json_num(&j, "http_conns_per_s", ratio(r.conns_per_s, lconns));
 		bench_json_num(&j, "gbps_offload", ratio(r.gbps_offload, lgbps));
