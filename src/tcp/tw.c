@@ -229,9 +229,17 @@ static bool ports_reserve(struct tern_tw_table *t, uint32_t laddr, uint16_t port
 		a->laddr = laddr;
 		t->addrs[t->naddrs++] = a;
 	}
-	if (!a->page[port >> 8] && !(a->page[port >> 8] = calloc(1, sizeof(struct tw_port_page))))
-		return false;
-	return true;
+	if (a->page[port >> 8])
+		return true;
+	a->page[port >> 8] = calloc(1, sizeof(struct tw_port_page));
+	if (a->page[port >> 8])
+		return true;
+	if (!a->count) {
+		/* Do not keep an address that holds nothing. */
+		t->addrs[--t->naddrs] = NULL;
+		free(a);
+	}
+	return false;
 }
 
 /* Counts an entry in (+1, after ports_reserve) or out (-1) of its port. Pages and
