@@ -11,8 +11,9 @@
  *     tern closing first (its side keeps the TIME-WAIT), the client closing;
  *   - throughput, the kernel client writing into tern's discard for --seconds
  *     (256 KiB writes, timed to the server's FIN after the client's): with the
- *     vnet_hdr offloads (the default: TSO packets of up to 64 KiB each way, cut and
- *     glued by the driver) and, in a second instance, with --no-offload (every
+ *     vnet_hdr offloads (the default: TSO packets of up to 64 KiB each way, taken
+ *     whole by the stack as GRO merges them and glued from the stack's segments by
+ *     the driver) and, in a second instance, with --no-offload (every
  *     datagram MTU-sized). These are the headline figures (gbps_offload,
  *     gbps_plain): tern receives, and discard's application costs nothing, so
  *     they measure the driver and the stack;
@@ -274,7 +275,7 @@ static int measure_tern(const char *secs, const char *conns, const char *size,
 	r->down_offload = bench_json_get(out, "gbps");
 	serve_stop(&s);
 	r->gso_rx = serve_num(&s, "offloads: ");
-	r->gso_rx_segs = serve_num(&s, "TSO packets in cut into ");
+	r->gso_rx_segs = serve_num(&s, "TSO packets in holding ");
 	r->gso_tx = serve_num(&s, "segments, ");
 	r->gso_tx_segs = serve_num(&s, "TSO packets out made of ");
 	r->bad_vnet = serve_num(&s, "partial checksums in, ");
@@ -424,7 +425,7 @@ int bench_tun(const struct bench_opts *o, const struct bench_machine *m)
 			printf("  tern   not measured: %s\n", why);
 		else {
 			printf("  tern   %10.0f HTTP connections/s (%.0f failed)\n", r.conns_per_s, r.failed);
-			printf("  tern   %10.2f Gbit/s with offloads (%.0f TSO packets in as %.0f segments, "
+			printf("  tern   %10.2f Gbit/s with offloads (%.0f TSO packets in holding %.0f segments, "
 			       "%.0f out from %.0f)\n", r.gbps_offload, r.gso_rx, r.gso_rx_segs, r.gso_tx,
 			       r.gso_tx_segs);
 			printf("  tern   %10.2f Gbit/s without offloads\n", r.gbps_plain);

@@ -229,8 +229,12 @@ static void accept_all(struct server *s, struct listener *l)
 	}
 }
 
-/* Everything the stack has ready, once. */
-static void serve_ready(struct server *s)
+/* Everything the stack has ready, once. Returns how many sockets were: the
+ * epoll is level-triggered, so a connection whose application stopped at its
+ * budget with input left is reported again, and the loop must not sleep until
+ * the stack has nothing ready (no datagram may come to wake it: a peer that has
+ * sent everything and waits for our FIN sends nothing more). */
+static int serve_ready(struct server *s)
 {
 	struct tern_epoll_event evs[SERVE_EVENTS];
 	int n = tern_epoll_wait(s->h.st, s->epfd, evs, SERVE_EVENTS);
@@ -246,6 +250,7 @@ static void serve_ready(struct server *s)
 			conn_step(s, sl->c);
 		}
 	}
+	return n;
 }
 
 static int open_listeners(struct server *s)
@@ -399,7 +404,8 @@ int tern_cmd_serve(int argc, char **argv)
 	struct tern_tun_stats ts;
 	tern_tun_stats(s.h.tun, &ts);
 	if (ts.offload)
-		printf("tern serve: offloads on (vnet header, TSO4, checksum)\n");
+		printf("tern serve: offloads on (vnet header, TSO4, checksum; TSO packets in %s)\n",
+		       o.no_gro ? "cut into segments (--no-gro)" : "whole, as GRO");
 	else if (ts.offload_error)
 		printf("tern serve: offloads off: the kernel refused them: %s\n",
 		       tern_strerror(ts.offload_error));
@@ -417,7 +423,11 @@ int tern_cmd_serve(int argc, char **argv)
 	printf("tern serve: ready\n");
 	fflush(stdout);
 
-	while (s.hold_until ? tunhost_poll_until(&s.h, s.hold_until) : tunhost_poll(&s.h)) {
+	int ready = 0;
+	/* With sockets still ready, the poll only takes what has arrived (a wake-up
+	 * time already past) instead of sleeping. */
+	while (ready > 0 ? tunhost_poll_until(&s.h, 0)
+	       : s.hold_until ? tunhost_poll_until(&s.h, s.hold_until) : tunhost_poll(&s.h)) {
 		if (s.hold_until && tern_tun_clock() >= s.hold_until) {
 			s.hold_until = 0;
 			printf("tern serve: accepting\n");
@@ -425,7 +435,7 @@ int tern_cmd_serve(int argc, char **argv)
 			for (int i = 0; i < s.nlst; i++)
 				accept_all(&s, &s.lst[i]);
 		}
-		serve_ready(&s);
+		ready = serve_ready(&s);
 		if (s.count && s.ended >= s.count)
 			break;
 	}
@@ -444,10 +454,11 @@ int tern_cmd_serve(int argc, char **argv)
 	       s.accepted, s.ended, s.failed, s.resets, s.rx_bytes, s.tx_bytes, ts.rx_packets,
 	       ts.tx_packets, ts.tx_errors);
 	if (ts.offload)
-		printf("tern serve: offloads: %" PRIu64 " TSO packets in cut into %" PRIu64
-		       " segments, %" PRIu64 " TSO packets out made of %" PRIu64 " segments (%" PRIu64
+		printf("tern serve: offloads: %" PRIu64 " TSO packets in holding %" PRIu64
+		       " segments (%s), %" PRIu64 " TSO packets out made of %" PRIu64 " segments (%" PRIu64
 		       " refused), %" PRIu64 " partial checksums in, %" PRIu64 " bad vnet headers\n",
-		       ts.gso_rx_packets, ts.gso_rx_segs, ts.gso_tx_packets, ts.gso_tx_segs,
+		       ts.gso_rx_packets, ts.gso_rx_segs, o.no_gro ? "cut" : "taken whole",
+		       ts.gso_tx_packets, ts.gso_tx_segs,
 		       ts.gso_tx_fallbacks, ts.csum_rx_partial, ts.rx_bad_vnet);
 	fflush(stdout);
 out:

@@ -67,6 +67,9 @@ const char tunhost_usage[] =
 	"  --duration SECONDS  stop after this long\n"
 	"  --no-offload        no TSO or checksum offload on the device (plain\n"
 	"                      MTU-sized datagrams both ways)\n"
+	"  --no-gro            with offloads, cut the kernel's TSO packets into their\n"
+	"                      segments before the stack sees them (a host without\n"
+	"                      GRO: an ACK for every second segment)\n"
 	"  --verbose           print the stack's log\n";
 
 void tunhost_opts_init(struct tunhost_opts *o)
@@ -179,6 +182,9 @@ int tunhost_option(struct tunhost_opts *o, const char *prog, int key, const char
 		return 0;
 	case TUNHOST_OPT_NO_OFFLOAD:
 		o->no_offload = true;
+		return 0;
+	case TUNHOST_OPT_NO_GRO:
+		o->no_gro = true;
 		return 0;
 	default:
 		return -1;
@@ -417,7 +423,7 @@ int tunhost_start(struct tunhost *h, const char *prog, const struct tunhost_opts
 	struct tern_tun_config tc = {
 		.ifname = o->dev, .addr = o->addr, .peer = o->peer, .mtu = o->mtu,
 		.log = on_log, .log_ctx = h, .tap = tapped ? on_tap : NULL, .tap_ctx = h,
-		.no_offload = o->no_offload,
+		.no_offload = o->no_offload, .no_gro = o->no_gro,
 	};
 	int rc = tern_tun_create(&tc, &h->tun);
 	if (rc < 0) {

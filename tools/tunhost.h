@@ -30,6 +30,7 @@ enum {
 	TUNHOST_OPT_MTU,
 	TUNHOST_OPT_VERBOSE,
 	TUNHOST_OPT_NO_OFFLOAD,
+	TUNHOST_OPT_NO_GRO,
 	TUNHOST_OPT_END     /* commands number their own options from here */
 };
 
@@ -40,7 +41,8 @@ enum {
 	{ "duration", true, TUNHOST_OPT_DURATION },                                 \
 	{ "sysctl", true, TUNHOST_OPT_SYSCTL }, { "mtu", true, TUNHOST_OPT_MTU },     \
 	{ "verbose", false, TUNHOST_OPT_VERBOSE },                                  \
-	{ "no-offload", false, TUNHOST_OPT_NO_OFFLOAD }
+	{ "no-offload", false, TUNHOST_OPT_NO_OFFLOAD },                            \
+	{ "no-gro", false, TUNHOST_OPT_NO_GRO }
 
 /* Help text for the shared options, for a command's usage. */
 extern const char tunhost_usage[];
@@ -56,6 +58,7 @@ struct tunhost_opts {
 	uint32_t mtu;
 	int verbose;
 	bool no_offload;           /* --no-offload: no vnet header, no TSO */
+	bool no_gro;               /* --no-gro: TSO packets cut before the stack */
 	int nsysctl;
 	const char *sysctl[TUNHOST_MAX_SYSCTL];   /* "name=value" */
 };

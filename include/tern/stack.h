@@ -89,6 +89,13 @@ void tern_stack_input(struct tern_stack *st, tern_time now, const void *pkt, siz
  * sender on a trusted link (Linux's CHECKSUM_UNNECESSARY); tern then skips the TCP
  * checksum check. The IPv4 header checksum is checked regardless. */
 #define TERN_INPUT_CSUM_OK 0x1u
+/* TERN_INPUT_GSO(n): the datagram is several TCP segments of n payload bytes each
+ * (the last may be shorter) that a receive offload merged, as Linux's GRO or a
+ * virtio-net device with TSO receive delivers them. The stack takes it as one
+ * arrival, as Linux takes such an skb: the peer's segment size is measured as n, so
+ * the data is ACKed at once when it is more than one segment's worth. */
+#define TERN_INPUT_GSO_SHIFT 16
+#define TERN_INPUT_GSO(n) ((unsigned)(uint16_t)(n) << TERN_INPUT_GSO_SHIFT)
 void tern_stack_input_flags(struct tern_stack *st, tern_time now, const void *pkt, size_t len,
 			    unsigned flags);
 

@@ -17,14 +17,18 @@
  * Offloads (the default; `no_offload` turns them off). The device is opened with
  * IFF_VNET_HDR and TUN_F_CSUM | TUN_F_TSO4, so the kernel hands tern TCP packets
  * of up to 64 KiB with their checksums left undone, and takes such packets from
- * tern. The driver cuts what it reads into the segments the wire would have
- * carried before the stack sees them, and queues what the stack emits, writing
- * runs of segments of one flow as one TSO packet after each datagram read and at
- * the end of each turn of the loop (before it sleeps). The stack never notices: it sees and
- * makes MTU-sized segments either way. TCP checksums are left partial both ways,
- * as on Linux's loopback (the kernel and tern trust each other's memory). The tap
- * sees the stack's segments as a wire would carry them: with their checksums
- * finished (in a copy, a pass over each datagram that only a tap costs).
+ * tern. The driver hands each TSO packet it reads to the stack whole, as one
+ * merged arrival (TERN_INPUT_GSO), the way Linux's receive path takes what GRO
+ * merged: one ACK per packet rather than one per two segments. With `no_gro` it
+ * cuts the packet into the segments the wire would have carried instead, and the
+ * stack acknowledges as a Linux host without GRO. What the stack emits is queued,
+ * and runs of segments of one flow are written as one TSO packet after each
+ * datagram read and at the end of each turn of the loop (before it sleeps); the
+ * stack itself makes MTU-sized segments either way. TCP checksums are left partial
+ * both ways, as on Linux's loopback (the kernel and tern trust each other's
+ * memory). The tap sees datagrams as the stack does (a merged TSO packet whole, as
+ * tcpdump on a GRO interface shows it), with their checksums finished (in a copy,
+ * a pass over each datagram that only a tap costs).
  * Without offloads (or when the kernel refuses them) every datagram crosses the
  * device as it is, and what the stack emits is written at once, from inside the
  * stack call that produced it.
@@ -75,6 +79,8 @@ struct tern_tun_config {
 	tern_tun_tap_fn tap;       /* optional */
 	void *tap_ctx;
 	bool no_offload;           /* plain datagrams only (no IFF_VNET_HDR) */
+	bool no_gro;               /* with offloads: TSO packets reach the stack cut into
+				      their segments, not whole */
 };
 
 /* What the driver itself counts (the stack's counters are in tern_stack_counters). */
@@ -90,7 +96,7 @@ struct tern_tun_stats {
 	bool offload;
 	int offload_error;
 	uint64_t gso_rx_packets;         /* TSO packets read from the device ... */
-	uint64_t gso_rx_segs;            /* ... and the segments they were cut into */
+	uint64_t gso_rx_segs;            /* ... and the segments they hold (cut or not) */
 	uint64_t csum_rx_partial;        /* other datagrams with their checksum left partial */
 	uint64_t gso_tx_packets;         /* TSO packets written to the device ... */
 	uint64_t gso_tx_segs;            /* ... and the segments they were made of */

@@ -186,6 +186,9 @@ struct tern_tcp {
 	struct tern_tcp_opts opt;
 	const uint8_t *payload;
 	uint32_t payload_len;
+	/* Not from the header: the payload bytes of each segment when a receive
+	 * offload merged several into this one (TERN_INPUT_GSO), else 0. */
+	uint16_t gso_size;
 };
 
 /* Parses a TCP segment (the IP payload, `len` bytes). With `check_sum`, verifies the

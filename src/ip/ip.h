@@ -35,7 +35,7 @@ void tern__ip_output(struct tern_stack *st, const struct tern_ip_out *out, size_
 
 /* Upper-layer input, called by IP for a checked datagram addressed to the host. */
 void tern__icmp_input(struct tern_stack *st, const struct tern_ipv4 *ip);
-/* `csum_ok`: the link vouches for the TCP checksum (TERN_INPUT_CSUM_OK). */
-void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, bool csum_ok);
+/* `flags`: what the link knows (TERN_INPUT_CSUM_OK, TERN_INPUT_GSO). */
+void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, unsigned flags);
 
 #endif

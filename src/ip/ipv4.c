@@ -101,7 +101,7 @@ void tern_stack_input_flags(struct tern_stack *st, tern_time now, const void *pk
 		break;
 	case TERN_IPPROTO_TCP:
 		tern__count(st, TERN_CTR_IpInDelivers);
-		tern__tcp_input(st, &ip, flags & TERN_INPUT_CSUM_OK);
+		tern__tcp_input(st, &ip, flags);
 		break;
 	default:
 		tern__count(st, TERN_CTR_IpInUnknownProtos);

@@ -2,11 +2,15 @@
  * link/tun_gso.c: cutting the kernel's TSO packets into segments and gluing the
  * stack's segments into TSO packets (link/tun_gso.h), for the TUN driver.
  *
- * Why split at all: the core keeps Linux's per-segment receive behaviour (an ACK
- * for every second full-sized segment, rcv_mss from the segments seen), which is
- * what a Linux host without GRO does. Handing it one 64 KiB "segment" would change
- * that, so the driver undoes the kernel's segmentation offload at the edge and the
- * core sees exactly the datagrams the wire would have carried.
+ * Split or whole. Linux's receive path meets a TSO packet from a TUN device as
+ * one skb: GRO merges the segments of a real NIC the same way, and a virtio-net
+ * guest with TSO receive gets the packet whole. Its TCP then acknowledges the
+ * merged data as one arrival: rcv_mss is measured from gso_size, and more than one
+ * segment's worth of new data is ACKed at once (__tcp_ack_snd_check), so one ACK
+ * per packet instead of one per two segments. The driver does the same by default
+ * (TERN_GSO_IN_WHOLE: the stack gets the packet with TERN_INPUT_GSO). Cut into its
+ * segments instead, the stack sees exactly the datagrams a wire without GRO would
+ * have carried, and ACKs as a Linux host without GRO does.
  *
  * Why coalesce: every write(2) to a TUN device costs a system call and a trip
  * through the kernel's receive path. With TUN_F_TSO4 the kernel takes a packet of
@@ -171,14 +175,40 @@ static int gso_split(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, b
 			/* tern_csum_fold complements; undo that to leave the folded sum. */
 			tern_put16(t + TERN_GSO_TCP_CSUM_OFF, (uint16_t)~tern_csum_fold(sum));
 		}
-		fn(ctx, seg, h + plen, csum_ok);
+		fn(ctx, seg, h + plen, csum_ok, 0);
 	}
 	return (int)nseg;
 }
 
-int tern__gso_input(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, bool complete,
+/* Hands a TCP/IPv4 GSO packet on whole; see tern__gso_input. `full`: a full TCP
+ * checksum, else the field is left as the kernel wrote it (the pseudo-header sum
+ * of the whole length). A packet of one segment is cut (to itself) instead. */
+static int gso_whole(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, bool full,
+		     bool csum_ok, tern_gso_seg_fn fn, void *ctx)
+{
+	struct tcp4 v;
+
+	if (!tcp4_view(pkt, len, &v))
+		return -TERN_GSO_BAD_PACKET;
+	if (v.flags & (TERN_TCP_SYN | TERN_TCP_RST))
+		return -TERN_GSO_BAD_FLAGS;
+	if (v.plen <= vh->gso_size)
+		return gso_split(vh, pkt, len, full, csum_ok, fn, ctx);
+	uint8_t *t = pkt + v.iphl;
+	ip_csum_set(pkt, v.iphl);
+	if (full) {
+		tern_put16(t + TERN_GSO_TCP_CSUM_OFF, 0);
+		tern_put16(t + TERN_GSO_TCP_CSUM_OFF,
+			   tern_csum_fold(tern_csum_add(pseudo_sum(pkt, v.thl + v.plen), t, v.thl + v.plen)));
+	}
+	fn(ctx, pkt, len, csum_ok, vh->gso_size);
+	return (int)((v.plen + vh->gso_size - 1) / vh->gso_size);
+}
+
+int tern__gso_input(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, unsigned mode,
 		    tern_gso_seg_fn fn, void *ctx)
 {
+	bool complete = mode & TERN_GSO_IN_COMPLETE;
 	if (vh->hdr_len > len)
 		return -TERN_GSO_BAD_HDR_LEN;
 	bool needs_csum = vh->flags & TERN_VNET_F_NEEDS_CSUM;
@@ -196,6 +226,8 @@ int tern__gso_input(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, bo
 			return -TERN_GSO_BAD_SIZE;
 		/* Every segment's checksum field is written afresh, so what the
 		 * kernel left in the packet's does not matter. */
+		if (mode & TERN_GSO_IN_WHOLE)
+			return gso_whole(vh, pkt, len, complete || !trusted, trusted, fn, ctx);
 		return gso_split(vh, pkt, len, complete || !trusted, trusted, fn, ctx);
 	}
 	if (needs_csum && complete) {
@@ -205,7 +237,7 @@ int tern__gso_input(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, bo
 		uint32_t sum = tern_csum_add(0, pkt + vh->csum_start, len - vh->csum_start);
 		tern_put16(field, tern_csum_fold(sum));
 	}
-	fn(ctx, pkt, len, trusted);
+	fn(ctx, pkt, len, trusted, 0);
 	return 1;
 }
 

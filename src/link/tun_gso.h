@@ -11,8 +11,9 @@
  *
  * In: tern__gso_input turns what the kernel hands the device into the datagrams
  * tern_stack_input_flags takes: a TCP/IPv4 GSO packet (up to 64 KiB) cut into
- * gso_size segments, anything else unchanged, and says which of them have a
- * checksum the stack may trust without summing the data (TERN_INPUT_CSUM_OK).
+ * gso_size segments or passed whole with its gso_size (GRO), anything else
+ * unchanged, and says which of them have a checksum the stack may trust without
+ * summing the data (TERN_INPUT_CSUM_OK).
  * Checksums the kernel left undone (NEEDS_CSUM: its data never left memory, as
  * on loopback) stay undone unless asked for.
  *
@@ -68,29 +69,43 @@ enum tern_gso_status {
 };
 
 /* Receives one datagram for the stack; valid only during the call. `csum_ok`:
- * its TCP checksum need not be checked (TERN_INPUT_CSUM_OK). */
-typedef void (*tern_gso_seg_fn)(void *ctx, const uint8_t *pkt, size_t len, bool csum_ok);
+ * its TCP checksum need not be checked (TERN_INPUT_CSUM_OK). `gso_size`: 0 for a
+ * single segment; for a GSO packet handed whole (TERN_GSO_IN_WHOLE), the payload
+ * bytes of each segment it stands for (TERN_INPUT_GSO). */
+typedef void (*tern_gso_seg_fn)(void *ctx, const uint8_t *pkt, size_t len, bool csum_ok,
+				uint16_t gso_size);
+
+/* How tern__gso_input hands datagrams on (or-ed). */
+#define TERN_GSO_IN_COMPLETE 0x1u  /* full TCP checksums, as a wire would carry them */
+#define TERN_GSO_IN_WHOLE 0x2u     /* a GSO packet goes on as one datagram (GRO) */
 
 /* Hands to `fn`, in order, the datagrams the stack should see for one read from
  * the device: `vh` its vnet header, pkt[0..len) the datagram after it. Returns how
- * many were handed (at least 1), or -TERN_GSO_* without handing any.
+ * many segments they stand for (at least 1), or -TERN_GSO_* without handing any.
  *
- * A GSO packet is cut in place: segment k is rebuilt over the tail of segment k-1
- * once `fn` has returned, so `pkt` is scratch afterwards. Each segment gets the
- * packet's headers with its own IP total length, IP ID (the packet's + k),
- * header checksum and sequence number (+ k * gso_size); FIN and PSH stay on the
- * last segment only and CWR on the first only, as the kernel's own segmentation
- * (tcp_gso_segment) leaves them.
+ * A GSO packet is cut in place unless `mode` has TERN_GSO_IN_WHOLE: segment k is
+ * rebuilt over the tail of segment k-1 once `fn` has returned, so `pkt` is scratch
+ * afterwards. Each segment gets the packet's headers with its own IP total length,
+ * IP ID (the packet's + k), header checksum and sequence number (+ k * gso_size);
+ * FIN and PSH stay on the last segment only and CWR on the first only, as the
+ * kernel's own segmentation (tcp_gso_segment) leaves them.
+ *
+ * With TERN_GSO_IN_WHOLE a GSO packet of more than one segment is checked the same
+ * way but handed on in one piece with its gso_size, as Linux's receive path sees
+ * what GRO merged or what a virtio-net guest with TSO receive gets: one datagram of
+ * up to 64 KiB, its headers those of the first segment but for the total length,
+ * and FIN/PSH of the last.
  *
  * Checksums. A datagram the kernel marked NEEDS_CSUM (every TCP segment it sends
  * through a device with TUN_F_CSUM) or DATA_VALID is trusted: csum_ok. Its TCP
  * checksum field holds the pseudo-header sum (Linux's CHECKSUM_PARTIAL), and so
- * does each segment cut from it, for its own length. With `complete` the sum is
- * finished instead (full TCP checksums, NEEDS_CSUM completed in place), for a
- * consumer that wants datagrams exactly as a wire would carry them. A GSO packet
+ * does each segment cut from it, for its own length. With TERN_GSO_IN_COMPLETE the
+ * sum is finished instead (full TCP checksums, NEEDS_CSUM completed in place), for
+ * a consumer that wants datagrams exactly as a wire would carry them. A GSO packet
  * marked neither gets full checksums and csum_ok false; other datagrams marked
- * neither pass untouched, csum_ok false. */
-int tern__gso_input(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, bool complete,
+ * neither pass untouched, csum_ok false. The IPv4 header checksum of whatever is
+ * handed on is always right. */
+int tern__gso_input(const struct tern_vnet_hdr *vh, uint8_t *pkt, size_t len, unsigned mode,
 		    tern_gso_seg_fn fn, void *ctx);
 
 /* The vnet header for one datagram of a stack that leaves TCP checksums partial

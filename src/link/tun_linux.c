@@ -41,9 +41,10 @@
  * TUNSETVNETHDRSZ anyway. TUNSETVNETLE fixes its byte order to little-endian, so
  * link/tun_gso.c reads it the same way on every host.
  *
- * In, link/tun_gso.c cuts each TSO packet into the segments the wire would have
- * carried, and each segment goes to tern_stack_input_flags: the core's
- * per-segment behaviour is that of Linux without GRO. Checksums stay partial both
+ * In, each TSO packet goes to tern_stack_input_flags whole with TERN_INPUT_GSO, as
+ * Linux's stack receives what GRO merged (link/tun_gso.c says why); with no_gro,
+ * link/tun_gso.c cuts it into the segments the wire would have carried and the
+ * core's per-segment behaviour is that of Linux without GRO. Checksums stay partial both
  * ways, as on loopback: what the kernel marks NEEDS_CSUM goes in with
  * TERN_INPUT_CSUM_OK, and the stack leaves its own TCP checksums partial
  * (tx_csum_offload) for the kernel, which gets them as NEEDS_CSUM and trusts
@@ -117,6 +118,7 @@ struct tern_tun {
 	struct tern_tun_stats stats;
 	struct watch watch[TERN_TUN_MAX_WATCH];
 	bool offload;            /* every read and write carries a vnet header */
+	bool gro;                /* TSO packets go to the stack whole */
 	tern_time rx_now;        /* arrival time of what tern__gso_input hands on */
 	bool rx_partial;         /* and whether its TCP checksum is left partial */
 	uint8_t *tapbuf;         /* with offloads and a tap: datagrams finished for it */
@@ -427,6 +429,7 @@ int tern_tun_create(const struct tern_tun_config *cfg, struct tern_tun **out)
 	if (rc < 0)
 		goto fail;
 	tun->fd = rc;
+	tun->gro = tun->offload && !cfg->no_gro;
 	if (tun->offload && (!(tun->txq = malloc(TXQ_BYTES)) ||
 			     (tun->tap && !(tun->tapbuf = malloc(TUN_MAX_DGRAM))))) {
 		rc = -ENOMEM;
@@ -572,12 +575,13 @@ static int arm_timer(struct tern_tun *tun, tern_time when)
 }
 
 /* tern__gso_input's consumer: one segment (or datagram) to the stack. */
-static void rx_segment(void *ctx, const uint8_t *pkt, size_t len, bool csum_ok)
+static void rx_segment(void *ctx, const uint8_t *pkt, size_t len, bool csum_ok, uint16_t gso_size)
 {
 	struct tern_tun *tun = ctx;
 	if (tun->tap)
 		tap_call(tun, tun->rx_now, false, pkt, len, tun->rx_partial);
-	tern_stack_input_flags(tun->st, tun->rx_now, pkt, len, csum_ok ? TERN_INPUT_CSUM_OK : 0);
+	tern_stack_input_flags(tun->st, tun->rx_now, pkt, len,
+			       (csum_ok ? TERN_INPUT_CSUM_OK : 0) | TERN_INPUT_GSO(gso_size));
 }
 
 /* One read with offloads: the vnet header apart, the datagram into buf. */
@@ -624,7 +628,8 @@ static int read_burst(struct tern_tun *tun)
 			tun->rx_partial = vh.gso_type != TERN_VNET_GSO_NONE
 				? (vh.flags & (TERN_VNET_F_NEEDS_CSUM | TERN_VNET_F_DATA_VALID)) != 0
 				: (vh.flags & TERN_VNET_F_NEEDS_CSUM) != 0;
-			int segs = tern__gso_input(&vh, tun->buf, (size_t)n, false, rx_segment, tun);
+			int segs = tern__gso_input(&vh, tun->buf, (size_t)n, tun->gro ? TERN_GSO_IN_WHOLE : 0,
+						   rx_segment, tun);
 			if (segs < 0) {
 				tun->stats.rx_bad_vnet++;
 			} else if (vh.gso_type != TERN_VNET_GSO_NONE) {

@@ -402,14 +402,15 @@ void tern__tcp_rcv(struct tern_stack *st, struct tern_sock *sk, const struct ter
 		tern__tcp_send_reset(st, ip, seg);
 }
 
-void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, bool csum_ok)
+void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, unsigned flags)
 {
 	struct tern_tcp seg;
 	enum tern_wire_status why;
 	struct tern_sock *sk;
 
 	tern__count(st, TERN_CTR_TcpInSegs);
-	why = tern_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, !csum_ok, &seg);
+	why = tern_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, !(flags & TERN_INPUT_CSUM_OK),
+			     &seg);
 	if (why != TERN_WIRE_OK) {
 		/* DEVIATION: a bad option length drops the segment here, where Linux would
 		 * stop parsing options and carry on: a header that lies about its own
@@ -417,6 +418,7 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, bool csu
 		count_refusal(st, why);
 		return;
 	}
+	seg.gso_size = (uint16_t)(flags >> TERN_INPUT_GSO_SHIFT);
 
 	/* A connection, else a time-wait entry, else a half-open request, else a
 	 * listener (Linux keeps the first three in one hash). */

@@ -349,7 +349,9 @@ void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const str
 			fin = false;
 		}
 		sk->rcv_nxt += len;
-		tern__tcp_event_data_recv(st, sk, len, seg->hdr_len);
+		/* A merged arrival (TERN_INPUT_GSO) is measured by its segments, as
+		 * tcp_measure_rcv_mss takes gso_size before skb->len. */
+		tern__tcp_event_data_recv(st, sk, seg->gso_size ? seg->gso_size : len, seg->hdr_len);
 		tern__tcp_grow_window(st, sk);
 	}
 	if (fin && seq + len == end) {

@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # interop_offload: the TUN driver's offloads end to end (issue 8): IFF_VNET_HDR with
-# TUN_F_CSUM | TUN_F_TSO4, TSO packets from the kernel cut into segments before the
-# stack sees them, the stack's segments glued into TSO packets for the kernel.
+# TUN_F_CSUM | TUN_F_TSO4, TSO packets from the kernel taken whole by the stack (as
+# GRO) or, with --no-gro, cut into segments before the stack sees them, the
+# stack's segments glued into TSO packets for the kernel.
 #
 # `tern serve --netns NS --app echo` (offloads on, the default) and, from inside
 # the namespace:
 #   - a capture on the device (tcpdump, else dumpcap) during a 10 MiB echo sees
 #     datagrams longer than the 1500-byte MTU in both directions;
 #   - 100 MiB through echo, both directions at once, SHA-256 compared;
-#   - tern's own counters (`tern nstat` through the control socket) count the
-#     MTU-sized segments the stack handled, several times the datagrams that
-#     crossed the device;
-#   - the driver's summary at exit: TSO packets in cut into more segments than
-#     packets, TSO packets out made of more segments than packets, none refused,
-#     no bad vnet header.
+#   - tern's own counters (`tern nstat` through the control socket): the
+#     MTU-sized segments the stack sent, and the datagrams it took in, one per
+#     device read (TSO packets whole, as Linux counts InSegs per GRO skb);
+#   - the driver's summary at exit: TSO packets in holding more segments than
+#     packets, taken whole; TSO packets out made of more segments than packets,
+#     none refused, no bad vnet header.
+# Then `--no-gro`, with 4 MiB receive buffers: a 10 MiB echo works, and the stack
+# counts the segments the TSO packets were cut into, several times the datagrams
+# that crossed the device; 64 MiB into discard are all read (tern's FIN follows
+# the client's), though the window is more than discard reads per turn.
 # Then `--no-offload`: the same echo works, the start line says offloads are off,
 # there is no offload summary, and the capture has nothing longer than the MTU.
 # Bad arguments are checked first (no root needed). Needs root, /dev/net/tun, ip,
@@ -52,7 +57,7 @@ cleanup() {
 			kill -KILL "$p" 2>/dev/null || true
 		fi
 	done
-	for n in "$ns" "$ns-plain"; do
+	for n in "$ns" "$ns-plain" "$ns-split"; do
 		ip netns pids "$n" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
 		ip netns del "$n" 2>/dev/null || true
 	done
@@ -68,7 +73,7 @@ K="192.0.2.1"
 start_serve() {
 	local name=$1
 	shift
-	"$TERN_BIN" serve --netns "$name" --app echo --ctl "$ctl" --duration 300 "$@" \
+	"$TERN_BIN" serve --netns "$name" --app echo --app discard --ctl "$ctl" --duration 300 "$@" \
 		>"$tmp/$name.out" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do
@@ -137,6 +142,26 @@ print(best[k], best[t], n)
 EOF
 }
 
+# $2 MiB into tern's discard from namespace $1, then our FIN; tern's FIN must follow
+# within 20 s: discard read every byte, not only what arrived while the client sent.
+discard_mib() {
+	ip netns exec "$1" python3 - "$T" "$2" <<'EOF'
+import socket, sys
+T, mib = sys.argv[1], int(sys.argv[2])
+s = socket.create_connection((T, 9), timeout=20)
+chunk = bytes(1 << 20)
+for _ in range(mib):
+    s.sendall(chunk)
+s.shutdown(socket.SHUT_WR)
+try:
+    if s.recv(1) != b"":
+        sys.exit("discard: data from the server")
+except socket.timeout:
+    sys.exit("discard: no FIN from the server within 20 s after ours")
+s.close()
+EOF
+}
+
 # Echo through tern: $1 MiB both directions at once on one connection, SHA-256 of
 # what went out against what came back.
 echo_mib() {
@@ -189,26 +214,48 @@ fi
 echo_mib "$ns" 100 || fail "100 MiB echo failed"
 say "100 MiB both ways through echo, SHA-256 equal"
 
-TERN_CTL="$ctl" "$TERN_BIN" nstat -saz TcpInSegs TcpOutSegs TcpInErrs >"$tmp/nstat"
-in_segs=$(awk '$1 == "TcpInSegs" { print $2 }' "$tmp/nstat")
-out_segs=$(awk '$1 == "TcpOutSegs" { print $2 }' "$tmp/nstat")
-grep -Eq '^TcpInErrs +0 ' "$tmp/nstat" || fail "TcpInErrs: $(cat "$tmp/nstat")"
-# 110 MiB each way in segments of at most 1448 bytes: at least 79,600 each way.
-[ "${in_segs:-0}" -ge 79600 ] && [ "${out_segs:-0}" -ge 79600 ] \
-	|| fail "the stack saw too few segments: $(cat "$tmp/nstat")"
+# The stack's counters and the driver's summary at exit, for the serve in $1.
+# Sets in_segs, out_segs, dev_in, gin, gin_segs, gout, gout_segs, how.
+read_counters() {
+	TERN_CTL="$ctl" "$TERN_BIN" nstat -saz TcpInSegs TcpOutSegs TcpInErrs >"$tmp/nstat"
+	in_segs=$(awk '$1 == "TcpInSegs" { print $2 }' "$tmp/nstat")
+	out_segs=$(awk '$1 == "TcpOutSegs" { print $2 }' "$tmp/nstat")
+	grep -Eq '^TcpInErrs +0 ' "$tmp/nstat" || fail "TcpInErrs: $(cat "$tmp/nstat")"
+	stop_serve
+	line=$(grep '^tern serve: offloads: ' "$tmp/$1.out") || fail "no offload summary"
+	read -r gin gin_segs how gout gout_segs refused bad < <(sed -E \
+		's/.*: ([0-9]+) TSO packets in holding ([0-9]+) segments \((taken whole|cut)\), ([0-9]+) TSO packets out made of ([0-9]+) segments \(([0-9]+) refused\), [0-9]+ partial checksums in, ([0-9]+) bad vnet headers$/\1 \2 \3 \4 \5 \6 \7/' <<<"$line" | sed 's/taken whole/whole/')
+	[ -n "${bad:-}" ] || fail "cannot read the summary: $line"
+	[ "$gin" -gt 0 ] && [ "$gin_segs" -gt $((gin * 2)) ] || fail "no TSO packets in: $line"
+	[ "$gout" -gt 0 ] && [ "$gout_segs" -gt $((gout * 2)) ] || fail "no TSO packets coalesced: $line"
+	[ "$refused" -eq 0 ] && [ "$bad" -eq 0 ] || fail "refused or bad: $line"
+	dev_in=$(sed -nE 's/.*device: ([0-9]+) datagrams in.*/\1/p' "$tmp/$1.out")
+}
 
-stop_serve
-line=$(grep '^tern serve: offloads: ' "$tmp/$ns.out") || fail "no offload summary"
-read -r gin gin_segs gout gout_segs refused bad < <(sed -E \
-	's/.*: ([0-9]+) TSO packets in cut into ([0-9]+) segments, ([0-9]+) TSO packets out made of ([0-9]+) segments \(([0-9]+) refused\), [0-9]+ partial checksums in, ([0-9]+) bad vnet headers$/\1 \2 \3 \4 \5 \6/' <<<"$line")
-[ -n "${bad:-}" ] || fail "cannot read the summary: $line"
-[ "$gin" -gt 0 ] && [ "$gin_segs" -gt $((gin * 2)) ] || fail "no TSO packets split: $line"
-[ "$gout" -gt 0 ] && [ "$gout_segs" -gt $((gout * 2)) ] || fail "no TSO packets coalesced: $line"
-[ "$refused" -eq 0 ] && [ "$bad" -eq 0 ] || fail "refused or bad: $line"
-dev_in=$(sed -nE 's/.*device: ([0-9]+) datagrams in.*/\1/p' "$tmp/$ns.out")
-[ "$in_segs" -gt $((dev_in * 2)) ] || fail "stack segments in $in_segs, device datagrams in $dev_in"
-say "split $gin TSO packets into $gin_segs segments, coalesced $gout_segs segments into $gout;" \
-	"the stack saw $in_segs segments in for $dev_in device reads"
+read_counters "$ns"
+[ "$how" = whole ] || fail "TSO packets in were not taken whole: $line"
+# 110 MiB each way; tern's own segments are at most 1448 bytes: at least 79,600.
+[ "${out_segs:-0}" -ge 79600 ] || fail "the stack sent too few segments: $(cat "$tmp/nstat")"
+# Whole: one stack datagram per device read (a few reads may not be TCP).
+[ "$in_segs" -le "$dev_in" ] && [ "$in_segs" -lt $((out_segs / 2)) ] \
+	|| fail "stack segments in $in_segs, device datagrams in $dev_in, out $out_segs"
+say "took $gin TSO packets holding $gin_segs segments whole, coalesced $gout_segs segments" \
+	"into $gout; the stack saw $in_segs datagrams in for $dev_in device reads"
+
+# ---------------------------------------------------------------- --no-gro
+# With a receive buffer of 4 MiB from the start (more than discard reads per turn).
+start_serve "$ns-split" --no-gro --sysctl "net.ipv4.tcp_rmem=4096 4194304 8388608"
+grep -q '^tern serve: offloads on .*cut into segments (--no-gro)' "$tmp/$ns-split.out" \
+	|| fail "--no-gro not said: $(head -3 "$tmp/$ns-split.out")"
+echo_mib "$ns-split" 10 || fail "10 MiB echo with --no-gro failed"
+discard_mib "$ns-split" 64 || fail "64 MiB into discard with a 4 MiB window"
+read_counters "$ns-split"
+[ "$how" = cut ] || fail "TSO packets in were not cut: $line"
+# 74 MiB in segments of at most 1448 bytes: at least 53,500, and several per read.
+[ "$in_segs" -ge 53500 ] && [ "$in_segs" -gt $((dev_in * 2)) ] \
+	|| fail "--no-gro: stack segments in $in_segs, device datagrams in $dev_in"
+say "--no-gro: cut $gin TSO packets into $gin_segs segments; the stack saw $in_segs segments" \
+	"in for $dev_in device reads"
 
 # ---------------------------------------------------------------- offloads off
 start_serve "$ns-plain" --no-offload

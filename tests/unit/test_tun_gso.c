@@ -98,13 +98,15 @@ struct got {
 	uint8_t *seg[MAX_SEGS];
 	size_t len[MAX_SEGS];
 	bool ok[MAX_SEGS];
+	uint16_t gso[MAX_SEGS];
 };
 
-static void collect(void *ctx, const uint8_t *pkt, size_t len, bool csum_ok)
+static void collect(void *ctx, const uint8_t *pkt, size_t len, bool csum_ok, uint16_t gso_size)
 {
 	struct got *g = ctx;
 	assert_true(g->n < MAX_SEGS);
 	g->ok[g->n] = csum_ok;
+	g->gso[g->n] = gso_size;
 	g->seg[g->n] = malloc(len);
 	assert_non_null(g->seg[g->n]);
 	memcpy(g->seg[g->n], pkt, len);
@@ -160,7 +162,7 @@ static void test_split_like_the_kernel(void **state)
 	kernel_tso(buf, s, MSS, &vh);
 
 	struct got g = { 0 };
-	assert_int_equal(tern__gso_input(&vh, buf, TERN_IPV4_HDR_LEN + 32 + s.plen, true, collect, &g), 4);
+	assert_int_equal(tern__gso_input(&vh, buf, TERN_IPV4_HDR_LEN + 32 + s.plen, TERN_GSO_IN_COMPLETE, collect, &g), 4);
 	assert_int_equal(g.n, 4);
 	for (int k = 0; k < 4; k++) {
 		struct tern_ipv4 ip;
@@ -196,7 +198,7 @@ static void test_split_small_gso_size(void **state)
 	kernel_tso(buf, s, 8, &vh);   /* smaller than the 52 bytes of headers */
 
 	struct got g = { 0 };
-	assert_int_equal(tern__gso_input(&vh, buf, 52 + 100, true, collect, &g), 13);
+	assert_int_equal(tern__gso_input(&vh, buf, 52 + 100, TERN_GSO_IN_COMPLETE, collect, &g), 13);
 	for (int k = 0; k < 13; k++) {
 		struct tern_ipv4 ip;
 		struct tern_tcp t;
@@ -209,6 +211,60 @@ static void test_split_small_gso_size(void **state)
 	got_free(&g);
 }
 
+/* TERN_GSO_IN_WHOLE (GRO): the packet goes on in one piece with its gso_size:
+ * the kernel's headers with a right IP checksum, the payload untouched, the
+ * partial TCP checksum left for a trusting stack or finished when asked; a packet
+ * of one segment, or a SYN, is not treated as merged. */
+static void test_whole_like_gro(void **state)
+{
+	(void)state;
+	static uint8_t buf[TERN_GSO_MAX_DGRAM];
+	struct tern_vnet_hdr vh;
+	struct segspec s = spec(0xfffff000u, 0xfffe, 3 * MSS + 100);
+	s.flags = TERN_TCP_ACK | TERN_TCP_PSH | TERN_TCP_FIN;
+	size_t len = kernel_tso(buf, s, MSS, &vh);
+	tern_put16(buf + 10, 0x1234);   /* a wrong IP header checksum is made right */
+
+	struct got g = { 0 };
+	assert_int_equal(tern__gso_input(&vh, buf, len, TERN_GSO_IN_WHOLE, collect, &g), 4);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.len[0], len);
+	assert_true(g.ok[0]);
+	assert_int_equal(g.gso[0], MSS);
+	struct tern_ipv4 ip;
+	struct tern_tcp t;
+	assert_int_equal(tern_ipv4_parse(g.seg[0], g.len[0], &ip), TERN_WIRE_OK);
+	assert_int_equal(tern_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, false, &t), TERN_WIRE_OK);
+	assert_int_equal(t.seq, 0xfffff000u);
+	assert_int_equal(t.payload_len, 3 * MSS + 100);
+	assert_int_equal(t.flags, TERN_TCP_ACK | TERN_TCP_PSH | TERN_TCP_FIN);
+	for (size_t i = 0; i < t.payload_len; i++)
+		assert_int_equal(t.payload[i], (uint8_t)(s.fill + i));
+	got_free(&g);
+
+	/* Completed, it passes a full check, and the ref datagram is identical. */
+	len = kernel_tso(buf, s, MSS, &vh);
+	assert_int_equal(tern__gso_input(&vh, buf, len, TERN_GSO_IN_WHOLE | TERN_GSO_IN_COMPLETE, collect, &g), 4);
+	parse(g.seg[0], g.len[0], &ip, &t);
+	static uint8_t ref[TERN_GSO_MAX_DGRAM];
+	assert_int_equal(build(ref, sizeof(ref), &s), len);
+	assert_memory_equal(g.seg[0], ref, len);
+	got_free(&g);
+
+	/* One segment's worth: as without GRO, gso_size 0. */
+	struct segspec one = spec(1, 1, MSS);
+	len = kernel_tso(buf, one, MSS, &vh);
+	assert_int_equal(tern__gso_input(&vh, buf, len, TERN_GSO_IN_WHOLE, collect, &g), 1);
+	assert_int_equal(g.gso[0], 0);
+	got_free(&g);
+
+	/* Refused as when cut: SYN in a GSO packet. */
+	s.flags = TERN_TCP_SYN;
+	len = kernel_tso(buf, s, MSS, &vh);
+	assert_int_equal(tern__gso_input(&vh, buf, len, TERN_GSO_IN_WHOLE, collect, &g), -TERN_GSO_BAD_FLAGS);
+	assert_int_equal(g.n, 0);
+}
+
 /* A GSO packet no bigger than one segment is handed on as one. */
 static void test_split_single_segment(void **state)
 {
@@ -218,7 +274,7 @@ static void test_split_single_segment(void **state)
 	struct segspec s = spec(1, 1, 500);
 	kernel_tso(buf, s, MSS, &vh);
 	struct got g = { 0 };
-	assert_int_equal(tern__gso_input(&vh, buf, 52 + 500, true, collect, &g), 1);
+	assert_int_equal(tern__gso_input(&vh, buf, 52 + 500, TERN_GSO_IN_COMPLETE, collect, &g), 1);
 	uint8_t ref[2048];
 	size_t rl = build(ref, sizeof(ref), &s);
 	assert_int_equal(g.len[0], rl);
@@ -237,7 +293,7 @@ static void test_split_untrusted(void **state)
 	kernel_tso(buf, s, MSS, &vh);
 	vh.flags = 0;
 	struct got g = { 0 };
-	assert_int_equal(tern__gso_input(&vh, buf, 52 + 3000, false, collect, &g), 3);
+	assert_int_equal(tern__gso_input(&vh, buf, 52 + 3000, 0, collect, &g), 3);
 	for (int k = 0; k < 3; k++) {
 		struct tern_ipv4 ip;
 		struct tern_tcp t;
@@ -261,12 +317,12 @@ static void test_checksum_completed(void **state)
 	struct tern_vnet_hdr vh = { .flags = TERN_VNET_F_NEEDS_CSUM, .csum_start = 20, .csum_offset = 16 };
 	struct got g = { 0 };
 	/* Left as it is, and trusted. */
-	assert_int_equal(tern__gso_input(&vh, buf, len, false, collect, &g), 1);
+	assert_int_equal(tern__gso_input(&vh, buf, len, 0, collect, &g), 1);
 	assert_memory_equal(g.seg[0], partial, len);
 	assert_true(g.ok[0]);
 	got_free(&g);
 	/* Completed on request. */
-	assert_int_equal(tern__gso_input(&vh, buf, len, true, collect, &g), 1);
+	assert_int_equal(tern__gso_input(&vh, buf, len, TERN_GSO_IN_COMPLETE, collect, &g), 1);
 	assert_memory_equal(g.seg[0], ref, len);
 	assert_true(g.ok[0]);
 	got_free(&g);
@@ -275,12 +331,12 @@ static void test_checksum_completed(void **state)
 	 * is trusted, no flag is not. */
 	buf[30] ^= 0xff;
 	vh = (struct tern_vnet_hdr){ .flags = TERN_VNET_F_DATA_VALID };
-	assert_int_equal(tern__gso_input(&vh, buf, len, true, collect, &g), 1);
+	assert_int_equal(tern__gso_input(&vh, buf, len, TERN_GSO_IN_COMPLETE, collect, &g), 1);
 	assert_memory_equal(g.seg[0], buf, len);
 	assert_true(g.ok[0]);
 	got_free(&g);
 	vh = (struct tern_vnet_hdr){ 0 };
-	assert_int_equal(tern__gso_input(&vh, buf, len, false, collect, &g), 1);
+	assert_int_equal(tern__gso_input(&vh, buf, len, 0, collect, &g), 1);
 	assert_memory_equal(g.seg[0], buf, len);
 	assert_false(g.ok[0]);
 	got_free(&g);
@@ -289,8 +345,8 @@ static void test_checksum_completed(void **state)
 static void expect_refused(struct tern_vnet_hdr vh, uint8_t *buf, size_t len, int why)
 {
 	struct got g = { 0 };
-	assert_int_equal(tern__gso_input(&vh, buf, len, true, collect, &g), -why);
-	assert_int_equal(tern__gso_input(&vh, buf, len, false, collect, &g), -why);
+	assert_int_equal(tern__gso_input(&vh, buf, len, TERN_GSO_IN_COMPLETE, collect, &g), -why);
+	assert_int_equal(tern__gso_input(&vh, buf, len, 0, collect, &g), -why);
 	assert_int_equal(g.n, 0);
 }
 
@@ -403,7 +459,7 @@ static void round_trip(const struct tern_gso_dgram *d, size_t n)
 	static uint8_t copy[TERN_GSO_MAX_DGRAM];
 	memcpy(copy, pkt, len);
 	struct got g = { 0 };
-	assert_int_equal(tern__gso_input(&vh, pkt, len, true, collect, &g), (int)n);
+	assert_int_equal(tern__gso_input(&vh, pkt, len, TERN_GSO_IN_COMPLETE, collect, &g), (int)n);
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(g.len[i], d[i].len);
 		assert_memory_equal(g.seg[i], d[i].data, d[i].len);
@@ -412,7 +468,7 @@ static void round_trip(const struct tern_gso_dgram *d, size_t n)
 	got_free(&g);
 	/* Cut as the driver does, checksums left partial: the originals but for the
 	 * checksum field, which holds each segment's pseudo-header sum. */
-	assert_int_equal(tern__gso_input(&vh, copy, len, false, collect, &g), (int)n);
+	assert_int_equal(tern__gso_input(&vh, copy, len, 0, collect, &g), (int)n);
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(g.len[i], d[i].len);
 		assert_memory_equal(g.seg[i], d[i].data, 36);
@@ -558,10 +614,11 @@ static uint64_t rng_next(uint64_t *s)
 	return x;
 }
 
-static void count_only(void *ctx, const uint8_t *pkt, size_t len, bool csum_ok)
+static void count_only(void *ctx, const uint8_t *pkt, size_t len, bool csum_ok, uint16_t gso_size)
 {
 	(void)pkt;
 	(void)csum_ok;
+	(void)gso_size;
 	*(size_t *)ctx += len;
 }
 
@@ -598,7 +655,8 @@ static void test_random_input_is_safe(void **state)
 		if (x & 16)
 			vh.hdr_len = (uint16_t)rng_next(&r);
 		size_t seen = 0;
-		int n = tern__gso_input(&vh, p, len, x & 32, count_only, &seen);
+		unsigned mode = (x & 32 ? TERN_GSO_IN_COMPLETE : 0) | (x & 64 ? TERN_GSO_IN_WHOLE : 0);
+		int n = tern__gso_input(&vh, p, len, mode, count_only, &seen);
 		assert_true(n != 0);
 		if (n < 0)
 			assert_int_equal(seen, 0);
@@ -611,6 +669,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vnet_header_little_endian),
 		cmocka_unit_test(test_split_like_the_kernel),
+		cmocka_unit_test(test_whole_like_gro),
 		cmocka_unit_test(test_split_small_gso_size),
 		cmocka_unit_test(test_split_single_segment),
 		cmocka_unit_test(test_split_untrusted),
