@@ -243,7 +243,7 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 
 	update_window(st, sk, seg);
 	sk->probes_out = 0;
-	sk->rcv_tstamp = st->now;
+	sk->rcv_tstamp = tern__sk_ms(st);
 
 	bool dsack;
 	uint32_t newly_sacked = mark_sacked(st, sk, seg, &dsack);

@@ -249,7 +249,7 @@ static struct tern_sock *create_child(struct tern_stack *st, struct tern_sock *l
 	}
 	tern__tcp_init_mss(st, sk);
 	tern__tcp_init_rcv_window(st, sk, p->wnd_mss);
-	sk->rcv_tstamp = st->now;
+	sk->rcv_tstamp = tern__sk_ms(st);
 	if (p->rtt_us >= 0) {
 		tern__rtt_sample(&sk->rtt, p->rtt_us, sk->snd_una + 1, sk->snd_nxt, (uint32_t)st->sys.tcp_rto_min_us,
 				 (uint32_t)st->sys.tcp_rto_max_ms * 1000u);

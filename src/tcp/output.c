@@ -146,8 +146,10 @@ void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk, uint
 
 /* Linux's tcp_init_buffer_space, when the connection is established: the window's
  * clamp follows the buffer (tcp_app_win keeps 1/2^tcp_app_win of it for the
- * application: nothing at the default 31), and the ceiling stays under the clamp.
- * A peer without window scaling caps everything at 65535. */
+ * application: nothing at the default 31), one segment of the buffer stays out of
+ * the window (with the default tcp_rmem, a clamp of 65536 - 1448 = 64088), and the
+ * ceiling stays under the clamp. A peer without window scaling caps everything at
+ * 65535. */
 void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk)
 {
 	uint32_t maxwin = allowed_space(sk);
@@ -159,7 +161,10 @@ void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk)
 		if (st->sys.tcp_app_win && st->sys.tcp_app_win < 32 && maxwin > 4u * sk->advmss)
 			sk->window_clamp = TERN_MAX(maxwin - (maxwin >> st->sys.tcp_app_win), 4u * sk->advmss);
 	}
+	if (st->sys.tcp_app_win && sk->window_clamp > 2u * sk->advmss && sk->window_clamp + sk->advmss > maxwin)
+		sk->window_clamp = TERN_MAX(2u * sk->advmss, maxwin - sk->advmss);
 	sk->rcv_ssthresh = TERN_MIN(sk->rcv_ssthresh, sk->window_clamp);
+	tern__tcp_rcv_space_init(st, sk);
 }
 
 /* Linux's tcp_sndbuf_expand: unless the user fixed SO_SNDBUF, the send buffer
@@ -182,18 +187,42 @@ void tern__tcp_sndbuf_expand(struct tern_stack *st, struct tern_sock *sk)
 		sk->sndbuf = (uint32_t)TERN_MIN(sndmem, (uint64_t)st->sys.tcp_wmem[2]);
 }
 
-/* Linux's tcp_grow_window, for each in-order data segment: while the buffer has
- * room, the ceiling rises by two segments (the truesize test of tcp_grow_window
- * passes whenever the ratio was measured on segments like this one). */
-void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk)
+/* Linux's __tcp_grow_window: an arrival whose buffer holds more than its payload
+ * in window may still grow the ceiling while the ceiling is low: each halving of
+ * the largest window (tcp_rmem[2]) the ceiling is under halves what the buffer
+ * must carry. */
+static uint32_t grow_window_small(const struct tern_stack *st, const struct tern_sock *sk, uint32_t len,
+				  uint32_t truesize)
 {
-	(void)st;
-	if (sk->rcv_ssthresh >= sk->window_clamp)
-		return;
+	int64_t size = tern__win_from_space(sk, truesize) >> 1;
+	int64_t window = tern__win_from_space(sk, st->sys.tcp_rmem[2]) >> 1;
+
+	while ((int64_t)sk->rcv_ssthresh <= window) {
+		if (size <= (int64_t)len)
+			return 2u * sk->rcv_mss;
+		size >>= 1;
+		window >>= 1;
+	}
+	return 0;
+}
+
+/* Linux's tcp_grow_window, for an arrival of `len` bytes whose buffers would cost
+ * `truesize`: while the buffer has room, the ceiling rises by two segments (or,
+ * for an arrival that is mostly overhead, by what grow_window_small allows), or
+ * by twice the arrival when that is more (a merged one, TERN_INPUT_GSO), never
+ * past the room; and the next ACK goes at once. */
+void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk, uint32_t len, uint32_t truesize)
+{
 	int64_t room = TERN_MIN((int64_t)sk->window_clamp, rcv_space(sk)) - (int64_t)sk->rcv_ssthresh;
-	if (room > 0)
-		sk->rcv_ssthresh = (uint32_t)TERN_MIN((int64_t)sk->rcv_ssthresh + 2 * sk->advmss,
-						      (int64_t)sk->window_clamp);
+	if (room <= 0)
+		return;
+	int64_t incr = tern__win_from_space(sk, truesize) <= (int64_t)len ? 2 * (int64_t)sk->advmss
+									   : grow_window_small(st, sk, len, truesize);
+	if (!incr)
+		return;
+	incr = TERN_MAX(incr, 2 * (int64_t)len);
+	sk->rcv_ssthresh += (uint32_t)TERN_MIN(room, incr);
+	sk->quick_acks |= 1;
 }
 
 /* Linux's __tcp_select_window: what the window should be from buffer space alone. */
@@ -572,11 +601,13 @@ void tern__tcp_send_active_reset(struct tern_stack *st, struct tern_sock *sk)
  * interval. Returns true when this one must be suppressed. */
 bool tern__tcp_ratelimit_ack(struct tern_stack *st, struct tern_sock *sk)
 {
-	tern_time gap = (tern_time)st->sys.tcp_invalid_ratelimit * TERN_NS_PER_MS;
-
-	if (sk->last_oow_ack && st->now - sk->last_oow_ack < gap)
-		return true;
-	sk->last_oow_ack = st->now;
+	/* Linux compares jiffies (HZ=1000): a stamp in the future is not recent. */
+	if (sk->last_oow_ack) {
+		int32_t elapsed = (int32_t)(tern__sk_ms(st) - sk->last_oow_ack);
+		if (elapsed >= 0 && (int64_t)elapsed < (int64_t)st->sys.tcp_invalid_ratelimit)
+			return true;
+	}
+	sk->last_oow_ack = tern__sk_ms(st);
 	return false;
 }
 
@@ -723,7 +754,7 @@ static bool send_new(struct tern_stack *st, struct tern_sock *sk, uint32_t len, 
 	if (seq_gt(sk->snd_nxt, sk->snd_max))
 		sk->snd_max = sk->snd_nxt;
 	if (len)
-		sk->lsndtime = st->now;   /* data, not a bare FIN (tcp_event_data_sent) */
+		sk->lsndtime = tern__sk_ms(st);   /* data, not a bare FIN (tcp_event_data_sent) */
 	return true;
 }
 

@@ -38,6 +38,17 @@ uint32_t tern__skb_truesize(uint32_t payload, uint32_t tcp_hdr_len)
 	return alloc + 256;
 }
 
+/* The truesize of an arrival of `len` bytes: a merged one (TERN_INPUT_GSO) costs
+ * what its segments would have, as a GRO skb carries theirs. */
+static uint32_t seg_truesize(const struct tern_tcp *seg, uint32_t len)
+{
+	uint32_t g = seg->gso_size;
+	if (!g || len <= g)
+		return tern__skb_truesize(len, seg->hdr_len);
+	uint32_t rest = len % g;
+	return (len / g) * tern__skb_truesize(g, seg->hdr_len) + (rest ? tern__skb_truesize(rest, seg->hdr_len) : 0);
+}
+
 /* tcp_incr_quickack: enough quick ACKs for half a window of full segments, at
  * most `max`, at least 2. */
 static void incr_quickack(struct tern_sock *sk, unsigned max)
@@ -83,12 +94,13 @@ void tern__tcp_event_data_recv(struct tern_stack *st, struct tern_sock *sk, uint
 	} else {
 		sk->ack_pending |= ACK_PUSHED;
 	}
+	tern__tcp_rcv_rtt_measure(st, sk);
 
 	if (!sk->ato) {
 		incr_quickack(sk, TERN_TCP_MAX_QUICKACKS);
 		sk->ato = TERN_TCP_ATO_MIN_NS;
 	} else {
-		tern_time m = st->now - sk->last_rcv_data;
+		tern_time m = tern__sk_ms_age(st, sk->last_rcv_data);
 		if (m <= TERN_TCP_ATO_MIN_NS / 2) {
 			sk->ato = (sk->ato >> 1) + TERN_TCP_ATO_MIN_NS / 2;
 		} else if (m < sk->ato) {
@@ -99,7 +111,7 @@ void tern__tcp_event_data_recv(struct tern_stack *st, struct tern_sock *sk, uint
 			incr_quickack(sk, TERN_TCP_MAX_QUICKACKS);
 		}
 	}
-	sk->last_rcv_data = st->now;
+	sk->last_rcv_data = tern__sk_ms(st);
 }
 
 /* Linux's __tcp_ack_snd_check: send the owed ACK now, or let it wait. */
@@ -140,25 +152,6 @@ void tern__tcp_ack_snd_check(struct tern_stack *st, struct tern_sock *sk)
 	if (sk->ack_pending & ACK_COMP)
 		return;
 	tern__tcp_arm_compressed_ack(st, sk);
-}
-
-/* Linux's tcp_rcv_rtt_measure_ts: a full-sized segment echoing one of our
- * timestamps gives the receiver an RTT sample (the smoothing is tcp_rcv_rtt_update
- * without window dependence). */
-void tern__tcp_rcv_rtt_measure_ts(struct tern_sock *sk, const struct tern_tcp *seg, uint32_t ts_now)
-{
-	if (!(seg->opt.present & TERN_TCPOPT_HAS_TS) || !seg->opt.ts_ecr || seg->payload_len < TERN_MAX(sk->rcv_mss, 1u))
-		return;
-	uint32_t delta_ms = ts_now - seg->opt.ts_ecr;
-	if (delta_ms >= INT32_MAX / 1000)
-		return;
-	int64_t m = (int64_t)TERN_MAX(delta_ms, 1u) * 1000;
-	if (sk->rcv_rtt_x8_us) {
-		m -= sk->rcv_rtt_x8_us >> 3;
-		sk->rcv_rtt_x8_us = (uint32_t)((int64_t)sk->rcv_rtt_x8_us + m);
-	} else {
-		sk->rcv_rtt_x8_us = (uint32_t)(m << 3);
-	}
 }
 
 /* ------------------------------------------------------------ SACK blocks */
@@ -284,6 +277,14 @@ static void queue_ofo(struct tern_stack *st, struct tern_sock *sk, const struct 
 		tern__count(st, TERN_CTR_TcpExtTCPOFODrop);
 	if (r.dup)
 		tern__tcp_dsack_set(st, sk, r.dup_span.start, r.dup_span.end);
+	/* Linux's tcp_data_queue_ofo: the window may grow on out-of-order data when
+	 * SACK reports it (without SACK, a window that stays put keeps the duplicate
+	 * ACKs coming for fast retransmit); the buffer grows to hold the span, but
+	 * not for a child nobody accepted yet, nor an orphan (Linux: sk_socket). */
+	if (r.stored && sk->neg.sack_ok)
+		tern__tcp_grow_window(st, sk, seg->payload_len, seg_truesize(seg, seg->payload_len));
+	if (sk->fd >= 0)
+		tern__tcp_rcvbuf_grow(st, sk);
 }
 
 /* Linux's tcp_data_queue. `seg` has passed the acceptability test and carries
@@ -352,7 +353,7 @@ void tern__tcp_data_queue(struct tern_stack *st, struct tern_sock *sk, const str
 		/* A merged arrival (TERN_INPUT_GSO) is measured by its segments, as
 		 * tcp_measure_rcv_mss takes gso_size before skb->len. */
 		tern__tcp_event_data_recv(st, sk, seg->gso_size ? seg->gso_size : len, seg->hdr_len);
-		tern__tcp_grow_window(st, sk);
+		tern__tcp_grow_window(st, sk, len, seg_truesize(seg, len));
 	}
 	if (fin && seq + len == end) {
 		sk->rcv_nxt++;

@@ -256,7 +256,8 @@ struct tern_sock {
 
 	/* ---- timestamps (RFC 7323) */
 	uint32_t ts_recent;             /* peer's TSval to echo */
-	uint32_t rcv_rtt_x8_us;         /* receiver's RTT estimate from TSecr, << 3 */
+	uint32_t rcv_rtt_x8_us;         /* receiver's RTT estimate, << 3 (Linux's
+					   rcv_rtt_est.rtt_us); 0: none */
 	tern_time ts_recent_stamp;      /* when ts_recent was set (ns); 0 = never */
 
 	/* ---- RTT, RTO, congestion */
@@ -264,8 +265,8 @@ struct tern_sock {
 	struct tern_minrtt min_rtt;     /* windowed minimum RTT (all zero: none yet) */
 	struct tern_cc cc;
 	tern_time retrans_stamp;        /* first (re)transmission of the oldest segment */
-	tern_time lsndtime;             /* last time we sent data */
-	tern_time rcv_tstamp;           /* last time a segment arrived */
+	uint32_t lsndtime;              /* last time we sent data (tern__sk_ms) */
+	uint32_t rcv_tstamp;            /* last time a segment arrived (tern__sk_ms) */
 	tern_seq tlp_high_seq;          /* snd_nxt at the loss probe; 0: none pending */
 	uint8_t tlp_retrans;            /* the pending loss probe was a retransmission */
 	uint8_t rack_reord;             /* RACK: reordering seen, keep the reordering window */
@@ -274,7 +275,7 @@ struct tern_sock {
 
 	/* ---- delayed ACK (Linux icsk_ack) */
 	tern_time ato;                  /* current delayed-ACK timeout */
-	tern_time last_rcv_data;        /* last data segment arrival */
+	uint32_t last_rcv_data;         /* last data segment arrival (tern__sk_ms) */
 	uint16_t rcv_mss;               /* estimate of the peer's segment size */
 	uint16_t scaling_ratio;         /* window per buffer byte, x256 (Linux's
 					   scaling_ratio: payload / skb truesize) */
@@ -290,12 +291,22 @@ struct tern_sock {
 	tern_seq compressed_ack_rcv_nxt;   /* rcv_nxt the counter belongs to */
 
 	/* ---- RFC 5961 challenge ACK limit */
-	tern_time last_oow_ack;         /* last rate-limited ACK we sent (ns) */
+	uint32_t last_oow_ack;          /* last rate-limited ACK we sent (tern__sk_ms);
+					   0: none */
+
+	/* ---- receive-buffer autotuning (Linux's rcvq_space and rcv_rtt_est) */
+	uint32_t rcvq_space;            /* most bytes the application read in one RTT */
+	tern_seq rcvq_seq;              /* copied_seq when this RTT's count began ... */
+	uint32_t rcvq_time;             /* ... and when (tern__sk_us) */
+	tern_seq rcv_rtt_seq;           /* the per-window RTT sample ends when rcv_nxt
+					   reaches this ... */
+	uint32_t rcv_rtt_time;          /* ... having begun then (tern__sk_us); 0: none */
 
 	/* ---- per-socket options */
 	/* (sized by Linux's bounds: MAX_TCP_KEEPIDLE/KEEPINTVL 32767, MAX_TCP_KEEPCNT
 	 * and MAX_TCP_SYNCNT 127, TCP_LINGER2 at most 120 s, DEFER_ACCEPT < 256) */
-	tern_time linger_until;         /* end of a lingering close() (SK_LINGER_WAIT) */
+	uint32_t linger_until;          /* end of a lingering close() (SK_LINGER_WAIT;
+					   tern__sk_ms) */
 	int linger_s;                   /* SO_LINGER seconds when SK_LINGER */
 	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0 = off */
 	int16_t keepidle_s, keepintvl_s; /* 0 = the sysctl */
@@ -392,11 +403,34 @@ static inline uint32_t tern__tcp_in_flight(const struct tern_sock *sk)
 	return sk->xfer->packets_out - (sk->xfer->sacked_out + sk->xfer->lost_out) + sk->xfer->retrans_out;
 }
 
+/*
+ * Socket clocks for times kept in 32 bits, read modulo 2^32 (as differences):
+ * milliseconds, as Linux keeps lsndtime, rcv_tstamp, lrcvtime and the like in
+ * tcp_jiffies32 (HZ=1000), good for ages up to 49 days; microseconds, as Linux's
+ * tcp_mstamp, for RTT-scale measurements, good for 71 minutes. Both start at 1 so
+ * that a stamp taken at time 0 is not 0, which some fields keep for "none".
+ */
+static inline uint32_t tern__sk_ms(const struct tern_stack *st)
+{
+	return (uint32_t)(st->now / TERN_NS_PER_MS) + 1;
+}
+
+static inline uint32_t tern__sk_us(const struct tern_stack *st)
+{
+	return (uint32_t)(st->now / TERN_NS_PER_US) + 1;
+}
+
+/* How long ago a tern__sk_ms stamp was, in nanoseconds. */
+static inline tern_time tern__sk_ms_age(const struct tern_stack *st, uint32_t stamp)
+{
+	return (tern_time)(uint32_t)(tern__sk_ms(st) - stamp) * TERN_NS_PER_MS;
+}
+
 /* What the congestion-control module may see of the connection now. */
 static inline struct tern_cc_conn tern__tcp_cc_conn(const struct tern_stack *st, const struct tern_sock *sk)
 {
 	struct tern_cc_conn c = { .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt,
-				  .last_send = sk->lsndtime };
+				  .last_send = sk->lsndtime ? st->now - tern__sk_ms_age(st, sk->lsndtime) : 0 };
 	return c;
 }
 
@@ -550,7 +584,12 @@ void tern__tcp_emit(struct tern_stack *st, const struct tern_ip_out *out, const 
 void tern__tcp_emit_ex(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg,
 		       bool count_outsegs);
 void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk);
-void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk, uint32_t len, uint32_t truesize);
+/* Receive-buffer autotuning (tcp/rcvbuf.c). */
+void tern__tcp_rcv_space_init(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_rcv_space_adjust(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_rcvbuf_grow(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_rcv_rtt_measure(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_sndbuf_expand(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_ack_snd_check(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_schedule_ack(struct tern_stack *st, struct tern_sock *sk, bool now);

@@ -356,7 +356,7 @@ int tern_connect(struct tern_stack *st, int fd, const struct tern_sockaddr *addr
 	sk->neg.wscale_ok = st->sys.tcp_window_scaling != 0;
 	tern__tcp_init_mss(st, sk);
 	tern__tcp_init_rcv_window(st, sk, sk->advmss);
-	sk->rcv_tstamp = st->now;
+	sk->rcv_tstamp = tern__sk_ms(st);
 	tern__tcp_set_state(st, sk, TERN_TCP_SYN_SENT);
 	tern__ehash_insert(st, sk);
 	tern__count(st, TERN_CTR_TcpActiveOpens);
@@ -404,9 +404,9 @@ ssize_t tern_send(struct tern_stack *st, int fd, const void *buf, size_t len, in
 	/* After an idle spell longer than the RTO, slow start begins again
 	 * (net.ipv4.tcp_slow_start_after_idle, RFC 5681 §4.1). */
 	if (sk->xfer->packets_out == 0 && tern__tcp_unsent(sk) == 0 && st->sys.tcp_slow_start_after_idle &&
-	    sk->lsndtime && st->now - sk->lsndtime > (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US) {
+	    sk->lsndtime && tern__sk_ms_age(st, sk->lsndtime) > (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US) {
 		struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
-		tern__cc_cwnd_restart(&sk->cc, &c, st->now - sk->lsndtime, tern__rtt_rto_us(&sk->rtt),
+		tern__cc_cwnd_restart(&sk->cc, &c, tern__sk_ms_age(st, sk->lsndtime), tern__rtt_rto_us(&sk->rtt),
 				      TERN_TCP_INIT_CWND);
 	}
 	struct tern_xfer *x = tern__sk_xfer(st, sk);
@@ -442,6 +442,7 @@ ssize_t tern_recv(struct tern_stack *st, int fd, void *buf, size_t len, int flag
 		n = buf ? tern__stream_read(&sk->xfer->rcvq, &st->tcp->chunk_pool, buf, n)
 			: tern__stream_consume(&sk->xfer->rcvq, &st->tcp->chunk_pool, n);
 		sk->copied_seq += (uint32_t)n;
+		tern__tcp_rcv_space_adjust(st, sk);
 		tern__tcp_clean_rbuf(st, sk, n);
 		tern__sk_xfer_trim(st, sk);
 		return (ssize_t)n;
@@ -608,7 +609,7 @@ static int close_finish(struct tern_stack *st, struct tern_sock *sk, int fd)
 bool tern__tcp_linger_done(const struct tern_stack *st, const struct tern_sock *sk)
 {
 	return (sk->state != TERN_TCP_FIN_WAIT1 && sk->state != TERN_TCP_CLOSING && sk->state != TERN_TCP_LAST_ACK) ||
-	       st->now >= sk->linger_until;
+	       (int32_t)(tern__sk_ms(st) - sk->linger_until) >= 0;
 }
 
 int tern_close(struct tern_stack *st, int fd)
@@ -662,7 +663,9 @@ int tern_close(struct tern_stack *st, int fd)
 		 * wait is over) and finishes on the next tern_close. */
 		send_fin(st, sk);
 		if ((sk->flags & SK_LINGER) && sk->linger_s > 0) {
-			sk->linger_until = st->now + (tern_time)sk->linger_s * TERN_NS_PER_SEC;
+			/* Rounded up: the wait is never shorter than asked. */
+			sk->linger_until = (uint32_t)((st->now + (tern_time)sk->linger_s * TERN_NS_PER_SEC +
+						       TERN_NS_PER_MS - 1) / TERN_NS_PER_MS) + 1;
 			if (!tern__tcp_linger_done(st, sk)) {
 				sk->flags |= SK_LINGER_WAIT;
 				return -TERN_EINPROGRESS;

@@ -119,13 +119,13 @@ static bool out_of_resources(struct tern_stack *st, struct tern_sock *sk, bool d
 {
 	unsigned shift = 0;
 
-	if (st->now - sk->lsndtime > 2 * (tern_time)rto_max_us(st) * TERN_NS_PER_US || !do_reset)
+	if (tern__sk_ms_age(st, sk->lsndtime) > 2 * (tern_time)rto_max_us(st) * TERN_NS_PER_US || !do_reset)
 		shift++;
 	if (sk->soft_err)
 		shift++;
 	if (((uint64_t)st->tcp->orphans << shift) <= (uint64_t)st->sys.tcp_max_orphans)
 		return false;
-	if (st->now - sk->lsndtime <= TERN_TCP_TIMEWAIT_NS || (!sk->snd_wnd && !sk->xfer->packets_out))
+	if (tern__sk_ms_age(st, sk->lsndtime) <= TERN_TCP_TIMEWAIT_NS || (!sk->snd_wnd && !sk->xfer->packets_out))
 		do_reset = true;
 	if (do_reset)
 		tern__tcp_send_active_reset(st, sk);
@@ -351,7 +351,7 @@ void tern__tcp_arm_keepalive(struct tern_stack *st, struct tern_sock *sk)
 /* Linux's tcp_keepalive_timer for a live connection (spec §6.8). */
 static void keepalive_fire(struct tern_stack *st, struct tern_sock *sk)
 {
-	tern_time idle = st->now - sk->rcv_tstamp;
+	tern_time idle = tern__sk_ms_age(st, sk->rcv_tstamp);
 	tern_time next;
 	int probes = sk->keepcnt ? sk->keepcnt : (int)st->sys.tcp_keepalive_probes;
 

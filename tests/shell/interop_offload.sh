@@ -100,7 +100,7 @@ command -v tcpdump >/dev/null 2>&1 && capturer=tcpdump
 [ -z "$capturer" ] && command -v dumpcap >/dev/null 2>&1 && capturer=dumpcap
 start_capture() {
 	case "$capturer" in
-	tcpdump) ip netns exec "$1" tcpdump -i tern0 -s 128 -U -w "$2" >"$tmp/cap.log" 2>&1 & ;;
+	tcpdump) ip netns exec "$1" tcpdump -i tern0 -s 128 -U --immediate-mode -w "$2" >"$tmp/cap.log" 2>&1 & ;;
 	dumpcap) ip netns exec "$1" dumpcap -i tern0 -s 128 -P -w "$2" >"$tmp/cap.log" 2>&1 & ;;
 	*) return 0 ;;
 	esac
@@ -114,7 +114,9 @@ start_capture() {
 }
 stop_capture() {
 	[ -n "$cap" ] || return 0
-	sleep 0.2
+	# The kernel hands a capture its packets in blocks, retired after at most a
+	# second (dumpcap has no immediate mode): the echo may take less.
+	sleep 1.2
 	kill -INT "$cap" 2>/dev/null || true
 	wait "$cap" 2>/dev/null || true
 	cap=""

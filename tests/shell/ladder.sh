@@ -32,7 +32,7 @@ svg=$(cat "$tmp/a.svg")
 client=$(grep -oE '10\.0\.0\.1:[0-9]+ > 10\.0\.0\.2:80' <<<"$demo" | head -1 | cut -d' ' -f1)
 for want in ">client<" ">server<" ">$client<" ">10.0.0.2:80<" \
 	'>S 0:0(0) win 64240<' '>S. 0:0(0) ack 1 win 65160<' '>. 1:1(0) ack 1 win 502<' \
-	'&lt;mss 1460,sackOK,TS val' '>FP. 20025:20069(44) ack 62 win 512<' \
+	'&lt;mss 1460,sackOK,TS val' '>FP. 20025:20069(44) ack 62 win 509<' \
 	'<title>demo &lt;seed 7&gt; &amp; &quot;friends&quot;</title>' 'without segments (not to scale)'; do
 	grep -Fq -- "$want" <<<"$svg" || fail "a.svg lacks '$want'"
 done
@@ -101,7 +101,7 @@ grep -Fxq "tern ladder: $tmp/demo.txt: skipped $((total - traced)) of $total lin
 	"$tmp/t.err" || fail "the skipped lines are not counted right: $(cat "$tmp/t.err")"
 diff <(content "$tmp/ref.svg") <(content "$tmp/t.svg") >"$tmp/t.diff" ||
 	{ head -20 "$tmp/t.diff"; fail "the trace drew another ladder than the pcap"; }
-for want in '>S 0:0(0) win 64240<' '>S. 0:0(0) ack 1 win 65160<' '>FP. 20025:20069(44) ack 62 win 512<' \
+for want in '>S 0:0(0) win 64240<' '>S. 0:0(0) ack 1 win 65160<' '>FP. 20025:20069(44) ack 62 win 509<' \
 	'>SYN-SENT<' '>SYN-RECEIVED<' '>ESTABLISHED<' '>FIN-WAIT-1<' '>TIME-WAIT<' 'into the trace' \
 	'one trace cannot tell'; do
 	grep -Fq -- "$want" "$tmp/t.svg" || fail "t.svg lacks '$want'"

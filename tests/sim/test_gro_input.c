@@ -7,10 +7,12 @@
  *  - a merged arrival of 4 x 700 bytes is measured by its segments: rcv_mss
  *    becomes 700 (tcp_measure_rcv_mss takes gso_size before skb->len), where the
  *    same bytes as one plain 2,800-byte segment set it to the full 1,460;
- *  - once quick-ACK mode is over, each merged arrival of 4 full segments is ACKed
- *    at once, one ACK each (more than one segment's worth of new data,
- *    __tcp_ack_snd_check), while the same data as 4 plain segments is ACKed every
- *    second segment (spec §14.1): half as many ACKs on the wire;
+ *  - once quick-ACK mode is over and the window has stopped growing (buffer
+ *    autotuning off: a growing window earns each arrival a quick ACK), each
+ *    merged arrival of 4 full segments is ACKed at once, one ACK each (more than
+ *    one segment's worth of new data, __tcp_ack_snd_check), while the same data
+ *    as 4 plain segments is ACKed every second segment (spec §14.1): half as
+ *    many ACKs on the wire;
  *  - every byte reaches the application in order either way.
  */
 #include <setjmp.h>
@@ -25,6 +27,7 @@
 #include "tern/diag.h"
 #include "tern/socket.h"
 #include "tern/stack.h"
+#include "tern/sysctl.h"
 #include "tern/wire.h"
 
 #define PEER 0x0a000001u     /* 10.0.0.1 */
@@ -89,7 +92,7 @@ struct conn {
 	tern_time now;
 };
 
-static void conn_open(struct conn *c)
+static void conn_open(struct conn *c, bool autotune)
 {
 	struct tern_stack_config cfg;
 	tern_stack_config_init(&cfg);
@@ -97,6 +100,8 @@ static void conn_open(struct conn *c)
 	cfg.addr.u.v4 = HOST;
 	cfg.emit = on_emit;
 	assert_int_equal(tern_stack_create(&cfg, &c->st), 0);
+	if (!autotune)
+		assert_int_equal(tern_sysctl_set(c->st, "net.ipv4.tcp_moderate_rcvbuf", "0"), 0);
 	int l = tern_socket(c->st, TERN_AF_INET, TERN_SOCK_STREAM | TERN_SOCK_NONBLOCK, 0);
 	struct tern_sockaddr sa = { .port = HOST_PORT };
 	sa.addr.family = TERN_AF_INET;
@@ -156,12 +161,12 @@ static void measured_by_segments(void **state)
 {
 	(void)state;
 	struct conn merged, plain;
-	conn_open(&merged);
+	conn_open(&merged, true);
 	conn_data(&merged, 4 * 700, 700);
 	assert_int_equal(rcv_mss_of(merged.st, merged.fd), 700);
 	assert_int_equal(out.ack, merged.nxt);
 
-	conn_open(&plain);
+	conn_open(&plain, true);
 	conn_data(&plain, 4 * 700, 0);
 	assert_int_equal(rcv_mss_of(plain.st, plain.fd), MSS);
 
@@ -173,7 +178,7 @@ static void one_ack_per_arrival(void **state)
 {
 	(void)state;
 	struct conn m;
-	conn_open(&m);
+	conn_open(&m, false);
 	/* Past quick-ACK mode first (at most 16 quick ACKs, spec §14.1). */
 	for (int i = 0; i < 40; i++)
 		conn_data(&m, MSS, 0);
