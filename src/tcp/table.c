@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "tcp/reqsk.h"
 #include "tcp/sock.h"
 #include "tcp/tw.h"
@@ -354,7 +355,7 @@ static void ehash_grow(struct tern_stack *st)
 {
 	struct tern_tcp_tables *t = st->tcp;
 	uint32_t n = (t->ehash_mask + 1) * 2;
-	uintptr_t *grown = calloc(n, sizeof(*grown));
+	uintptr_t *grown = tern__table_zalloc((size_t)n * sizeof(*grown));
 
 	if (!grown)
 		return; /* keep the longer chains: slower, still correct */
