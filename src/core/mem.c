@@ -14,8 +14,8 @@
  * (the benchmarks' heap figures are mallinfo2's), and the hint covers the 2 MiB
  * pages that lie wholly inside it: all but at most 4 MiB at its ends. Aligning the
  * block instead would cover those too, but glibc keeps and counts the alignment's
- * slack, 2 MiB a table. The hint is given before the pages are first touched, so
- * that the zeroing faults them in as huge pages.
+ * slack, 2 MiB a table. The hint is given before the zeroing, so that fresh pages
+ * (a block this large is normally a fresh mapping) fault in as huge pages.
  */
 #define _DEFAULT_SOURCE /* madvise */
 

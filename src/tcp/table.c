@@ -281,8 +281,8 @@ void tern__sk_ooo_put(struct tern_stack *st, struct tern_sock *sk, bool drop)
  * joins a chain of idle sockets at its head and leaves from there, and if its bit
  * stayed behind, the next connection on the same 4-tuple (a client cycling
  * through its ports) would find it set and read the idle sockets in vain. A
- * socket taken from further down (rare: two connections sharing a bucket at
- * once) leaves its bit in the summaries before it; summaries may hold too many
+ * socket taken from further down (one that joined before the present head)
+ * leaves its bit in the summaries before it; summaries may hold too many
  * bits, never too few, and a lookup that walks a whole chain in vain has just
  * read every socket on it and rewrites the bucket's and the first socket's
  * summaries exactly.
