@@ -288,6 +288,8 @@ struct tern_sock {
 	 * ACKs after the third wait for the delack timer, armed short */
 	uint8_t dup_ack_counter;        /* immediate dupacks sent for this hole */
 	uint8_t compressed_ack;         /* dupacks folded into the pending one */
+	uint16_t hash_rest;             /* the connection hash's, here to fill padding: the
+					   summary of the chain behind this socket (table.c) */
 	tern_seq compressed_ack_rcv_nxt;   /* rcv_nxt the counter belongs to */
 
 	/* ---- RFC 5961 challenge ACK limit */

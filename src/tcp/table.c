@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "tcp/reqsk.h"
 #include "tcp/sock.h"
 #include "tcp/tw.h"
@@ -271,12 +272,20 @@ void tern__sk_ooo_put(struct tern_stack *st, struct tern_sock *sk, bool drop)
 /*
  * A bucket is the chain's first socket with, on x86-64 where user pointers fit in
  * 48 bits, a 16-bit summary of the chain in the top bits: bit (hash >> 28) of every
- * socket that joined it. A lookup whose bit is clear knows the 4-tuple is absent
- * without walking the chain. That matters for SYNs (every new connection is first
- * a miss) once millions of idle sockets make each chained socket a cache miss.
- * Removal leaves its bit (other sockets may share it); a lookup that walks a
- * whole chain in vain has just read every socket on it and rewrites the summary
- * exactly, so stale bits heal where they cost something.
+ * socket on it. A lookup whose bit is clear knows the 4-tuple is absent without
+ * walking the chain. That matters for SYNs (every new connection is first a miss)
+ * once millions of idle sockets make each chained socket a cache miss.
+ *
+ * Each socket also keeps the summary of the chain behind it (hash_rest), so that
+ * taking the first socket off leaves the bucket exact: a short-lived connection
+ * joins a chain of idle sockets at its head and leaves from there, and if its bit
+ * stayed behind, the next connection on the same 4-tuple (a client cycling
+ * through its ports) would find it set and read the idle sockets in vain. A
+ * socket taken from further down (one that joined before the present head)
+ * leaves its bit in the summaries before it; summaries may hold too many
+ * bits, never too few, and a lookup that walks a whole chain in vain has just
+ * read every socket on it and rewrites the bucket's and the first socket's
+ * summaries exactly.
  */
 #if defined(__x86_64__) && UINTPTR_MAX == UINT64_MAX
 #define EH_TAGS 1
@@ -291,13 +300,29 @@ static struct tern_sock *eh_first(uintptr_t b)
 	return (struct tern_sock *)(b & EH_PTR_MASK);
 }
 
-static uintptr_t eh_summary_bit(uint32_t hash)
+static uint16_t eh_summary(uintptr_t b)
 {
 #if EH_TAGS
-	return (uintptr_t)1 << (48 + (hash >> 28));
+	return (uint16_t)(b >> 48);
 #else
-	(void)hash;
+	(void)b;
 	return 0;
+#endif
+}
+
+static uint16_t eh_bit(uint32_t hash)
+{
+	return EH_TAGS ? (uint16_t)(1u << (hash >> 28)) : 0;
+}
+
+/* The bucket for chain `first` whose summary is `summary`. */
+static uintptr_t eh_make(struct tern_sock *first, uint16_t summary)
+{
+#if EH_TAGS
+	return first ? (uintptr_t)first | (uintptr_t)summary << 48 : 0;
+#else
+	(void)summary;
+	return (uintptr_t)first;
 #endif
 }
 
@@ -306,21 +331,31 @@ static uint32_t sk_hash(const struct tern_stack *st, const struct tern_sock *sk)
 	return tern__tuple_hash(st, sk->laddr, sk->lport, sk->raddr, sk->rport);
 }
 
-/* The bucket for chain `first` with an exact summary. */
-static uintptr_t eh_bucket(const struct tern_stack *st, struct tern_sock *first)
+/* Puts `sk` first on the chain of bucket `b`. */
+static void eh_push(uintptr_t *b, struct tern_sock *sk, uint32_t hash)
 {
-	uintptr_t b = (uintptr_t)first;
+	sk->hash_next = eh_first(*b);
+	sk->hash_rest = eh_summary(*b);
+	*b = eh_make(sk, sk->hash_rest | eh_bit(hash));
+}
 
-	for (struct tern_sock *sk = first; sk; sk = sk->hash_next)
-		b |= eh_summary_bit(sk_hash(st, sk));
-	return b;
+/* Rewrites the summaries of bucket `b` and of its first socket exactly. */
+static void eh_heal(const struct tern_stack *st, uintptr_t *b)
+{
+	struct tern_sock *first = eh_first(*b);
+	uint16_t rest = 0;
+
+	for (struct tern_sock *sk = first->hash_next; sk; sk = sk->hash_next)
+		rest |= eh_bit(sk_hash(st, sk));
+	first->hash_rest = rest;
+	*b = eh_make(first, rest | eh_bit(sk_hash(st, first)));
 }
 
 static void ehash_grow(struct tern_stack *st)
 {
 	struct tern_tcp_tables *t = st->tcp;
 	uint32_t n = (t->ehash_mask + 1) * 2;
-	uintptr_t *grown = calloc(n, sizeof(*grown));
+	uintptr_t *grown = tern__table_zalloc((size_t)n * sizeof(*grown));
 
 	if (!grown)
 		return; /* keep the longer chains: slower, still correct */
@@ -329,9 +364,7 @@ static void ehash_grow(struct tern_stack *st)
 		while (sk) {
 			struct tern_sock *next = sk->hash_next;
 			uint32_t hash = sk_hash(st, sk);
-			uint32_t h = hash & (n - 1);
-			sk->hash_next = eh_first(grown[h]);
-			grown[h] = (uintptr_t)sk | (grown[h] & ~EH_PTR_MASK) | eh_summary_bit(hash);
+			eh_push(&grown[hash & (n - 1)], sk, hash);
 			sk = next;
 		}
 	}
@@ -349,9 +382,7 @@ void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk)
 	if (t->ehash_count > t->ehash_mask)
 		ehash_grow(st);
 	uint32_t hash = sk_hash(st, sk);
-	uintptr_t *b = &t->ehash[hash & t->ehash_mask];
-	sk->hash_next = eh_first(*b);
-	*b = (uintptr_t)sk | (*b & ~EH_PTR_MASK) | eh_summary_bit(hash);
+	eh_push(&t->ehash[hash & t->ehash_mask], sk, hash);
 	t->ehash_count++;
 	sk->flags |= SK_HASHED;
 }
@@ -364,8 +395,7 @@ void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk)
 		return;
 	uintptr_t *b = &t->ehash[sk_hash(st, sk) & t->ehash_mask];
 	if (eh_first(*b) == sk) {
-		/* An emptied chain has nothing to summarise. */
-		*b = sk->hash_next ? (uintptr_t)sk->hash_next | (*b & ~EH_PTR_MASK) : 0;
+		*b = eh_make(sk->hash_next, sk->hash_rest);
 	} else {
 		struct tern_sock *prev = eh_first(*b);
 		while (prev && prev->hash_next != sk)
@@ -376,6 +406,7 @@ void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk)
 		prev->hash_next = sk->hash_next;
 	}
 	sk->hash_next = NULL;
+	sk->hash_rest = 0;
 	sk->flags &= ~SK_HASHED;
 	t->ehash_count--;
 }
@@ -387,15 +418,15 @@ struct tern_sock *tern__ehash_lookup(struct tern_stack *st, uint32_t laddr, uint
 	uint32_t hash = tern__tuple_hash(st, laddr, lport, raddr, rport);
 	uintptr_t *b = &t->ehash[hash & t->ehash_mask];
 
-	if (EH_TAGS && !(*b & eh_summary_bit(hash)))
+	if (EH_TAGS && !(eh_summary(*b) & eh_bit(hash)))
 		return NULL;
 	for (struct tern_sock *sk = eh_first(*b); sk; sk = sk->hash_next) {
 		t->hash_probes++;
 		if (sk->lport == lport && sk->rport == rport && sk->laddr == laddr && sk->raddr == raddr)
 			return sk;
 	}
-	if (EH_TAGS)
-		*b = eh_bucket(st, eh_first(*b));
+	if (EH_TAGS && *b)
+		eh_heal(st, b);
 	return NULL;
 }
 
