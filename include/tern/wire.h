@@ -157,7 +157,9 @@ struct tern_sack_block {
  * and the builder follow, so a parsed header rebuilds byte for byte). `kinds[i]` is
  * the i-th option's kind (NOP and EOL included). A known option with the wrong
  * length is kept in the order with its kind but not decoded (as Linux ignores it);
- * an unknown option is kept as its kind and length. */
+ * an unknown option is kept as its kind and length. Only kinds[]/lens[] below
+ * `count` and sack[] below `sack_count` mean anything: the parser leaves the rest
+ * as it found it. */
 struct tern_tcp_opts {
 	uint8_t present;            /* TERN_TCPOPT_HAS_* */
 	uint8_t wscale;
