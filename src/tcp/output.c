@@ -270,55 +270,66 @@ uint32_t tern__tcp_select_window(struct tern_stack *st, struct tern_sock *sk)
 
 /* ------------------------------------------------------------ building */
 
-/* Options of a SYN or SYN-ACK, in Linux's order and padding (tcp_options_write). */
-static void syn_options(struct tern_stack *st, struct tern_sock *sk, struct tern_tcp_opts *o, bool synack)
+/* Appends an option to the list at its proper length (a listed length of 0 asks
+ * the builder for exactly that) and returns its bytes on the wire. */
+static unsigned opt_add(struct tern_tcp_opts *o, uint8_t kind, unsigned wire_len)
+{
+	o->kinds[o->count] = kind;
+	o->lens[o->count] = 0;
+	o->count++;
+	return wire_len;
+}
+
+/* Options of a SYN or SYN-ACK, in Linux's order and padding (tcp_options_write).
+ * Returns their length. */
+static size_t syn_options(struct tern_stack *st, struct tern_sock *sk, struct tern_tcp_opts *o, bool synack)
 {
 	bool ts = synack ? sk->neg.ts_ok : st->sys.tcp_timestamps != 0;
 	bool sack = synack ? sk->neg.sack_ok : st->sys.tcp_sack != 0;
 	bool ws = synack ? sk->neg.wscale_ok : st->sys.tcp_window_scaling != 0;
-	int n = 0;
+	size_t len = 0;
 
 	o->present = TERN_TCPOPT_HAS_MSS;
 	o->mss = sk->advmss;
-	o->kinds[n++] = TERN_TCPOPT_MSS;
+	len += opt_add(o, TERN_TCPOPT_MSS, 4);
 	if (ts) {
 		if (sack) {
-			o->kinds[n++] = TERN_TCPOPT_SACK_PERM;
+			len += opt_add(o, TERN_TCPOPT_SACK_PERM, 2);
 		} else {
-			o->kinds[n++] = TERN_TCPOPT_NOP;
-			o->kinds[n++] = TERN_TCPOPT_NOP;
+			len += opt_add(o, TERN_TCPOPT_NOP, 1);
+			len += opt_add(o, TERN_TCPOPT_NOP, 1);
 		}
-		o->kinds[n++] = TERN_TCPOPT_TS;
+		len += opt_add(o, TERN_TCPOPT_TS, 10);
 		o->present |= TERN_TCPOPT_HAS_TS;
 		o->ts_val = tern__tcp_ts_now(st, sk);
 		o->ts_ecr = synack ? sk->ts_recent : 0;
 	} else if (sack) {
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_SACK_PERM;
+		len += opt_add(o, TERN_TCPOPT_NOP, 1);
+		len += opt_add(o, TERN_TCPOPT_NOP, 1);
+		len += opt_add(o, TERN_TCPOPT_SACK_PERM, 2);
 	}
 	if (sack)
 		o->present |= TERN_TCPOPT_HAS_SACK_PERM;
 	if (ws) {
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_WSCALE;
+		len += opt_add(o, TERN_TCPOPT_NOP, 1);
+		len += opt_add(o, TERN_TCPOPT_WSCALE, 3);
 		o->present |= TERN_TCPOPT_HAS_WSCALE;
 		o->wscale = sk->neg.rcv_wscale;
 	}
-	o->count = (uint8_t)n;
+	return len;
 }
 
 /* Options of a synchronized-state segment: timestamps, then SACK blocks for what
  * the out-of-order queue holds (RFC 2018 §4: the block holding the latest arrival
- * first; at most 3 with timestamps, 4 without). */
-static void est_options(struct tern_stack *st, struct tern_sock *sk, struct tern_tcp_opts *o)
+ * first; at most 3 with timestamps, 4 without). Returns their length. */
+static size_t est_options(struct tern_stack *st, struct tern_sock *sk, struct tern_tcp_opts *o)
 {
-	int n = 0;
+	size_t len = 0;
 
 	if (sk->neg.ts_ok) {
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_TS;
+		len += opt_add(o, TERN_TCPOPT_NOP, 1);
+		len += opt_add(o, TERN_TCPOPT_NOP, 1);
+		len += opt_add(o, TERN_TCPOPT_TS, 10);
 		o->present |= TERN_TCPOPT_HAS_TS;
 		o->ts_val = tern__tcp_ts_now(st, sk);
 		o->ts_ecr = sk->ts_recent;
@@ -327,11 +338,11 @@ static void est_options(struct tern_stack *st, struct tern_sock *sk, struct tern
 	if (got > 0) {
 		o->sack_count = (uint8_t)got;
 		o->present |= TERN_TCPOPT_HAS_SACK;
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_SACK;
+		len += opt_add(o, TERN_TCPOPT_NOP, 1);
+		len += opt_add(o, TERN_TCPOPT_NOP, 1);
+		len += opt_add(o, TERN_TCPOPT_SACK, 2 + 8 * (unsigned)got);
 	}
-	o->count = (uint8_t)n;
+	return len;
 }
 
 /* Builds and sends one segment. `data_off` is the payload's offset in the send
@@ -341,12 +352,7 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 		     size_t len, bool retrans)
 {
 	uint8_t *buf = tern__ip_payload_buf(st);
-	struct tern_tcp seg = {
-		.sport = sk->lport,
-		.dport = sk->rport,
-		.seq = seq,
-		.flags = flags,
-	};
+	struct tern_tcp seg;
 	struct tern_ip_out out = {
 		.src = sk->laddr,
 		.dst = sk->raddr,
@@ -357,10 +363,21 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 	};
 	uint8_t payload_buf[1];
 
-	if (flags & TERN_TCP_SYN)
-		syn_options(st, sk, &seg.opt, flags & TERN_TCP_ACK);
-	else
-		est_options(st, sk, &seg.opt);
+	/* What the builder reads, and no more: the option list's unused slots and
+	 * SACK blocks (about 110 bytes) are never looked at. */
+	seg.sport = sk->lport;
+	seg.dport = sk->rport;
+	seg.seq = seq;
+	seg.ack = 0;
+	seg.flags = flags;
+	seg.reserved = 0;
+	seg.urg = 0;
+	seg.opt.present = 0;
+	seg.opt.count = 0;
+	seg.opt.sack_count = 0;
+
+	size_t optlen = flags & TERN_TCP_SYN ? syn_options(st, sk, &seg.opt, flags & TERN_TCP_ACK)
+					     : est_options(st, sk, &seg.opt);
 	if (flags & TERN_TCP_ACK) {
 		seg.ack = sk->rcv_nxt;
 		/* RFC 7323 §2.2: a SYN's window is never scaled. */
@@ -375,13 +392,6 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 	}
 
 	/* The payload is copied straight into place after the header. */
-	size_t optlen = 0;
-	for (int i = 0; i < seg.opt.count; i++) {
-		uint8_t k = seg.opt.kinds[i];
-		optlen += k == TERN_TCPOPT_NOP || k == TERN_TCPOPT_EOL ? 1 :
-			  k == TERN_TCPOPT_MSS ? 4 : k == TERN_TCPOPT_WSCALE ? 3 : k == TERN_TCPOPT_SACK_PERM ? 2 :
-			  k == TERN_TCPOPT_TS ? 10 : (size_t)(2 + 8 * seg.opt.sack_count);
-	}
 	uint8_t *payload = buf + TERN_TCP_HDR_LEN + optlen;
 	if (len) {
 		size_t got = tern__stream_peek(&sk->xfer->sndq, data_off, payload, len);
