@@ -446,6 +446,12 @@ struct tern_tcp_tables {
 	struct tern_tw_table *tws;      /* time-wait entries (tw.c) */
 	uint32_t orphans;
 	uint64_t hash_probes;           /* chain links followed in lookups (work counter) */
+	/* The last address pair's timestamp offset (isn.c): a host talks to few peers,
+	 * and each connection needs it three or four times. */
+	struct tern_ts_off_memo {
+		uint32_t laddr, raddr, off;
+		bool valid;
+	} ts_off_memo;
 };
 
 struct tern_req_table;
