@@ -118,7 +118,8 @@ struct sim_node {
 	bool csum_offload;         /* its stack leaves TCP checksums partial: what it
 				      sends is delivered as TERN_INPUT_CSUM_OK, like a
 				      loopback or an offloading NIC pair */
-	struct tern_addr addr;     /* a raw endpoint's address */
+	struct tern_addr addr;     /* a raw endpoint's address; a stack's first one
+				      (tern_stack_addr, fixed at creation) */
 	tern_sim_rx_fn rx;
 	void *rx_ctx;
 	int *links;                /* ids of the links touching this node, in creation order */
@@ -434,8 +435,7 @@ static void link_enter(struct tern_sim *sim, int link, int dir, const uint8_t *p
 /* Whether node `n` owns the IPv4 address `dst` (host order). */
 static bool node_owns(const struct sim_node *n, uint32_t dst)
 {
-	struct tern_addr a = n->stack ? tern_stack_addr(n->stack) : n->addr;
-	return a.family == TERN_AF_INET && a.u.v4 == dst;
+	return n->addr.family == TERN_AF_INET && n->addr.u.v4 == dst;
 }
 
 /* Sends a datagram from node `n`: the link whose far end owns the destination,
@@ -582,6 +582,7 @@ int tern_sim_add_stack(struct tern_sim *sim, const struct tern_stack_config *cfg
 		return rc;
 	}
 	n->csum_offload = cfg->tx_csum_offload;
+	n->addr = tern_stack_addr(n->stack);
 	sim->nodes[sim->nnodes++] = n;
 	if (out)
 		*out = n->stack;
