@@ -214,6 +214,19 @@ size_t tern_tcp_build(uint8_t *buf, size_t cap, const struct tern_tcp *seg,
 size_t tern_tcp_build_partial(uint8_t *buf, size_t cap, const struct tern_tcp *seg,
 			      uint32_t src, uint32_t dst);
 
+/* For a sender that lays out its own segments (TCP output writes the options and
+ * copies the payload straight into place): writes the fixed 20-byte header in
+ * front of `optlen` bytes of options and `payload_len` bytes of payload already at
+ * buf + 20, and the checksum, complete or (`partial`) as tern_tcp_build_partial
+ * leaves it. Header fields come from `seg`, its options and payload are not read.
+ * Returns the segment's length, or 0 if optlen is not a whole number of words
+ * within 40 or the segment would not fit the IPv4 length. */
+size_t tern_tcp_finish(uint8_t *buf, const struct tern_tcp *seg, size_t optlen, size_t payload_len,
+		       uint32_t src, uint32_t dst, bool partial);
+/* Writes NOP, NOP, timestamp (12 bytes): the options of nearly every segment
+ * after the handshake, as tern_tcp_opts_build writes that list. */
+void tern_tcp_opts_put_ts(uint8_t *p, uint32_t ts_val, uint32_t ts_ecr);
+
 /* ------------------------------------------------------------------ formatter */
 
 /* How tern_tcp_format prints a segment. */

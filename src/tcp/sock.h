@@ -553,8 +553,6 @@ void tern__tcp_select_initial_window(const struct tern_stack *st, uint32_t rcvbu
 void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk, uint32_t mss);
 struct tern_ip_out;
 void tern__tcp_emit(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg);
-void tern__tcp_emit_ex(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg,
-		       bool count_outsegs);
 void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_sndbuf_expand(struct tern_stack *st, struct tern_sock *sk);

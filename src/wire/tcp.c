@@ -371,6 +371,45 @@ size_t tern_tcp_opts_build(uint8_t *buf, size_t cap, const struct tern_tcp_opts 
 	return used;
 }
 
+/* The fixed header and the checksum field, options and payload being in place:
+ * what every builder ends with. */
+static size_t put_header(uint8_t *buf, const struct tern_tcp *seg, size_t hdr_len, size_t total, uint32_t src,
+			 uint32_t dst, bool full_sum)
+{
+	tern_put16(buf, seg->sport);
+	tern_put16(buf + 2, seg->dport);
+	tern_put32(buf + 4, seg->seq);
+	tern_put32(buf + 8, seg->ack);
+	buf[12] = (uint8_t)((hdr_len / 4) << 4 | (seg->reserved & 0x0f));
+	buf[13] = seg->flags;
+	tern_put16(buf + 14, seg->win);
+	tern_put16(buf + 16, 0);
+	tern_put16(buf + 18, seg->urg);
+
+	uint32_t sum = wire_csum_pseudo_v4(src, dst, TERN_IPPROTO_TCP, (uint16_t)total);
+	if (full_sum)
+		tern_put16(buf + 16, wire_csum_fold(tern_csum_add(sum, buf, total)));
+	else
+		tern_put16(buf + 16, (uint16_t)~wire_csum_fold(sum));
+	return total;
+}
+
+void tern_tcp_opts_put_ts(uint8_t *p, uint32_t ts_val, uint32_t ts_ecr)
+{
+	struct tern_tcp_opts o = { .ts_val = ts_val, .ts_ecr = ts_ecr };
+	build_common(p, LAYOUT_TS, &o);
+}
+
+size_t tern_tcp_finish(uint8_t *buf, const struct tern_tcp *seg, size_t optlen, size_t payload_len, uint32_t src,
+		       uint32_t dst, bool partial)
+{
+	size_t hdr_len = TERN_TCP_HDR_LEN + optlen;
+
+	if (optlen % 4 != 0 || optlen > TERN_TCP_MAX_OPT_LEN || payload_len > UINT16_MAX - hdr_len)
+		return 0;
+	return put_header(buf, seg, hdr_len, hdr_len + payload_len, src, dst, !partial);
+}
+
 static size_t tcp_build(uint8_t *buf, size_t cap, const struct tern_tcp *seg, uint32_t src, uint32_t dst,
 			bool full_sum)
 {
@@ -413,26 +452,11 @@ static size_t tcp_build(uint8_t *buf, size_t cap, const struct tern_tcp *seg, ui
 	 * rebuilt in place), often exactly where it belongs (TCP output puts it there). */
 	if (seg->payload_len > 0 && seg->payload != buf + hdr_len)
 		memmove(buf + hdr_len, seg->payload, seg->payload_len);
-	tern_put16(buf, seg->sport);
-	tern_put16(buf + 2, seg->dport);
-	tern_put32(buf + 4, seg->seq);
-	tern_put32(buf + 8, seg->ack);
-	buf[12] = (uint8_t)((hdr_len / 4) << 4 | (seg->reserved & 0x0f));
-	buf[13] = seg->flags;
-	tern_put16(buf + 14, seg->win);
-	tern_put16(buf + 16, 0);
-	tern_put16(buf + 18, seg->urg);
 	if (lay != LAYOUT_OTHER)
 		build_common(buf + TERN_TCP_HDR_LEN, lay, &seg->opt);
 	else
 		memcpy(buf + TERN_TCP_HDR_LEN, opts, optlen);
-
-	uint32_t sum = wire_csum_pseudo_v4(src, dst, TERN_IPPROTO_TCP, (uint16_t)total);
-	if (full_sum)
-		tern_put16(buf + 16, wire_csum_fold(tern_csum_add(sum, buf, total)));
-	else
-		tern_put16(buf + 16, (uint16_t)~wire_csum_fold(sum));
-	return total;
+	return put_header(buf, seg, hdr_len, total, src, dst, full_sum);
 }
 
 size_t tern_tcp_build(uint8_t *buf, size_t cap, const struct tern_tcp *seg, uint32_t src, uint32_t dst)

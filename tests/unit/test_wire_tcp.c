@@ -730,6 +730,36 @@ static void test_build_in_place(void **state)
 	assert_memory_equal(b + 20, "in place", 8);
 }
 
+/* A segment laid out in place (options and payload first, then the header)
+ * comes out as tern_tcp_build makes it, with either checksum. */
+static void test_finish_in_place(void **state)
+{
+	(void)state;
+	const uint8_t data[] = "in place";
+	struct tern_tcp t = { .sport = 40000, .dport = 80, .seq = 0xfffffff0u, .ack = 12345,
+			      .flags = TERN_TCP_PSH | TERN_TCP_ACK, .win = 502, .payload = data, .payload_len = 8 };
+	t.opt.count = 3;
+	t.opt.kinds[0] = t.opt.kinds[1] = TERN_TCPOPT_NOP;
+	t.opt.kinds[2] = TERN_TCPOPT_TS;
+	t.opt.ts_val = 0x01020304u;
+	t.opt.ts_ecr = 0xa0b0c0d0u;
+	for (int partial = 0; partial < 2; partial++) {
+		uint8_t want[64], got[64];
+		size_t n = partial ? tern_tcp_build_partial(want, sizeof(want), &t, SRC, DST)
+				   : tern_tcp_build(want, sizeof(want), &t, SRC, DST);
+		assert_int_equal(n, 40);
+		memset(got, 0xee, sizeof(got));
+		tern_tcp_opts_put_ts(got + 20, t.opt.ts_val, t.opt.ts_ecr);
+		memcpy(got + 32, data, 8);
+		assert_int_equal(tern_tcp_finish(got, &t, 12, 8, SRC, DST, partial), 40);
+		assert_memory_equal(got, want, 40);
+	}
+	/* Options must be whole words within 40 bytes. */
+	uint8_t b[80];
+	assert_int_equal(tern_tcp_finish(b, &t, 10, 0, SRC, DST, false), 0);
+	assert_int_equal(tern_tcp_finish(b, &t, 44, 0, SRC, DST, false), 0);
+}
+
 /* ------------------------------------------------------------ robustness */
 
 static void assert_opts_equal(const struct tern_tcp_opts *a, const struct tern_tcp_opts *b)
@@ -869,6 +899,7 @@ int main(void)
 		cmocka_unit_test(test_build_options_limits),
 		cmocka_unit_test(test_build_segment),
 		cmocka_unit_test(test_build_in_place),
+		cmocka_unit_test(test_finish_in_place),
 		cmocka_unit_test(test_every_truncation),
 		cmocka_unit_test(test_random_garbage),
 	};
