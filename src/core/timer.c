@@ -292,7 +292,7 @@ tern_time tern__timer_expiry(const struct tern_timer *t)
 	return tick_to_ns(t->expires);
 }
 
-void tern__timers_run(struct tern_timers *w, tern_time now, void *ctx)
+void tern__timers_advance(struct tern_timers *w, tern_time now, void *ctx)
 {
 	uint64_t target = tick_floor(now);
 	TERN_ASSERT(target >= w->now); /* time never goes backwards */
@@ -300,11 +300,6 @@ void tern__timers_run(struct tern_timers *w, tern_time now, void *ctx)
 		target = w->now;
 
 	w->work.steps++;
-	/* Within the current tick with nothing due in it, which is how most packets
-	 * find the wheel: no slot's span starts before the next tick, so there is
-	 * nothing to fire or cascade. */
-	if (target == w->now && !(w->occupied[0] & (uint64_t)1 << digit_of(w->now, 0)))
-		return;
 	fire_here(w, ctx); /* timers armed for the current tick or earlier */
 	uint64_t stop;
 	while (next_stop(w, &stop) && stop <= target) {
