@@ -81,12 +81,16 @@ commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 dirty=false
 [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && dirty=true
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null)
+# The tern command is linked with link-time optimisation when the compiler can.
+lto=false
+grep -q -- -flto "$build/CMakeFiles/tern.dir/link.txt" 2>/dev/null && lto=true
 python3 - "$results/meta.json" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$commit" "$dirty" "${build_type:-unknown}" \
-	"${quick[*]:-}" <<'EOF'
+	"${quick[*]:-}" "$lto" <<'EOF'
 import json, sys
-path, date, commit, dirty, build, quick = sys.argv[1:7]
+path, date, commit, dirty, build, quick, lto = sys.argv[1:8]
+flags = "-O2 -g" + (", LTO" if lto == "true" else "")
 json.dump({"date": date, "commit": commit, "dirty": dirty == "true",
-           "build": build + (" (-O2 -g)" if build == "RelWithDebInfo" else ""),
+           "build": build + (" (" + flags + ")" if build == "RelWithDebInfo" else ""),
            "quick": quick == "--quick"}, open(path, "w"))
 EOF
 

@@ -157,7 +157,9 @@ struct tern_sack_block {
  * and the builder follow, so a parsed header rebuilds byte for byte). `kinds[i]` is
  * the i-th option's kind (NOP and EOL included). A known option with the wrong
  * length is kept in the order with its kind but not decoded (as Linux ignores it);
- * an unknown option is kept as its kind and length. */
+ * an unknown option is kept as its kind and length. Only kinds[]/lens[] below
+ * `count` and sack[] below `sack_count` mean anything: the parser leaves the rest
+ * as it found it. */
 struct tern_tcp_opts {
 	uint8_t present;            /* TERN_TCPOPT_HAS_* */
 	uint8_t wscale;
@@ -214,6 +216,19 @@ size_t tern_tcp_build(uint8_t *buf, size_t cap, const struct tern_tcp *seg,
  * what a virtio/TUN NEEDS_CSUM packet carries). */
 size_t tern_tcp_build_partial(uint8_t *buf, size_t cap, const struct tern_tcp *seg,
 			      uint32_t src, uint32_t dst);
+
+/* For a sender that lays out its own segments (TCP output writes the options and
+ * copies the payload straight into place): writes the fixed 20-byte header in
+ * front of `optlen` bytes of options and `payload_len` bytes of payload already at
+ * buf + 20, and the checksum, complete or (`partial`) as tern_tcp_build_partial
+ * leaves it. Header fields come from `seg`, its options and payload are not read.
+ * Returns the segment's length, or 0 if optlen is not a whole number of words
+ * within 40 or the segment would not fit the IPv4 length. */
+size_t tern_tcp_finish(uint8_t *buf, const struct tern_tcp *seg, size_t optlen, size_t payload_len,
+		       uint32_t src, uint32_t dst, bool partial);
+/* Writes NOP, NOP, timestamp (12 bytes): the options of nearly every segment
+ * after the handshake, as tern_tcp_opts_build writes that list. */
+void tern_tcp_opts_put_ts(uint8_t *p, uint32_t ts_val, uint32_t ts_ecr);
 
 /* ------------------------------------------------------------------ formatter */
 

@@ -126,14 +126,6 @@ struct tern_addr tern_stack_addr(const struct tern_stack *st)
 	return st->addrs[0];
 }
 
-bool tern__stack_owns_v4(const struct tern_stack *st, uint32_t addr)
-{
-	for (unsigned i = 0; i < st->naddrs; i++)
-		if (st->addrs[i].family == TERN_AF_INET && st->addrs[i].u.v4 == addr)
-			return true;
-	return false;
-}
-
 void tern__stack_set_time(struct tern_stack *st, tern_time now)
 {
 	/* Time is the driver's to give, and it must be monotonic (DESIGN.md §1). */

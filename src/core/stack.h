@@ -65,8 +65,15 @@ static inline void tern__count_add(struct tern_stack *st, enum tern_counter id, 
  * point that takes a time calls this first. */
 void tern__stack_set_time(struct tern_stack *st, tern_time now);
 
-/* True if `addr` (IPv4, host order) is one of the host's addresses. */
-bool tern__stack_owns_v4(const struct tern_stack *st, uint32_t addr);
+/* True if `addr` (IPv4, host order) is one of the host's addresses. Inline: every
+ * arriving datagram asks twice (its source and its destination). */
+static inline bool tern__stack_owns_v4(const struct tern_stack *st, uint32_t addr)
+{
+	for (unsigned i = 0; i < st->naddrs; i++)
+		if (st->addrs[i].family == TERN_AF_INET && st->addrs[i].u.v4 == addr)
+			return true;
+	return false;
+}
 
 /* Formats a log line and hands it to the log callback, if any. */
 #if defined(__GNUC__)

@@ -292,7 +292,7 @@ tern_time tern__timer_expiry(const struct tern_timer *t)
 	return tick_to_ns(t->expires);
 }
 
-void tern__timers_run(struct tern_timers *w, tern_time now, void *ctx)
+void tern__timers_advance(struct tern_timers *w, tern_time now, void *ctx)
 {
 	uint64_t target = tick_floor(now);
 	TERN_ASSERT(target >= w->now); /* time never goes backwards */

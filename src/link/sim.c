@@ -94,6 +94,7 @@ struct sim_event {
 
 struct sim_dir {
 	struct tern_link_params p;
+	bool faults;              /* any of loss, rate, jitter, reorder, duplicate, corrupt */
 	/* In-order datagrams behind the one in the heap (see the header comment). */
 	struct sim_event *ring;
 	size_t ring_head, ring_len, ring_cap;   /* ring_cap is a power of two */
@@ -118,7 +119,8 @@ struct sim_node {
 	bool csum_offload;         /* its stack leaves TCP checksums partial: what it
 				      sends is delivered as TERN_INPUT_CSUM_OK, like a
 				      loopback or an offloading NIC pair */
-	struct tern_addr addr;     /* a raw endpoint's address */
+	struct tern_addr addr;     /* a raw endpoint's address; a stack's first one
+				      (tern_stack_addr, fixed at creation) */
 	tern_sim_rx_fn rx;
 	void *rx_ctx;
 	int *links;                /* ids of the links touching this node, in creation order */
@@ -373,7 +375,18 @@ static void link_enter(struct tern_sim *sim, int link, int dir, const uint8_t *p
 	tern_time now = sim->now;
 
 	d->stats.sent++;
-	tap_record(l, TERN_SIM_TAP_SEND, now, pkt, len);
+	if (l->taps)
+		tap_record(l, TERN_SIM_TAP_SEND, now, pkt, len);
+
+	if (!d->faults) {
+		/* An ideal wire: only the delay, and no random draw (as roll() would make
+		 * none). */
+		tern_time arrival = TERN_MAX(time_add(now, p->delay), d->last_arrival);
+		d->last_arrival = arrival;
+		if (!enqueue_copy(sim, link, dir, arrival, true, pkt, len, false, 0))
+			d->stats.queue_drops++;
+		return;
+	}
 
 	if (roll(sim, p->loss)) {
 		d->stats.lost++;
@@ -434,8 +447,7 @@ static void link_enter(struct tern_sim *sim, int link, int dir, const uint8_t *p
 /* Whether node `n` owns the IPv4 address `dst` (host order). */
 static bool node_owns(const struct sim_node *n, uint32_t dst)
 {
-	struct tern_addr a = n->stack ? tern_stack_addr(n->stack) : n->addr;
-	return a.family == TERN_AF_INET && a.u.v4 == dst;
+	return n->addr.family == TERN_AF_INET && n->addr.u.v4 == dst;
 }
 
 /* Sends a datagram from node `n`: the link whose far end owns the destination,
@@ -486,7 +498,8 @@ static void deliver(struct tern_sim *sim, const struct sim_event *ev)
 
 	d->stats.delivered++;
 	d->stats.bytes_delivered += ev->len;
-	tap_record(l, TERN_SIM_TAP_RECV, sim->now, ev->buf, ev->len);
+	if (l->taps)
+		tap_record(l, TERN_SIM_TAP_RECV, sim->now, ev->buf, ev->len);
 
 	if (to->stack)
 		tern_stack_input_flags(to->stack, sim->now, ev->buf, ev->len,
@@ -582,6 +595,7 @@ int tern_sim_add_stack(struct tern_sim *sim, const struct tern_stack_config *cfg
 		return rc;
 	}
 	n->csum_offload = cfg->tx_csum_offload;
+	n->addr = tern_stack_addr(n->stack);
 	sim->nodes[sim->nnodes++] = n;
 	if (out)
 		*out = n->stack;
@@ -641,6 +655,11 @@ int tern_sim_link(struct tern_sim *sim, int a, int b, const struct tern_link_par
 		l->dir[0].p = *ab;
 	if (ba)
 		l->dir[1].p = *ba;
+	for (int i = 0; i < 2; i++) {
+		const struct tern_link_params *p = &l->dir[i].p;
+		l->dir[i].faults = p->loss > 0.0 || p->rate_bps > 0 || p->jitter > 0 || p->reorder > 0.0 ||
+				   p->duplicate > 0.0 || p->corrupt > 0.0;
+	}
 	(void)node_add_link(na, id);
 	(void)node_add_link(nb, id);
 	return id;

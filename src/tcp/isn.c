@@ -22,7 +22,15 @@ uint32_t tern__ts_offset(struct tern_stack *st, uint32_t laddr, uint32_t raddr)
 {
 	if (st->sys.tcp_timestamps != 1)
 		return 0;
-	return (uint32_t)tern__siphash_2u32(&st->secrets.ts_off, laddr, raddr);
+	/* The key never changes, so the last pair's hash can be kept. */
+	struct tern_ts_off_memo *m = &st->tcp->ts_off_memo;
+	if (!m->valid || m->laddr != laddr || m->raddr != raddr) {
+		m->off = (uint32_t)tern__siphash_2u32(&st->secrets.ts_off, laddr, raddr);
+		m->laddr = laddr;
+		m->raddr = raddr;
+		m->valid = true;
+	}
+	return m->off;
 }
 
 uint32_t tern__tcp_ts_now(const struct tern_stack *st, const struct tern_sock *sk)

@@ -299,83 +299,109 @@ uint32_t tern__tcp_select_window(struct tern_stack *st, struct tern_sock *sk)
 
 /* ------------------------------------------------------------ building */
 
-/* Options of a SYN or SYN-ACK, in Linux's order and padding (tcp_options_write). */
-static void syn_options(struct tern_stack *st, struct tern_sock *sk, struct tern_tcp_opts *o, bool synack)
+/* Appends an option to the list at its proper length (a listed length of 0 asks
+ * the builder for exactly that). */
+static void opt_add(struct tern_tcp_opts *o, uint8_t kind)
+{
+	o->kinds[o->count] = kind;
+	o->lens[o->count] = 0;
+	o->count++;
+}
+
+/* Writes the options of a SYN or SYN-ACK at p, in Linux's order and padding
+ * (tcp_options_write). Returns their length. */
+static size_t syn_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *p, bool synack)
 {
 	bool ts = synack ? sk->neg.ts_ok : st->sys.tcp_timestamps != 0;
 	bool sack = synack ? sk->neg.sack_ok : st->sys.tcp_sack != 0;
 	bool ws = synack ? sk->neg.wscale_ok : st->sys.tcp_window_scaling != 0;
-	int n = 0;
+	struct tern_tcp_opts o;
 
-	o->present = TERN_TCPOPT_HAS_MSS;
-	o->mss = sk->advmss;
-	o->kinds[n++] = TERN_TCPOPT_MSS;
+	o.count = 0;
+	o.sack_count = 0;
+	o.mss = sk->advmss;
+	opt_add(&o, TERN_TCPOPT_MSS);
 	if (ts) {
 		if (sack) {
-			o->kinds[n++] = TERN_TCPOPT_SACK_PERM;
+			opt_add(&o, TERN_TCPOPT_SACK_PERM);
 		} else {
-			o->kinds[n++] = TERN_TCPOPT_NOP;
-			o->kinds[n++] = TERN_TCPOPT_NOP;
+			opt_add(&o, TERN_TCPOPT_NOP);
+			opt_add(&o, TERN_TCPOPT_NOP);
 		}
-		o->kinds[n++] = TERN_TCPOPT_TS;
-		o->present |= TERN_TCPOPT_HAS_TS;
-		o->ts_val = tern__tcp_ts_now(st, sk);
-		o->ts_ecr = synack ? sk->ts_recent : 0;
+		opt_add(&o, TERN_TCPOPT_TS);
+		o.ts_val = tern__tcp_ts_now(st, sk);
+		o.ts_ecr = synack ? sk->ts_recent : 0;
 	} else if (sack) {
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_SACK_PERM;
+		opt_add(&o, TERN_TCPOPT_NOP);
+		opt_add(&o, TERN_TCPOPT_NOP);
+		opt_add(&o, TERN_TCPOPT_SACK_PERM);
 	}
-	if (sack)
-		o->present |= TERN_TCPOPT_HAS_SACK_PERM;
 	if (ws) {
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_WSCALE;
-		o->present |= TERN_TCPOPT_HAS_WSCALE;
-		o->wscale = sk->neg.rcv_wscale;
+		opt_add(&o, TERN_TCPOPT_NOP);
+		opt_add(&o, TERN_TCPOPT_WSCALE);
+		o.wscale = sk->neg.rcv_wscale;
 	}
-	o->count = (uint8_t)n;
+	return tern_tcp_opts_build(p, TERN_TCP_MAX_OPT_LEN, &o);
 }
 
-/* Options of a synchronized-state segment: timestamps, then SACK blocks for what
- * the out-of-order queue holds (RFC 2018 §4: the block holding the latest arrival
- * first; at most 3 with timestamps, 4 without). */
-static void est_options(struct tern_stack *st, struct tern_sock *sk, struct tern_tcp_opts *o)
+/* Writes the options of a synchronized-state segment at p: timestamps, then SACK
+ * blocks for what the out-of-order queue holds (RFC 2018 §4: the block holding the
+ * latest arrival first; at most 3 with timestamps, 4 without). Returns their
+ * length. */
+static size_t est_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *p)
 {
-	int n = 0;
+	struct tern_tcp_opts o;
+	int got = sack_blocks(sk, o.sack);
 
+	if (got == 0) {
+		/* Nearly every segment. */
+		if (!sk->neg.ts_ok)
+			return 0;
+		tern_tcp_opts_put_ts(p, tern__tcp_ts_now(st, sk), sk->ts_recent);
+		return TCPOLEN_TS_ALIGNED;
+	}
+	o.count = 0;
+	o.sack_count = (uint8_t)got;
 	if (sk->neg.ts_ok) {
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_TS;
-		o->present |= TERN_TCPOPT_HAS_TS;
-		o->ts_val = tern__tcp_ts_now(st, sk);
-		o->ts_ecr = sk->ts_recent;
+		opt_add(&o, TERN_TCPOPT_NOP);
+		opt_add(&o, TERN_TCPOPT_NOP);
+		opt_add(&o, TERN_TCPOPT_TS);
+		o.ts_val = tern__tcp_ts_now(st, sk);
+		o.ts_ecr = sk->ts_recent;
 	}
-	int got = sack_blocks(sk, o->sack);
-	if (got > 0) {
-		o->sack_count = (uint8_t)got;
-		o->present |= TERN_TCPOPT_HAS_SACK;
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_SACK;
-	}
-	o->count = (uint8_t)n;
+	opt_add(&o, TERN_TCPOPT_NOP);
+	opt_add(&o, TERN_TCPOPT_NOP);
+	opt_add(&o, TERN_TCPOPT_SACK);
+	return tern_tcp_opts_build(p, TERN_TCP_MAX_OPT_LEN, &o);
+}
+
+/* Counts a built segment of `n` bytes at tern__ip_payload_buf and sends it: the
+ * one place TCP segments leave. LINUX-COMPAT: OutSegs leaves out a socket's
+ * retransmissions (__tcp_transmit_skb counts only segments past snd_nxt or
+ * without sequence space); every SYN-ACK counts. */
+static void emit_built(struct tern_stack *st, const struct tern_ip_out *out, uint8_t flags, size_t n,
+		       bool count_outsegs)
+{
+	TERN_ASSERT(n > 0);
+	if (n == 0)
+		return;
+	if (count_outsegs)
+		tern__count(st, TERN_CTR_TcpOutSegs);
+	if (flags & TERN_TCP_RST)
+		tern__count(st, TERN_CTR_TcpOutRsts);
+	tern__ip_output(st, out, n);
 }
 
 /* Builds and sends one segment. `data_off` is the payload's offset in the send
  * queue (from snd_una); `len` bytes of it go out. Every segment but a bare SYN
- * carries ACK; sending one settles any ACK we owed. */
+ * carries ACK; sending one settles any ACK we owed. The segment is laid out in
+ * place in the transmit buffer: options, then the payload straight from the send
+ * queue, then the fixed header in front. */
 static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, uint8_t flags, size_t data_off,
 		     size_t len, bool retrans)
 {
-	uint8_t *buf = tern__ip_payload_buf(st);
-	struct tern_tcp seg = {
-		.sport = sk->lport,
-		.dport = sk->rport,
-		.seq = seq,
-		.flags = flags,
-	};
+	uint8_t *th = tern__ip_payload_buf(st);
+	struct tern_tcp hdr;   /* the fixed header's fields; its options are written already */
 	struct tern_ip_out out = {
 		.src = sk->laddr,
 		.dst = sk->raddr,
@@ -384,43 +410,34 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 		.df = true,
 		.id = sk->ip_id++,
 	};
-	uint8_t payload_buf[1];
 
-	if (flags & TERN_TCP_SYN)
-		syn_options(st, sk, &seg.opt, flags & TERN_TCP_ACK);
-	else
-		est_options(st, sk, &seg.opt);
+	size_t optlen = flags & TERN_TCP_SYN ? syn_options(st, sk, th + TERN_TCP_HDR_LEN, flags & TERN_TCP_ACK)
+					     : est_options(st, sk, th + TERN_TCP_HDR_LEN);
+	hdr.sport = sk->lport;
+	hdr.dport = sk->rport;
+	hdr.seq = seq;
+	hdr.ack = 0;
+	hdr.flags = flags;
+	hdr.reserved = 0;
+	hdr.urg = 0;
 	if (flags & TERN_TCP_ACK) {
-		seg.ack = sk->rcv_nxt;
+		hdr.ack = sk->rcv_nxt;
 		/* RFC 7323 §2.2: a SYN's window is never scaled. */
 		if (flags & TERN_TCP_SYN) {
-			seg.win = (uint16_t)TERN_MIN(sk->rcv_wnd, 65535u);
+			hdr.win = (uint16_t)TERN_MIN(sk->rcv_wnd, 65535u);
 			sk->rcv_wup = sk->rcv_nxt;
 		} else {
-			seg.win = (uint16_t)tern__tcp_select_window(st, sk);
+			hdr.win = (uint16_t)tern__tcp_select_window(st, sk);
 		}
 	} else {
-		seg.win = (uint16_t)TERN_MIN(sk->rcv_wnd, 65535u);
+		hdr.win = (uint16_t)TERN_MIN(sk->rcv_wnd, 65535u);
 	}
 
-	/* The payload is copied straight into place after the header. */
-	size_t optlen = 0;
-	for (int i = 0; i < seg.opt.count; i++) {
-		uint8_t k = seg.opt.kinds[i];
-		optlen += k == TERN_TCPOPT_NOP || k == TERN_TCPOPT_EOL ? 1 :
-			  k == TERN_TCPOPT_MSS ? 4 : k == TERN_TCPOPT_WSCALE ? 3 : k == TERN_TCPOPT_SACK_PERM ? 2 :
-			  k == TERN_TCPOPT_TS ? 10 : (size_t)(2 + 8 * seg.opt.sack_count);
-	}
-	uint8_t *payload = buf + TERN_TCP_HDR_LEN + optlen;
 	if (len) {
-		size_t got = tern__stream_peek(&sk->xfer->sndq, data_off, payload, len);
+		size_t got = tern__stream_peek(&sk->xfer->sndq, data_off, th + TERN_TCP_HDR_LEN + optlen, len);
 		TERN_ASSERT(got == len);
 		(void)got;
-		seg.payload = payload;
-	} else {
-		seg.payload = payload_buf;
 	}
-	seg.payload_len = (uint32_t)len;
 	if (flags & TERN_TCP_ACK) {
 		/* Any ACK we send acknowledges all we have: nothing is owed any more, and
 		 * a D-SACK is reported once. Linux's tcp_event_ack_sent and
@@ -438,33 +455,19 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 		sk->ack_pending = 0;
 		tern__sk_timer_cancel(st, sk, TERN_SKT_DELACK);
 	}
-	tern__tcp_emit_ex(st, &out, &seg, !retrans);
+	size_t n = tern_tcp_finish(th, &hdr, optlen, len, out.src, out.dst, st->tx_csum_offload);
+	emit_built(st, &out, flags, n, !retrans);
 }
 
 /* Builds `seg` (its payload may already sit in place in the transmit buffer) and
- * sends it: the one place TCP segments leave and are counted. LINUX-COMPAT:
- * OutSegs leaves out a socket's retransmissions (__tcp_transmit_skb counts only
- * segments past snd_nxt or without sequence space); every SYN-ACK counts. */
+ * sends it, counted as transmit's segments are. */
 void tern__tcp_emit(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg)
-{
-	tern__tcp_emit_ex(st, out, seg, true);
-}
-
-void tern__tcp_emit_ex(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg,
-		       bool count_outsegs)
 {
 	size_t n = st->tx_csum_offload
 		? tern_tcp_build_partial(tern__ip_payload_buf(st), TERN_IP_MAX_PAYLOAD, seg, out->src, out->dst)
 		: tern_tcp_build(tern__ip_payload_buf(st), TERN_IP_MAX_PAYLOAD, seg, out->src, out->dst);
 
-	TERN_ASSERT(n > 0);
-	if (n == 0)
-		return;
-	if (count_outsegs)
-		tern__count(st, TERN_CTR_TcpOutSegs);
-	if (seg->flags & TERN_TCP_RST)
-		tern__count(st, TERN_CTR_TcpOutRsts);
-	tern__ip_output(st, out, n);
+	emit_built(st, out, seg->flags, n, true);
 }
 
 /* ------------------------------------------------------------ the scoreboard */

@@ -482,6 +482,12 @@ struct tern_tcp_tables {
 	struct tern_tw_table *tws;      /* time-wait entries (tw.c) */
 	uint32_t orphans;
 	uint64_t hash_probes;           /* chain links followed in lookups (work counter) */
+	/* The last address pair's timestamp offset (isn.c): a host talks to few peers,
+	 * and each connection needs it three or four times. */
+	struct tern_ts_off_memo {
+		uint32_t laddr, raddr, off;
+		bool valid;
+	} ts_off_memo;
 };
 
 struct tern_req_table;
@@ -583,8 +589,6 @@ void tern__tcp_select_initial_window(const struct tern_stack *st, uint32_t rcvbu
 void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk, uint32_t mss);
 struct tern_ip_out;
 void tern__tcp_emit(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg);
-void tern__tcp_emit_ex(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg,
-		       bool count_outsegs);
 void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk, uint32_t len, uint32_t truesize);
 /* Receive-buffer autotuning (tcp/rcvbuf.c). */

@@ -435,6 +435,8 @@ static uint8_t order_move_last(uint8_t order, unsigned kind)
 {
 	unsigned out = 0, n = 0;
 
+	if (order_at(order, TERN_SKT_KINDS - 1) == kind)
+		return order;   /* re-armed: already last */
 	for (unsigned i = 0; i < TERN_SKT_KINDS; i++) {
 		unsigned k = order_at(order, i);
 		if (k != kind)

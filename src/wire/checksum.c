@@ -24,19 +24,7 @@
 
 #include "core/util.h"
 #include "tern/wire.h"
-
-/* End-around-carry fold of a 64-bit one's-complement sum to 16 bits. A nonzero
- * input never folds to 0, which keeps every way of summing the same bytes in
- * agreement (0 would otherwise be a second spelling of 0xffff). */
-static uint16_t fold64(uint64_t s)
-{
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffffu) + (s >> 16);
-	s = (s & 0xffffu) + (s >> 16);
-	s = (s & 0xffffu) + (s >> 16);
-	return (uint16_t)s;
-}
+#include "wire/csum.h"
 
 uint32_t tern_csum_add(uint32_t sum, const void *data, size_t len)
 {
@@ -111,12 +99,10 @@ uint32_t tern_csum_add(uint32_t sum, const void *data, size_t len)
 
 uint16_t tern_csum_fold(uint32_t sum)
 {
-	return (uint16_t)~fold64(sum);
+	return wire_csum_fold(sum);
 }
 
 uint32_t tern_csum_pseudo_v4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
 {
-	/* Source, destination, a zero byte and the protocol, then the length of the
-	 * TCP (or other) header plus data: RFC 9293 §3.1. */
-	return (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu) + proto + len;
+	return wire_csum_pseudo_v4(src, dst, proto, len);
 }

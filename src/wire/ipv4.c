@@ -12,76 +12,61 @@
 
 #include "core/util.h"
 #include "tern/wire.h"
+#include "wire/csum.h"
 
 enum tern_wire_status tern_ipv4_parse(const uint8_t *buf, size_t len, struct tern_ipv4 *out)
 {
-	struct tern_ipv4 ip;
-	enum tern_wire_status st = TERN_WIRE_OK;
+	struct tern_ipv4 local;
+	struct tern_ipv4 *ip = out ? out : &local;   /* filled in place: no copy */
 
-	memset(&ip, 0, sizeof(ip));
-	if (len < TERN_IPV4_HDR_LEN) {
-		st = TERN_WIRE_IP_TOO_SHORT;
-		goto done;
-	}
+	memset(ip, 0, sizeof(*ip));
+	if (len < TERN_IPV4_HDR_LEN)
+		return TERN_WIRE_IP_TOO_SHORT;
 
 	/* The fixed part is there: copy it out so a caller logging a refusal can
 	 * see what arrived. */
-	ip.tos = buf[1];
-	ip.total_len = tern_get16(buf + 2);
-	ip.id = tern_get16(buf + 4);
-	ip.frag = tern_get16(buf + 6);
-	ip.ttl = buf[8];
-	ip.proto = buf[9];
-	ip.checksum = tern_get16(buf + 10);
-	ip.src = tern_get32(buf + 12);
-	ip.dst = tern_get32(buf + 16);
-	ip.hdr_len = (uint8_t)((buf[0] & 0x0f) * 4);
+	ip->tos = buf[1];
+	ip->total_len = tern_get16(buf + 2);
+	ip->id = tern_get16(buf + 4);
+	ip->frag = tern_get16(buf + 6);
+	ip->ttl = buf[8];
+	ip->proto = buf[9];
+	ip->checksum = tern_get16(buf + 10);
+	ip->src = tern_get32(buf + 12);
+	ip->dst = tern_get32(buf + 16);
+	ip->hdr_len = (uint8_t)((buf[0] & 0x0f) * 4);
 
-	if (buf[0] >> 4 != 4) {
-		st = TERN_WIRE_IP_BAD_VERSION;
-		goto done;
-	}
-	if (ip.hdr_len < TERN_IPV4_HDR_LEN || ip.hdr_len > len) {
-		st = TERN_WIRE_IP_BAD_IHL;
-		goto done;
-	}
-	ip.options = ip.hdr_len > TERN_IPV4_HDR_LEN ? buf + TERN_IPV4_HDR_LEN : NULL;
+	if (buf[0] >> 4 != 4)
+		return TERN_WIRE_IP_BAD_VERSION;
+	if (ip->hdr_len < TERN_IPV4_HDR_LEN || ip->hdr_len > len)
+		return TERN_WIRE_IP_BAD_IHL;
+	ip->options = ip->hdr_len > TERN_IPV4_HDR_LEN ? buf + TERN_IPV4_HDR_LEN : NULL;
 
 	/* Summing a correct header, checksum field included, gives all ones. */
-	if (tern_csum_fold(tern_csum_add(0, buf, ip.hdr_len)) != 0) {
-		st = TERN_WIRE_IP_BAD_CHECKSUM;
-		goto done;
-	}
+	uint16_t sum = ip->hdr_len == TERN_IPV4_HDR_LEN ? wire_csum_hdr20(buf)
+							: tern_csum_fold(tern_csum_add(0, buf, ip->hdr_len));
+	if (sum != 0)
+		return TERN_WIRE_IP_BAD_CHECKSUM;
 
-	if (ip.total_len > len) {
-		st = TERN_WIRE_IP_TOTLEN_TOO_LONG;
-		goto done;
-	}
-	if (ip.total_len < ip.hdr_len) {
-		st = TERN_WIRE_IP_TOTLEN_TOO_SHORT;
-		goto done;
-	}
+	if (ip->total_len > len)
+		return TERN_WIRE_IP_TOTLEN_TOO_LONG;
+	if (ip->total_len < ip->hdr_len)
+		return TERN_WIRE_IP_TOTLEN_TOO_SHORT;
 	/* From here the datagram's extent is known; describe the payload even if a
 	 * later check refuses it. */
-	ip.payload = buf + ip.hdr_len;
-	ip.payload_len = (uint16_t)(ip.total_len - ip.hdr_len);
+	ip->payload = buf + ip->hdr_len;
+	ip->payload_len = (uint16_t)(ip->total_len - ip->hdr_len);
 
 	/* Bytes past the total length: Ethernet pads short frames, so Linux trims
 	 * them; a bare-datagram link never should have them. A status of its own, so
 	 * the IP layer decides (tern drops them, see ip/ipv4.c); a caller that wants
 	 * Linux's trim parses again with len = total_len to run the last check. */
-	if (ip.total_len < len) {
-		st = TERN_WIRE_IP_TOTLEN_BELOW_BUF;
-		goto done;
-	}
+	if (ip->total_len < len)
+		return TERN_WIRE_IP_TOTLEN_BELOW_BUF;
 	/* DF alone is fine; MF or a nonzero offset marks a piece of a larger datagram. */
-	if (ip.frag & (TERN_IP_MF | TERN_IP_OFFMASK))
-		st = TERN_WIRE_IP_FRAGMENT;
-
-done:
-	if (out)
-		*out = ip;
-	return st;
+	if (ip->frag & (TERN_IP_MF | TERN_IP_OFFMASK))
+		return TERN_WIRE_IP_FRAGMENT;
+	return TERN_WIRE_OK;
 }
 
 size_t tern_ipv4_build(uint8_t *buf, size_t cap, const struct tern_ipv4 *ip, uint16_t payload_len)
@@ -99,6 +84,6 @@ size_t tern_ipv4_build(uint8_t *buf, size_t cap, const struct tern_ipv4 *ip, uin
 	tern_put16(buf + 10, 0);
 	tern_put32(buf + 12, ip->src);
 	tern_put32(buf + 16, ip->dst);
-	tern_put16(buf + 10, tern_csum_fold(tern_csum_add(0, buf, TERN_IPV4_HDR_LEN)));
+	tern_put16(buf + 10, wire_csum_hdr20(buf));
 	return TERN_IPV4_HDR_LEN;
 }

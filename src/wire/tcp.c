@@ -17,6 +17,7 @@
 
 #include "core/util.h"
 #include "tern/wire.h"
+#include "wire/csum.h"
 
 /* On-wire lengths of the options this layer decodes. */
 #define MSS_LEN 4       /* RFC 9293 §3.2 */
@@ -122,6 +123,45 @@ static enum tern_wire_status parse_options(const uint8_t *p, unsigned len, struc
 	return TERN_WIRE_OK;
 }
 
+/* The two option lists nearly every segment carries, taken in one step each: what
+ * parse_options would make of them, byte for byte the same. Linux puts NOP, NOP,
+ * timestamp on every segment after the handshake, and MSS, SACK-permitted,
+ * timestamp, NOP, window scale on a SYN and SYN-ACK when all are on. Returns
+ * false for any other list. */
+static bool parse_common_options(const uint8_t *p, unsigned len, struct tern_tcp_opts *o)
+{
+	static const uint8_t ts_kinds[3] = { TERN_TCPOPT_NOP, TERN_TCPOPT_NOP, TERN_TCPOPT_TS };
+	static const uint8_t ts_lens[3] = { 1, 1, TS_LEN };
+	static const uint8_t syn_kinds[5] = { TERN_TCPOPT_MSS, TERN_TCPOPT_SACK_PERM, TERN_TCPOPT_TS,
+					      TERN_TCPOPT_NOP, TERN_TCPOPT_WSCALE };
+	static const uint8_t syn_lens[5] = { MSS_LEN, SACK_PERM_LEN, TS_LEN, 1, WSCALE_LEN };
+
+	if (len == 12 && tern_get32(p) == 0x0101080au) {
+		memcpy(o->kinds, ts_kinds, sizeof(ts_kinds));
+		memcpy(o->lens, ts_lens, sizeof(ts_lens));
+		o->count = 3;
+		o->ts_val = tern_get32(p + 4);
+		o->ts_ecr = tern_get32(p + 8);
+		o->present = TERN_TCPOPT_HAS_TS;
+		return true;
+	}
+	/* 2,4,m,m 4,2 8,10,v,v,v,v,e,e,e,e 1 3,3,s */
+	if (len == 20 && p[0] == TERN_TCPOPT_MSS && p[1] == MSS_LEN && tern_get16(p + 4) == 0x0402u &&
+	    tern_get16(p + 6) == 0x080au && tern_get32(p + 16) >> 8 == 0x010303u) {
+		memcpy(o->kinds, syn_kinds, sizeof(syn_kinds));
+		memcpy(o->lens, syn_lens, sizeof(syn_lens));
+		o->count = 5;
+		o->mss = tern_get16(p + 2);
+		o->ts_val = tern_get32(p + 8);
+		o->ts_ecr = tern_get32(p + 12);
+		o->wscale = p[19];
+		o->present = TERN_TCPOPT_HAS_MSS | TERN_TCPOPT_HAS_SACK_PERM | TERN_TCPOPT_HAS_TS |
+			     TERN_TCPOPT_HAS_WSCALE;
+		return true;
+	}
+	return false;
+}
+
 enum tern_wire_status tern_tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
 				     bool check_sum, struct tern_tcp *out)
 {
@@ -129,7 +169,14 @@ enum tern_wire_status tern_tcp_parse(const uint8_t *buf, size_t len, uint32_t sr
 	struct tern_tcp *seg = out ? out : &local;   /* filled in place: no copy */
 	enum tern_wire_status st = TERN_WIRE_OK;
 
-	memset(seg, 0, sizeof(*seg));
+	/* Cleared: everything a reader may look at whatever the options were. The
+	 * SACK blocks past sack_count and kinds[]/lens[] past count (about 110 of the
+	 * struct's bytes) are not, as nothing may read them. */
+	memset(seg, 0, offsetof(struct tern_tcp, opt));
+	memset(&seg->opt, 0, offsetof(struct tern_tcp_opts, sack));
+	seg->opt.count = 0;
+	seg->payload = NULL;
+	seg->payload_len = 0;
 	if (len < TERN_TCP_HDR_LEN) {
 		st = TERN_WIRE_TCP_TOO_SHORT;
 		goto done;
@@ -172,7 +219,8 @@ enum tern_wire_status tern_tcp_parse(const uint8_t *buf, size_t len, uint32_t sr
 	 * keeps the options decoded before the bad one. LINUX-COMPAT: Linux stops
 	 * reading options at such a byte and keeps the segment; with this the TCP
 	 * layer can choose to do the same. */
-	st = parse_options(buf + TERN_TCP_HDR_LEN, seg->hdr_len - TERN_TCP_HDR_LEN, &seg->opt);
+	if (!parse_common_options(buf + TERN_TCP_HDR_LEN, seg->hdr_len - TERN_TCP_HDR_LEN, &seg->opt))
+		st = parse_options(buf + TERN_TCP_HDR_LEN, seg->hdr_len - TERN_TCP_HDR_LEN, &seg->opt);
 
 done:
 	return st;
@@ -254,6 +302,52 @@ static size_t build_option(uint8_t *p, size_t room, const struct tern_tcp_opts *
 	return len;
 }
 
+/* The option lists parse_common_options knows, when a list asks for one of them
+ * with every known kind at its proper length (or 0, "the proper length"). */
+enum common_layout { LAYOUT_NONE, LAYOUT_TS, LAYOUT_SYN, LAYOUT_OTHER };
+
+static enum common_layout common_layout(const struct tern_tcp_opts *o)
+{
+	const uint8_t *k = o->kinds, *l = o->lens;
+
+	if (o->count == 0)
+		return LAYOUT_NONE;
+	/* NOP's listed length is never read: it is one byte whatever it says. */
+	if (o->count == 3 && k[0] == TERN_TCPOPT_NOP && k[1] == TERN_TCPOPT_NOP && k[2] == TERN_TCPOPT_TS &&
+	    (l[2] == 0 || l[2] == TS_LEN))
+		return LAYOUT_TS;
+	if (o->count == 5 && k[0] == TERN_TCPOPT_MSS && k[1] == TERN_TCPOPT_SACK_PERM && k[2] == TERN_TCPOPT_TS &&
+	    k[3] == TERN_TCPOPT_NOP && k[4] == TERN_TCPOPT_WSCALE && (l[0] == 0 || l[0] == MSS_LEN) &&
+	    (l[1] == 0 || l[1] == SACK_PERM_LEN) && (l[2] == 0 || l[2] == TS_LEN) &&
+	    (l[4] == 0 || l[4] == WSCALE_LEN))
+		return LAYOUT_SYN;
+	return LAYOUT_OTHER;
+}
+
+static const uint8_t layout_len[] = { [LAYOUT_NONE] = 0, [LAYOUT_TS] = 12, [LAYOUT_SYN] = 20 };
+
+/* Writes a common layout: the bytes build_option would write one by one. */
+static void build_common(uint8_t *p, enum common_layout lay, const struct tern_tcp_opts *o)
+{
+	switch (lay) {
+	case LAYOUT_TS:
+		tern_put32(p, 0x0101080au);
+		tern_put32(p + 4, o->ts_val);
+		tern_put32(p + 8, o->ts_ecr);
+		break;
+	case LAYOUT_SYN:
+		tern_put16(p, TERN_TCPOPT_MSS << 8 | MSS_LEN);
+		tern_put16(p + 2, o->mss);
+		tern_put32(p + 4, 0x0402080au);
+		tern_put32(p + 8, o->ts_val);
+		tern_put32(p + 12, o->ts_ecr);
+		tern_put32(p + 16, 0x01030300u | o->wscale);
+		break;
+	default:
+		break;
+	}
+}
+
 size_t tern_tcp_opts_build(uint8_t *buf, size_t cap, const struct tern_tcp_opts *opt)
 {
 	size_t limit = TERN_MIN(cap, (size_t)TERN_TCP_MAX_OPT_LEN);
@@ -261,6 +355,13 @@ size_t tern_tcp_opts_build(uint8_t *buf, size_t cap, const struct tern_tcp_opts 
 
 	if (opt->count > TERN_TCP_MAX_OPT_LEN)
 		return 0;
+	enum common_layout lay = common_layout(opt);
+	if (lay != LAYOUT_OTHER) {
+		if (layout_len[lay] > limit)
+			return 0;
+		build_common(buf, lay, opt);
+		return layout_len[lay];
+	}
 	for (unsigned i = 0; i < opt->count; i++) {
 		size_t n = build_option(buf + used, limit - used, opt, i);
 		if (n == 0)
@@ -270,13 +371,58 @@ size_t tern_tcp_opts_build(uint8_t *buf, size_t cap, const struct tern_tcp_opts 
 	return used;
 }
 
+/* The fixed header and the checksum field, options and payload being in place:
+ * what every builder ends with. */
+static size_t put_header(uint8_t *buf, const struct tern_tcp *seg, size_t hdr_len, size_t total, uint32_t src,
+			 uint32_t dst, bool full_sum)
+{
+	tern_put16(buf, seg->sport);
+	tern_put16(buf + 2, seg->dport);
+	tern_put32(buf + 4, seg->seq);
+	tern_put32(buf + 8, seg->ack);
+	buf[12] = (uint8_t)((hdr_len / 4) << 4 | (seg->reserved & 0x0f));
+	buf[13] = seg->flags;
+	tern_put16(buf + 14, seg->win);
+	tern_put16(buf + 16, 0);
+	tern_put16(buf + 18, seg->urg);
+
+	uint32_t sum = wire_csum_pseudo_v4(src, dst, TERN_IPPROTO_TCP, (uint16_t)total);
+	if (full_sum)
+		tern_put16(buf + 16, wire_csum_fold(tern_csum_add(sum, buf, total)));
+	else
+		tern_put16(buf + 16, (uint16_t)~wire_csum_fold(sum));
+	return total;
+}
+
+void tern_tcp_opts_put_ts(uint8_t *p, uint32_t ts_val, uint32_t ts_ecr)
+{
+	struct tern_tcp_opts o = { .ts_val = ts_val, .ts_ecr = ts_ecr };
+	build_common(p, LAYOUT_TS, &o);
+}
+
+size_t tern_tcp_finish(uint8_t *buf, const struct tern_tcp *seg, size_t optlen, size_t payload_len, uint32_t src,
+		       uint32_t dst, bool partial)
+{
+	size_t hdr_len = TERN_TCP_HDR_LEN + optlen;
+
+	if (optlen % 4 != 0 || optlen > TERN_TCP_MAX_OPT_LEN || payload_len > UINT16_MAX - hdr_len)
+		return 0;
+	return put_header(buf, seg, hdr_len, hdr_len + payload_len, src, dst, !partial);
+}
+
 static size_t tcp_build(uint8_t *buf, size_t cap, const struct tern_tcp *seg, uint32_t src, uint32_t dst,
 			bool full_sum)
 {
 	uint8_t opts[TERN_TCP_MAX_OPT_LEN];
-	size_t optlen = 0;
+	size_t optlen;
+	/* A common layout is written straight into place once the payload has
+	 * moved; any other list is built aside first, as its length is known only
+	 * once built. */
+	enum common_layout lay = common_layout(&seg->opt);
 
-	if (seg->opt.count > 0) {
+	if (lay != LAYOUT_OTHER) {
+		optlen = layout_len[lay];
+	} else {
 		optlen = tern_tcp_opts_build(opts, sizeof(opts), &seg->opt);
 		if (optlen == 0)
 			return 0;
@@ -303,26 +449,14 @@ static size_t tcp_build(uint8_t *buf, size_t cap, const struct tern_tcp *seg, ui
 		return 0;
 
 	/* Payload first, with memmove: it may already sit in this buffer (a segment
-	 * rebuilt in place). */
-	if (seg->payload_len > 0)
+	 * rebuilt in place), often exactly where it belongs (TCP output puts it there). */
+	if (seg->payload_len > 0 && seg->payload != buf + hdr_len)
 		memmove(buf + hdr_len, seg->payload, seg->payload_len);
-	tern_put16(buf, seg->sport);
-	tern_put16(buf + 2, seg->dport);
-	tern_put32(buf + 4, seg->seq);
-	tern_put32(buf + 8, seg->ack);
-	buf[12] = (uint8_t)((hdr_len / 4) << 4 | (seg->reserved & 0x0f));
-	buf[13] = seg->flags;
-	tern_put16(buf + 14, seg->win);
-	tern_put16(buf + 16, 0);
-	tern_put16(buf + 18, seg->urg);
-	memcpy(buf + TERN_TCP_HDR_LEN, opts, optlen);
-
-	uint32_t sum = tern_csum_pseudo_v4(src, dst, TERN_IPPROTO_TCP, (uint16_t)total);
-	if (full_sum)
-		tern_put16(buf + 16, tern_csum_fold(tern_csum_add(sum, buf, total)));
+	if (lay != LAYOUT_OTHER)
+		build_common(buf + TERN_TCP_HDR_LEN, lay, &seg->opt);
 	else
-		tern_put16(buf + 16, (uint16_t)~tern_csum_fold(sum));
-	return total;
+		memcpy(buf + TERN_TCP_HDR_LEN, opts, optlen);
+	return put_header(buf, seg, hdr_len, total, src, dst, full_sum);
 }
 
 size_t tern_tcp_build(uint8_t *buf, size_t cap, const struct tern_tcp *seg, uint32_t src, uint32_t dst)

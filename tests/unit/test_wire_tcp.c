@@ -544,6 +544,79 @@ static void test_duplicate_option_last_wins(void **state)
 	assert_int_equal(t.opt.mss, 536);
 }
 
+/* The two layouts the parser and builder take in one step (NOP,NOP,TS and the
+ * SYN's MSS,SACK-permitted,TS,NOP,WS) must come out as the option walk makes them.
+ * The walk is reached with the same options and an EOL after them; the short way
+ * parses into a struct full of garbage, since it clears only what may be read. */
+static void check_common_layout(const uint8_t *o, size_t olen)
+{
+	uint8_t padded[40];
+	memcpy(padded, o, olen);
+	memset(padded + olen, TERN_TCPOPT_EOL, 4);
+	struct tern_tcp fast, walk;
+	memset(&fast, 0xa5, sizeof(fast));
+	assert_int_equal(parse_opts(o, olen, &fast), TERN_WIRE_OK);
+	assert_int_equal(parse_opts(padded, olen + 4, &walk), TERN_WIRE_OK);
+	assert_int_equal(fast.opt.count + 1, walk.opt.count);
+	assert_memory_equal(fast.opt.kinds, walk.opt.kinds, fast.opt.count);
+	assert_memory_equal(fast.opt.lens, walk.opt.lens, fast.opt.count);
+	assert_int_equal(fast.opt.present, walk.opt.present);
+	assert_int_equal(fast.opt.mss, walk.opt.mss);
+	assert_int_equal(fast.opt.wscale, walk.opt.wscale);
+	assert_int_equal(fast.opt.ts_val, walk.opt.ts_val);
+	assert_int_equal(fast.opt.ts_ecr, walk.opt.ts_ecr);
+	assert_int_equal(fast.opt.sack_count, 0);
+	assert_int_equal(fast.payload_len, 0);
+	uint8_t seg[60];
+	size_t n = make_segment(seg, o, olen, NULL, 0);
+	uint8_t out[60];
+	assert_int_equal(tern_tcp_build(out, sizeof(out), &fast, SRC, DST), n);
+	assert_memory_equal(out, seg, n);
+}
+
+static void test_common_layouts(void **state)
+{
+	(void)state;
+	const uint8_t ts[] = { 1, 1, 8, 10, 0x80, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe };
+	const uint8_t syn[] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 9, 0, 0, 0, 0, 1, 3, 3, 14 };
+	check_common_layout(ts, sizeof(ts));
+	check_common_layout(syn, sizeof(syn));
+
+	/* Near misses take the long way. A timestamp of the wrong length is listed,
+	 * not decoded. */
+	struct tern_tcp t;
+	const uint8_t ts9[] = { 1, 1, 8, 9, 0, 0, 0, 1, 0, 0, 0, 1 };
+	assert_int_equal(parse_opts(ts9, sizeof(ts9), &t), TERN_WIRE_OK);
+	assert_int_equal(t.opt.count, 4);
+	assert_int_equal(t.opt.present, 0);
+	/* A window scale whose length runs past the header. */
+	uint8_t bad[sizeof(syn)];
+	memcpy(bad, syn, sizeof(syn));
+	bad[18] = 4;
+	assert_int_equal(parse_opts(bad, sizeof(bad), &t), TERN_WIRE_TCP_OPTION_PAST_HEADER);
+	/* Two NOPs where the SYN has SACK-permitted (SACK turned off). */
+	memcpy(bad, syn, sizeof(syn));
+	bad[4] = bad[5] = TERN_TCPOPT_NOP;
+	assert_int_equal(parse_opts(bad, sizeof(bad), &t), TERN_WIRE_OK);
+	assert_int_equal(t.opt.count, 6);
+	assert_int_equal(t.opt.present, TERN_TCPOPT_HAS_MSS | TERN_TCPOPT_HAS_TS | TERN_TCPOPT_HAS_WSCALE);
+
+	/* A listed length that is not the proper one is built the general way:
+	 * kind, that length, zeros. */
+	struct tern_tcp_opts l = { .ts_val = 1, .ts_ecr = 2, .count = 3,
+				   .kinds = { TERN_TCPOPT_NOP, TERN_TCPOPT_NOP, TERN_TCPOPT_TS },
+				   .lens = { 1, 1, 6 } };
+	uint8_t b[40];
+	const uint8_t lw[8] = { 1, 1, 8, 6, 0, 0, 0, 0 };
+	assert_int_equal(tern_tcp_opts_build(b, sizeof(b), &l), 8);
+	assert_memory_equal(b, lw, 8);
+	l.lens[2] = 10;
+	const uint8_t tw[12] = { 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2 };
+	assert_int_equal(tern_tcp_opts_build(b, sizeof(b), &l), 12);
+	assert_memory_equal(b, tw, 12);
+	assert_int_equal(tern_tcp_opts_build(b, 11, &l), 0);
+}
+
 /* ------------------------------------------------------------ builders */
 
 static void test_build_options_from_scratch(void **state)
@@ -655,6 +728,36 @@ static void test_build_in_place(void **state)
 	t.opt.count = 0;
 	assert_int_equal(tern_tcp_build(b, sizeof(b), &t, SRC, DST), 28);
 	assert_memory_equal(b + 20, "in place", 8);
+}
+
+/* A segment laid out in place (options and payload first, then the header)
+ * comes out as tern_tcp_build makes it, with either checksum. */
+static void test_finish_in_place(void **state)
+{
+	(void)state;
+	const uint8_t data[] = "in place";
+	struct tern_tcp t = { .sport = 40000, .dport = 80, .seq = 0xfffffff0u, .ack = 12345,
+			      .flags = TERN_TCP_PSH | TERN_TCP_ACK, .win = 502, .payload = data, .payload_len = 8 };
+	t.opt.count = 3;
+	t.opt.kinds[0] = t.opt.kinds[1] = TERN_TCPOPT_NOP;
+	t.opt.kinds[2] = TERN_TCPOPT_TS;
+	t.opt.ts_val = 0x01020304u;
+	t.opt.ts_ecr = 0xa0b0c0d0u;
+	for (int partial = 0; partial < 2; partial++) {
+		uint8_t want[64], got[64];
+		size_t n = partial ? tern_tcp_build_partial(want, sizeof(want), &t, SRC, DST)
+				   : tern_tcp_build(want, sizeof(want), &t, SRC, DST);
+		assert_int_equal(n, 40);
+		memset(got, 0xee, sizeof(got));
+		tern_tcp_opts_put_ts(got + 20, t.opt.ts_val, t.opt.ts_ecr);
+		memcpy(got + 32, data, 8);
+		assert_int_equal(tern_tcp_finish(got, &t, 12, 8, SRC, DST, partial), 40);
+		assert_memory_equal(got, want, 40);
+	}
+	/* Options must be whole words within 40 bytes. */
+	uint8_t b[80];
+	assert_int_equal(tern_tcp_finish(b, &t, 10, 0, SRC, DST, false), 0);
+	assert_int_equal(tern_tcp_finish(b, &t, 44, 0, SRC, DST, false), 0);
 }
 
 /* ------------------------------------------------------------ robustness */
@@ -791,10 +894,12 @@ int main(void)
 		cmocka_unit_test(test_sack_blocks),
 		cmocka_unit_test(test_forty_nops),
 		cmocka_unit_test(test_duplicate_option_last_wins),
+		cmocka_unit_test(test_common_layouts),
 		cmocka_unit_test(test_build_options_from_scratch),
 		cmocka_unit_test(test_build_options_limits),
 		cmocka_unit_test(test_build_segment),
 		cmocka_unit_test(test_build_in_place),
+		cmocka_unit_test(test_finish_in_place),
 		cmocka_unit_test(test_every_truncation),
 		cmocka_unit_test(test_random_garbage),
 	};
