@@ -127,7 +127,7 @@ TERN_KNOB("net.ipv4.tcp_min_snd_mss", tcp_min_snd_mss, "bytes", 48, 65535, 48,
 TERN_KNOB("net.ipv4.tcp_min_tso_segs", tcp_min_tso_segs, "count", 1, 255, 2,
 	"Fewest segments a TSO burst is sized for")
 TERN_KNOB("net.ipv4.tcp_moderate_rcvbuf", tcp_moderate_rcvbuf, "bool", 0, 1, 1,
-	"Grow the receive buffer automatically (up to tcp_rmem[2]) unless SO_RCVBUF was set (tern bound)")
+	"Grow the receive buffer automatically (up to tcp_rmem[2]) unless SO_RCVBUF was set: to twice what the application read in its best round trip, plus any out-of-order span (tern bound)")
 TERN_KNOB("net.ipv4.tcp_mtu_probing", tcp_mtu_probing, "", 0, 2, 0,
 	"Packetization-layer PMTU discovery (RFC 4821): 0 off, 1 after an ICMP black hole is suspected, 2 always, from tcp_base_mss (tern bound)")
 TERN_KNOB("net.ipv4.tcp_no_metrics_save", tcp_no_metrics_save, "bool", 0, 1, 0,

@@ -177,6 +177,7 @@ enum tern_wire_status tern_tcp_parse(const uint8_t *buf, size_t len, uint32_t sr
 	seg->opt.count = 0;
 	seg->payload = NULL;
 	seg->payload_len = 0;
+	seg->gso_size = 0;
 	if (len < TERN_TCP_HDR_LEN) {
 		st = TERN_WIRE_TCP_TOO_SHORT;
 		goto done;
