@@ -17,10 +17,9 @@
  *     datagram MTU-sized). These are the headline figures (gbps_offload,
  *     gbps_plain): tern receives, and discard's application costs nothing, so
  *     they measure the driver and the stack;
- *   - the other direction too, the client reading tern's chargen (gbps_down_*).
- *     chargen makes its RFC 864 lines one byte at a time, which costs more than
- *     the stack does at these rates, so these figures say as much about the
- *     generator as about tern.
+ *   - the other direction too, the client reading tern's chargen (gbps_down_*;
+ *     chargen copies its RFC 864 pattern from a ready buffer, as the baseline's
+ *     does).
  * The Linux baseline is the same client program against its own server mode (one
  * epoll thread, like tern serve; its chargen writes from a ready buffer) over a
  * veth pair between two namespaces, with veth's default offloads (TSO, GSO,
