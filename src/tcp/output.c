@@ -38,6 +38,13 @@ void tern__tcp_init_mss(struct tern_stack *st, struct tern_sock *sk)
 /* The payload of a full segment now: the peer's MSS and our MTU, less the
  * timestamp option (spec §14.22), bounded by half the peer's largest window when
  * that is above 536 (spec §14.9), never below tcp_min_snd_mss. */
+/* Whether the next segment may carry SACK blocks: seldom, so the callers test
+ * this before gathering any (every segment and every push asks). */
+static inline bool sack_due(const struct tern_sock *sk)
+{
+	return sk->neg.sack_ok && (sk->xfer->dsack || sk->xfer->ooo);
+}
+
 /* The SACK blocks the next segment carries (a D-SACK first, then the
  * out-of-order ranges), as many as fit beside a timestamp: 3, else 4. */
 static int sack_blocks(const struct tern_sock *sk, struct tern_sack_block *out)
@@ -71,10 +78,12 @@ static uint32_t current_mss(struct tern_stack *st, struct tern_sock *sk)
 		mss = TERN_MIN(mss, cutoff);
 	}
 	mss = TERN_MAX(mss, floor);
-	struct tern_sack_block blocks[TERN_TCP_MAX_SACK_BLOCKS];
-	int nsacks = sack_blocks(sk, blocks);
-	if (nsacks > 0)
-		mss -= 4u + 8u * (uint32_t)nsacks;
+	if (sack_due(sk)) {
+		struct tern_sack_block blocks[TERN_TCP_MAX_SACK_BLOCKS];
+		int nsacks = sack_blocks(sk, blocks);
+		if (nsacks > 0)
+			mss -= 4u + 8u * (uint32_t)nsacks;
+	}
 	return mss;
 }
 
@@ -357,7 +366,7 @@ static size_t syn_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *
 static size_t est_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *p)
 {
 	struct tern_tcp_opts o;
-	int got = sack_blocks(sk, o.sack);
+	int got = sack_due(sk) ? sack_blocks(sk, o.sack) : 0;
 
 	if (got == 0) {
 		/* Nearly every segment. */
