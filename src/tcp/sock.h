@@ -488,6 +488,15 @@ struct tern_tcp_tables {
 		uint32_t laddr, raddr, off;
 		bool valid;
 	} ts_off_memo;
+	/* The last connect's port-search offset (ports.c), for the same reason: a
+	 * client connecting to one server again and again asks with the same
+	 * addresses, port and 10-second epoch. */
+	struct tern_port_off_memo {
+		uint32_t laddr, raddr, epoch;
+		uint16_t rport;
+		bool valid;
+		uint64_t off;
+	} port_off_memo;
 };
 
 struct tern_req_table;
