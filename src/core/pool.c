@@ -107,7 +107,7 @@ int tern__pool_reserve(struct tern_pool *p, size_t n)
 	return 0;
 }
 
-void *tern__pool_get(struct tern_pool *p)
+void *tern__pool_get_slow(struct tern_pool *p)
 {
 	if (p->max_objects && p->in_use >= p->max_objects) {
 		p->failures++;

@@ -31,8 +31,23 @@ void tern__pool_init(struct tern_pool *p, size_t obj_size, size_t per_chunk, siz
 /* Grows the pool so that `n` objects can be in use without another allocation.
  * 0 or -ENOMEM. */
 int tern__pool_reserve(struct tern_pool *p, size_t n);
-/* An object (contents undefined), or NULL at the ceiling or when memory runs out. */
-void *tern__pool_get(struct tern_pool *p);
+/* tern__pool_get when the free list is empty or the ceiling may be reached. */
+void *tern__pool_get_slow(struct tern_pool *p);
+
+/* An object (contents undefined), or NULL at the ceiling or when memory runs out.
+ * Inline, as the simulator and TCP take several objects per segment; the usual
+ * case is a free object below any ceiling. */
+static inline void *tern__pool_get(struct tern_pool *p)
+{
+	void *obj = p->free_list;
+
+	if (!obj || (p->max_objects && p->in_use >= p->max_objects))
+		return tern__pool_get_slow(p);
+	p->free_list = *(void **)obj;
+	if (++p->in_use > p->high_water)
+		p->high_water = p->in_use;
+	return obj;
+}
 /* Returns an object obtained from this pool. */
 void tern__pool_put(struct tern_pool *p, void *obj);
 /* Frees every chunk. Objects still in use become invalid. */

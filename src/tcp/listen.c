@@ -54,18 +54,13 @@ static uint16_t advmss_of(const struct tern_stack *st, const struct tern_sock *l
 }
 
 /* Sends a SYN-ACK in Linux's option layout (tcp_make_synack), window from the
- * listener's buffer as the child will have it (tcp_openreq_init_rwin). */
+ * listener's buffer as the child will have it (tcp_openreq_init_rwin). The
+ * options are written straight into the transmit buffer. */
 static void send_synack(struct tern_stack *st, const struct tern_sock *lsk, struct synack *sa)
 {
 	uint16_t advmss = advmss_of(st, lsk);
 	uint32_t rcv_wnd, clamp;
-	struct tern_tcp seg = {
-		.sport = sa->lport,
-		.dport = sa->rport,
-		.seq = sa->iss,
-		.ack = sa->irs + 1,
-		.flags = TERN_TCP_SYN | TERN_TCP_ACK,
-	};
+	struct tern_tcp hdr;   /* the fixed header's fields only */
 	struct tern_ip_out out = {
 		.src = sa->laddr,
 		.dst = sa->raddr,
@@ -74,42 +69,22 @@ static void send_synack(struct tern_stack *st, const struct tern_sock *lsk, stru
 		.df = true,
 		.id = -1,
 	};
-	struct tern_tcp_opts *o = &seg.opt;
-	int n = 0;
 
 	tern__tcp_select_initial_window(st, lsk->rcvbuf, lsk->flags & SK_RCVBUF_LOCK, 0,
 					advmss - (sa->ts_ok ? TCPOLEN_TS_ALIGNED : 0), sa->wscale_ok, &rcv_wnd,
 					&sa->rcv_wscale, &clamp);
-	seg.win = (uint16_t)TERN_MIN(rcv_wnd, 65535u);
-	o->present = TERN_TCPOPT_HAS_MSS;
-	o->mss = advmss;
-	o->kinds[n++] = TERN_TCPOPT_MSS;
-	if (sa->ts_ok) {
-		if (sa->sack_ok) {
-			o->kinds[n++] = TERN_TCPOPT_SACK_PERM;
-		} else {
-			o->kinds[n++] = TERN_TCPOPT_NOP;
-			o->kinds[n++] = TERN_TCPOPT_NOP;
-		}
-		o->kinds[n++] = TERN_TCPOPT_TS;
-		o->present |= TERN_TCPOPT_HAS_TS;
-		o->ts_val = sa->tsval;
-		o->ts_ecr = sa->tsecr;
-	} else if (sa->sack_ok) {
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_SACK_PERM;
-	}
-	if (sa->sack_ok)
-		o->present |= TERN_TCPOPT_HAS_SACK_PERM;
-	if (sa->wscale_ok) {
-		o->kinds[n++] = TERN_TCPOPT_NOP;
-		o->kinds[n++] = TERN_TCPOPT_WSCALE;
-		o->present |= TERN_TCPOPT_HAS_WSCALE;
-		o->wscale = sa->rcv_wscale;
-	}
-	o->count = (uint8_t)n;
-	tern__tcp_emit(st, &out, &seg);
+	size_t optlen = tern__tcp_put_syn_options(tern__ip_payload_buf(st) + TERN_TCP_HDR_LEN, advmss, sa->ts_ok,
+						  sa->sack_ok, sa->wscale_ok, sa->tsval, sa->tsecr,
+						  sa->rcv_wscale);
+	hdr.sport = sa->lport;
+	hdr.dport = sa->rport;
+	hdr.seq = sa->iss;
+	hdr.ack = sa->irs + 1;
+	hdr.flags = TERN_TCP_SYN | TERN_TCP_ACK;
+	hdr.reserved = 0;
+	hdr.urg = 0;
+	hdr.win = (uint16_t)TERN_MIN(rcv_wnd, 65535u);
+	tern__tcp_emit_in_place(st, &out, &hdr, optlen);
 }
 
 static void req_synack(struct tern_stack *st, const struct tern_sock *lsk, struct tern_req *req)

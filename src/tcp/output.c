@@ -38,6 +38,13 @@ void tern__tcp_init_mss(struct tern_stack *st, struct tern_sock *sk)
 /* The payload of a full segment now: the peer's MSS and our MTU, less the
  * timestamp option (spec §14.22), bounded by half the peer's largest window when
  * that is above 536 (spec §14.9), never below tcp_min_snd_mss. */
+/* Whether the next segment may carry SACK blocks: seldom, so the callers test
+ * this before gathering any (every segment and every push asks). */
+static inline bool sack_due(const struct tern_sock *sk)
+{
+	return sk->neg.sack_ok && (sk->xfer->dsack || sk->xfer->ooo);
+}
+
 /* The SACK blocks the next segment carries (a D-SACK first, then the
  * out-of-order ranges), as many as fit beside a timestamp: 3, else 4. */
 static int sack_blocks(const struct tern_sock *sk, struct tern_sack_block *out)
@@ -71,10 +78,12 @@ static uint32_t current_mss(struct tern_stack *st, struct tern_sock *sk)
 		mss = TERN_MIN(mss, cutoff);
 	}
 	mss = TERN_MAX(mss, floor);
-	struct tern_sack_block blocks[TERN_TCP_MAX_SACK_BLOCKS];
-	int nsacks = sack_blocks(sk, blocks);
-	if (nsacks > 0)
-		mss -= 4u + 8u * (uint32_t)nsacks;
+	if (sack_due(sk)) {
+		struct tern_sack_block blocks[TERN_TCP_MAX_SACK_BLOCKS];
+		int nsacks = sack_blocks(sk, blocks);
+		if (nsacks > 0)
+			mss -= 4u + 8u * (uint32_t)nsacks;
+	}
 	return mss;
 }
 
@@ -308,40 +317,46 @@ static void opt_add(struct tern_tcp_opts *o, uint8_t kind)
 	o->count++;
 }
 
-/* Writes the options of a SYN or SYN-ACK at p, in Linux's order and padding
- * (tcp_options_write). Returns their length. */
+size_t tern__tcp_put_syn_options(uint8_t *p, uint16_t mss, bool ts, bool sack, bool ws, uint32_t ts_val,
+				 uint32_t ts_ecr, uint8_t wscale)
+{
+	uint8_t *q = p;
+
+	/* The bytes tern_tcp_opts_build would write for the same list, written
+	 * directly: every SYN and SYN-ACK takes this path. */
+	tern_put16(q, TERN_TCPOPT_MSS << 8 | 4);
+	tern_put16(q + 2, mss);
+	q += 4;
+	if (ts) {
+		if (sack)
+			tern_put16(q, TERN_TCPOPT_SACK_PERM << 8 | 2);
+		else
+			tern_put16(q, TERN_TCPOPT_NOP << 8 | TERN_TCPOPT_NOP);
+		tern_put16(q + 2, TERN_TCPOPT_TS << 8 | 10);
+		tern_put32(q + 4, ts_val);
+		tern_put32(q + 8, ts_ecr);
+		q += 12;
+	} else if (sack) {
+		tern_put32(q, (uint32_t)TERN_TCPOPT_NOP << 24 | TERN_TCPOPT_NOP << 16 | TERN_TCPOPT_SACK_PERM << 8 | 2);
+		q += 4;
+	}
+	if (ws) {
+		tern_put32(q, (uint32_t)TERN_TCPOPT_NOP << 24 | TERN_TCPOPT_WSCALE << 16 | 3 << 8 | wscale);
+		q += 4;
+	}
+	return (size_t)(q - p);
+}
+
+/* Writes the options of a SYN or SYN-ACK at p. Returns their length. */
 static size_t syn_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *p, bool synack)
 {
 	bool ts = synack ? sk->neg.ts_ok : st->sys.tcp_timestamps != 0;
 	bool sack = synack ? sk->neg.sack_ok : st->sys.tcp_sack != 0;
 	bool ws = synack ? sk->neg.wscale_ok : st->sys.tcp_window_scaling != 0;
-	struct tern_tcp_opts o;
+	uint32_t ts_val = ts ? tern__tcp_ts_now(st, sk) : 0;
 
-	o.count = 0;
-	o.sack_count = 0;
-	o.mss = sk->advmss;
-	opt_add(&o, TERN_TCPOPT_MSS);
-	if (ts) {
-		if (sack) {
-			opt_add(&o, TERN_TCPOPT_SACK_PERM);
-		} else {
-			opt_add(&o, TERN_TCPOPT_NOP);
-			opt_add(&o, TERN_TCPOPT_NOP);
-		}
-		opt_add(&o, TERN_TCPOPT_TS);
-		o.ts_val = tern__tcp_ts_now(st, sk);
-		o.ts_ecr = synack ? sk->ts_recent : 0;
-	} else if (sack) {
-		opt_add(&o, TERN_TCPOPT_NOP);
-		opt_add(&o, TERN_TCPOPT_NOP);
-		opt_add(&o, TERN_TCPOPT_SACK_PERM);
-	}
-	if (ws) {
-		opt_add(&o, TERN_TCPOPT_NOP);
-		opt_add(&o, TERN_TCPOPT_WSCALE);
-		o.wscale = sk->neg.rcv_wscale;
-	}
-	return tern_tcp_opts_build(p, TERN_TCP_MAX_OPT_LEN, &o);
+	return tern__tcp_put_syn_options(p, sk->advmss, ts, sack, ws, ts_val, synack ? sk->ts_recent : 0,
+					 sk->neg.rcv_wscale);
 }
 
 /* Writes the options of a synchronized-state segment at p: timestamps, then SACK
@@ -351,7 +366,7 @@ static size_t syn_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *
 static size_t est_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *p)
 {
 	struct tern_tcp_opts o;
-	int got = sack_blocks(sk, o.sack);
+	int got = sack_due(sk) ? sack_blocks(sk, o.sack) : 0;
 
 	if (got == 0) {
 		/* Nearly every segment. */
@@ -457,6 +472,18 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 	}
 	size_t n = tern_tcp_finish(th, &hdr, optlen, len, out.src, out.dst, st->tx_csum_offload);
 	emit_built(st, &out, flags, n, !retrans);
+}
+
+/* Sends a segment whose options already sit in place in the transmit buffer
+ * (after its 20-byte fixed header), with no payload: the fixed header from `hdr`
+ * goes in front. Counted as tern__tcp_emit's segments are. */
+void tern__tcp_emit_in_place(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *hdr,
+			     size_t optlen)
+{
+	size_t n = tern_tcp_finish(tern__ip_payload_buf(st), hdr, optlen, 0, out->src, out->dst,
+				   st->tx_csum_offload);
+
+	emit_built(st, out, hdr->flags, n, true);
 }
 
 /* Builds `seg` (its payload may already sit in place in the transmit buffer) and

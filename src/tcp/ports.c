@@ -148,7 +148,17 @@ int tern__port_connect(struct tern_stack *st, struct tern_sock *sk, uint32_t rad
 	uint32_t high = (uint32_t)st->sys.ip_local_port_range[1];
 	uint32_t remaining = (high - low + 1) & ~1u;
 	uint32_t epoch = (uint32_t)(st->now / (10 * TERN_NS_PER_SEC));
-	uint64_t port_offset = tern__siphash_4u32(&st->secrets.port, sk->laddr, raddr, rport, epoch);
+	struct tern_port_off_memo *m = &t->port_off_memo;
+	/* The key never changes, so the last inputs' hash can be kept. */
+	if (!m->valid || m->laddr != sk->laddr || m->raddr != raddr || m->rport != rport || m->epoch != epoch) {
+		m->off = tern__siphash_4u32(&st->secrets.port, sk->laddr, raddr, rport, epoch);
+		m->laddr = sk->laddr;
+		m->raddr = raddr;
+		m->rport = rport;
+		m->epoch = epoch;
+		m->valid = true;
+	}
+	uint64_t port_offset = m->off;
 	uint32_t index = (uint32_t)port_offset & (TERN_PERTURB_SIZE - 1);
 
 	reuse->used = false;

@@ -488,6 +488,15 @@ struct tern_tcp_tables {
 		uint32_t laddr, raddr, off;
 		bool valid;
 	} ts_off_memo;
+	/* The last connect's port-search offset (ports.c), for the same reason: a
+	 * client connecting to one server again and again asks with the same
+	 * addresses, port and 10-second epoch. */
+	struct tern_port_off_memo {
+		uint32_t laddr, raddr, epoch;
+		uint16_t rport;
+		bool valid;
+		uint64_t off;
+	} port_off_memo;
 };
 
 struct tern_req_table;
@@ -589,6 +598,13 @@ void tern__tcp_select_initial_window(const struct tern_stack *st, uint32_t rcvbu
 void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk, uint32_t mss);
 struct tern_ip_out;
 void tern__tcp_emit(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *seg);
+void tern__tcp_emit_in_place(struct tern_stack *st, const struct tern_ip_out *out, const struct tern_tcp *hdr,
+			     size_t optlen);
+/* Writes a SYN's or SYN-ACK's options at p in Linux's order and padding
+ * (tcp_options_write): MSS, then SACK-permitted and timestamps, then the window
+ * scale. Returns their length (at most 20). */
+size_t tern__tcp_put_syn_options(uint8_t *p, uint16_t mss, bool ts, bool sack, bool ws, uint32_t ts_val,
+				 uint32_t ts_ecr, uint8_t wscale);
 void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk, uint32_t len, uint32_t truesize);
 /* Receive-buffer autotuning (tcp/rcvbuf.c). */
