@@ -57,17 +57,8 @@ ns="tern-ik-$$"
 interop_tmp
 pids=()
 cleanup() {
-	for p in "${pids[@]}"; do
-		if kill -0 "$p" 2>/dev/null; then
-			kill -TERM "$p" 2>/dev/null || true
-			for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-			kill -KILL "$p" 2>/dev/null || true
-		fi
-	done
-	for n in "$ns-a" "$ns-b" "$ns-big" "$ns-c"; do
-		ip netns pids "$n" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
-		ip netns del "$n" 2>/dev/null || true
-	done
+	interop_stop "${pids[@]}"
+	interop_del_ns "$ns-a" "$ns-b" "$ns-big" "$ns-c"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

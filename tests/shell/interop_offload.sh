@@ -49,18 +49,8 @@ ctl="$tmp/ctl"
 pid=""
 cap=""
 cleanup() {
-	for p in "$cap" "$pid"; do
-		[ -n "$p" ] || continue
-		if kill -0 "$p" 2>/dev/null; then
-			kill -TERM "$p" 2>/dev/null || true
-			for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-			kill -KILL "$p" 2>/dev/null || true
-		fi
-	done
-	for n in "$ns" "$ns-plain" "$ns-split"; do
-		ip netns pids "$n" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
-		ip netns del "$n" 2>/dev/null || true
-	done
+	interop_stop "$cap" "$pid"
+	interop_del_ns "$ns" "$ns-plain" "$ns-split"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -53,15 +53,8 @@ pid=""
 held=""
 cleanup() {
 	[ -z "$held" ] || kill -KILL "$held" 2>/dev/null || true
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	for n in "$ns" "$ns-dup" "$ns-dur" "$ns-cli"; do
-		ip netns pids "$n" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
-		ip netns del "$n" 2>/dev/null || true
-	done
+	interop_stop "$pid"
+	interop_del_ns "$ns" "$ns-dup" "$ns-dur" "$ns-cli"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

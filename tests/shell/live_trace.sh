@@ -61,12 +61,8 @@ cleanup() {
 		kill -CONT "$p" 2>/dev/null || true
 		kill -KILL "$p" 2>/dev/null || true
 	done
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	ip netns del "$ns" 2>/dev/null || true
+	interop_stop "$pid"
+	interop_del_ns "$ns"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -13,6 +13,8 @@
  *    one segment's worth of new data, __tcp_ack_snd_check), while the same data
  *    as 4 plain segments is ACKed every second segment (spec §14.1): half as
  *    many ACKs on the wire;
+ *  - while autotuning raises the window, a full plain segment that raises it is
+ *    ACKed at once (tcp_grow_window's quick ACK), so most of them are;
  *  - every byte reaches the application in order either way.
  */
 #include <setjmp.h>
@@ -199,11 +201,32 @@ static void one_ack_per_arrival(void **state)
 	tern_stack_destroy(m.st);
 }
 
+/* tcp_grow_window: each arrival that raises the window's ceiling earns a quick
+ * ACK (icsk_ack.quick |= 1), so while autotuning keeps the ceiling rising, full
+ * plain segments are ACKed one by one rather than every second one. */
+static void growing_window_acks_each_segment(void **state)
+{
+	(void)state;
+	struct conn m;
+	conn_open(&m, true);
+	for (int i = 0; i < 40; i++)
+		conn_data(&m, MSS, 0);
+	unsigned before = out.acks_only;
+	for (int i = 0; i < 20; i++)
+		conn_data(&m, MSS, 0);
+	/* One ACK per two segments would be 10; an arrival that finds the ceiling
+	 * at the clamp (which autotuning raises once per receiver RTT) earns none,
+	 * so not all 20 go at once. */
+	assert_true(out.acks_only - before > 15);
+	tern_stack_destroy(m.st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(measured_by_segments),
 		cmocka_unit_test(one_ack_per_arrival),
+		cmocka_unit_test(growing_window_acks_each_segment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

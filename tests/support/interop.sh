@@ -9,6 +9,11 @@
 #   interop_require TOOL...
 #                    skips unless root, /dev/net/tun and every TOOL are there
 #   interop_tmp      makes $tmp, a fresh directory under $TERN_TEST_TMPDIR or /tmp
+#   interop_stop PID...
+#                    for cleanups: SIGTERM to each running PID (empty ones are
+#                    skipped), up to 5 s for it to go, then SIGKILL
+#   interop_del_ns NS...
+#                    for cleanups: kills what runs in each namespace, deletes it
 #
 # Each test keeps its own cleanup() (what it starts differs) and traps it.
 
@@ -28,6 +33,24 @@ interop_require() {
 	local tool
 	for tool in ip "$@"; do
 		command -v "$tool" >/dev/null 2>&1 || skip "no $tool"
+	done
+}
+
+interop_stop() {
+	local p
+	for p in "$@"; do
+		[ -n "$p" ] && kill -0 "$p" 2>/dev/null || continue
+		kill -TERM "$p" 2>/dev/null || true
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
+	done
+}
+
+interop_del_ns() {
+	local n
+	for n in "$@"; do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+		ip netns del "$n" 2>/dev/null || true
 	done
 }
 
