@@ -430,19 +430,17 @@ static unsigned order_at(uint8_t order, unsigned i)
 	return order >> (ORDER_BITS * i) & ((1u << ORDER_BITS) - 1);
 }
 
-/* The order with `kind` moved to the end (armed last). */
+/* The order with `kind` moved to the end (armed last): the entries above it
+ * move down one place. Three kinds, so it is first or second when not last. */
 static uint8_t order_move_last(uint8_t order, unsigned kind)
 {
-	unsigned out = 0, n = 0;
-
+	_Static_assert(TERN_SKT_KINDS == 3, "the order holds three kinds");
 	if (order_at(order, TERN_SKT_KINDS - 1) == kind)
 		return order;   /* re-armed: already last */
-	for (unsigned i = 0; i < TERN_SKT_KINDS; i++) {
-		unsigned k = order_at(order, i);
-		if (k != kind)
-			out |= k << (ORDER_BITS * n++);
-	}
-	return (uint8_t)(out | kind << (ORDER_BITS * n));
+	unsigned low = order_at(order, 0) == kind ? 0 : ORDER_BITS;
+	unsigned below = order & ((1u << low) - 1);
+	unsigned above = order >> (low + ORDER_BITS);
+	return (uint8_t)(below | above << low | kind << (ORDER_BITS * (TERN_SKT_KINDS - 1)));
 }
 
 /* Ticks from the wheel's current tick to a deadline; a deadline already reached
@@ -453,22 +451,25 @@ static uint32_t ticks_left(const struct tern_stack *st, uint32_t due)
 	return d < 0 ? 0 : (uint32_t)d;
 }
 
-/* Points the wheel timer at the earliest armed deadline, or cancels it. */
+/* Points the wheel timer at the earliest armed deadline, or cancels it. A timer
+ * already there stays where it is in its slot (re-arming it would put it behind
+ * timers armed since for the same tick). */
 static void timer_sync(struct tern_stack *st, struct tern_sock *sk)
 {
+	unsigned armed = sk->timer_armed;
 	uint32_t first = UINT32_MAX;
 
-	if (!sk->timer_armed) {
+	if (!armed) {
 		tern__timer_cancel(&st->timers, &sk->timer);
 		return;
 	}
 	for (unsigned k = 0; k < TERN_SKT_KINDS; k++)
-		if (sk->timer_armed >> k & 1)
+		if (armed >> k & 1)
 			first = TERN_MIN(first, ticks_left(st, sk->timer_due[k]));
-	tern_time when = tern__timer_tick_ns(st->timers.now + first);
-	if (tern__timer_pending(&sk->timer) && tern__timer_expiry(&sk->timer) == when)
+	uint64_t tick = st->timers.now + first;
+	if (tern__timer_pending(&sk->timer) && tern__timer_expiry_tick(&sk->timer) == tick)
 		return;
-	tern__timer_arm(&st->timers, &sk->timer, when);
+	tern__timer_arm_tick(&st->timers, &sk->timer, tick);
 }
 
 void tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind, tern_time when)
