@@ -885,7 +885,7 @@ void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 	 * leaves), replaced by a loss probe when one applies (Linux's
 	 * tcp_event_new_data_sent, then tcp_schedule_loss_probe). */
 	if (!tern__sk_timer_pending(sk, TERN_SKT_RTX) || sk->rtx_kind == RTX_PERSIST)
-		tern__tcp_rearm_rto(st, sk);
-	if (sk->rtx_kind == RTX_RETRANS || sk->rtx_kind == RTX_PROBE)
+		tern__tcp_arm_rto_and_probe(st, sk);
+	else if (sk->rtx_kind == RTX_RETRANS || sk->rtx_kind == RTX_PROBE)
 		tern__tcp_schedule_loss_probe(st, sk, false);
 }

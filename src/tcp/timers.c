@@ -451,25 +451,37 @@ static uint32_t ticks_left(const struct tern_stack *st, uint32_t due)
 	return d < 0 ? 0 : (uint32_t)d;
 }
 
+/* Ticks from the wheel's tick to the earliest armed deadline (some must be). */
+static uint32_t earliest_left(const struct tern_stack *st, const struct tern_sock *sk)
+{
+	unsigned armed = sk->timer_armed;
+	uint32_t first = UINT32_MAX;
+
+	for (unsigned k = 0; k < TERN_SKT_KINDS; k++)
+		if (armed >> k & 1)
+			first = TERN_MIN(first, ticks_left(st, sk->timer_due[k]));
+	return first;
+}
+
+/* True when the wheel timer is pending at `tick`. */
+static bool wheel_at(const struct tern_stack *st, const struct tern_sock *sk, uint64_t tick)
+{
+	(void)st;
+	return tern__timer_pending(&sk->timer) && tern__timer_expiry_tick(&sk->timer) == tick;
+}
+
 /* Points the wheel timer at the earliest armed deadline, or cancels it. A timer
  * already there stays where it is in its slot (re-arming it would put it behind
  * timers armed since for the same tick). */
 static void timer_sync(struct tern_stack *st, struct tern_sock *sk)
 {
-	unsigned armed = sk->timer_armed;
-	uint32_t first = UINT32_MAX;
-
-	if (!armed) {
+	if (!sk->timer_armed) {
 		tern__timer_cancel(&st->timers, &sk->timer);
 		return;
 	}
-	for (unsigned k = 0; k < TERN_SKT_KINDS; k++)
-		if (armed >> k & 1)
-			first = TERN_MIN(first, ticks_left(st, sk->timer_due[k]));
-	uint64_t tick = st->timers.now + first;
-	if (tern__timer_pending(&sk->timer) && tern__timer_expiry_tick(&sk->timer) == tick)
-		return;
-	tern__timer_arm_tick(&st->timers, &sk->timer, tick);
+	uint64_t tick = st->timers.now + earliest_left(st, sk);
+	if (!wheel_at(st, sk, tick))
+		tern__timer_arm_tick(&st->timers, &sk->timer, tick);
 }
 
 void tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind, tern_time when)
@@ -481,6 +493,27 @@ void tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_s
 	sk->timer_armed |= (uint8_t)(1u << kind);
 	sk->timer_order = order_move_last(sk->timer_order, kind);
 	timer_sync(st, sk);
+}
+
+/* The two armings' socket state is the second's. The wheel timer: the first
+ * would re-arm it unless it already stood at the first's earliest; the second
+ * would re-arm it unless it stood at the second's. Either way, when one of them
+ * would re-arm it, it ends re-armed at the second's earliest, behind every timer
+ * armed before for that tick; when neither would, it stays put. */
+void tern__sk_timer_arm_moved(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind, tern_time first,
+			      tern_time when)
+{
+	uint64_t tick1 = tern__timer_tick_ceil(first), tick2 = tern__timer_tick_ceil(when);
+
+	TERN_ASSERT(tick1 < st->timers.now + (1ull << 31) && tick2 < st->timers.now + (1ull << 31));
+	sk->timer_armed |= (uint8_t)(1u << kind);
+	sk->timer_order = order_move_last(sk->timer_order, kind);
+	sk->timer_due[kind] = (uint32_t)tick1;
+	uint64_t earliest1 = st->timers.now + earliest_left(st, sk);
+	sk->timer_due[kind] = (uint32_t)tick2;
+	uint64_t earliest2 = st->timers.now + earliest_left(st, sk);
+	if (earliest1 != earliest2 || !wheel_at(st, sk, earliest1))
+		tern__timer_arm_tick(&st->timers, &sk->timer, earliest2);
 }
 
 void tern__sk_timer_cancel(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind)
