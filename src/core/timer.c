@@ -108,12 +108,14 @@ static void timer_place(uint64_t expires, uint64_t now, unsigned *level, unsigne
 
 static void slot_push(struct tern_timers *w, unsigned level, unsigned s, struct tern_timer *t)
 {
-	struct tern_timer_slot *slot = &w->slots[level][s];
-	t->next = slot->head;
-	if (t->next)
-		t->next->pprev = &t->next;
-	slot->head = t;
-	t->pprev = &slot->head;
+	struct tern_timer **head = &w->slots[level][s].head;
+	struct tern_timer *first = *head;
+
+	t->next = first;
+	t->pprev = head;
+	*head = t;
+	if (first)
+		first->pprev = &t->next;
 	w->occupied[level] |= (uint64_t)1 << s;
 }
 
