@@ -481,7 +481,8 @@ cong:
 	/* The timer: RACK's if it armed one, else a loss probe or the RTO
 	 * (tcp_set_xmit_timer), when this ACK acked or SACKed something. */
 	if (!rack_timer && (una_advanced || a->newly_sacked)) {
-		if (!tern__tcp_schedule_loss_probe(st, sk, true))
+		/* With nothing in flight no probe applies (the common last ACK). */
+		if (!sk->xfer->packets_out || !tern__tcp_schedule_loss_probe(st, sk, true))
 			tern__tcp_rearm_rto(st, sk);
 	}
 }
