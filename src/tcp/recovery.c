@@ -473,9 +473,9 @@ cong:
 	if (in_cwnd_reduction(sk)) {
 		cwnd_reduction(sk, a->delivered, sk->xfer->lost_out > prior_lost, una_advanced);
 	} else if (una_advanced && a->acked_segs) {
-		struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 		bool cwnd_limited = tern__tcp_in_flight(sk) + a->acked_segs >= sk->cc.cwnd_segs;
-		tern__cc_cong_avoid(&sk->cc, &c, a->delivered, cwnd_limited);
+		TERN_ASSERT(a->conn);
+		tern__cc_cong_avoid(&sk->cc, a->conn, a->delivered, cwnd_limited);
 	}
 
 	/* The timer: RACK's if it armed one, else a loss probe or the RTO

@@ -352,6 +352,9 @@ struct tern_ack_info {
 	bool not_dup;                   /* data, a window update or new data acked
 					   (Linux's FLAG_NOT_DUP) */
 	bool dsack;                     /* it carried a D-SACK */
+	/* What congestion control was shown when the ACK advanced snd_una (NULL
+	 * otherwise); nothing recovery.c does before growing the window changes it. */
+	const struct tern_cc_conn *conn;
 };
 
 
