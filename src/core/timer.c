@@ -41,9 +41,9 @@
  * Callbacks run with the timer already unlinked, so they may re-arm it; timers they
  * arm for the current tick or earlier land in the current slot and fire before the
  * run moves on; a timer they cancel from the batch being fired is simply unlinked.
- * The occupancy bit of a slot is cleared when cancelling empties it: a pending
- * timer's slot is a pure function of its expiry and the wheel's tick (see
- * timer_place), so it need not be stored.
+ * The occupancy bit of a slot is cleared when cancelling empties it. The slot
+ * need not be stored: a timer that empties its slot was the last in it, so its
+ * back pointer is the slot's head.
  */
 #include "core/timer.h"
 
@@ -108,12 +108,14 @@ static void timer_place(uint64_t expires, uint64_t now, unsigned *level, unsigne
 
 static void slot_push(struct tern_timers *w, unsigned level, unsigned s, struct tern_timer *t)
 {
-	struct tern_timer_slot *slot = &w->slots[level][s];
-	t->next = slot->head;
-	if (t->next)
-		t->next->pprev = &t->next;
-	slot->head = t;
-	t->pprev = &slot->head;
+	struct tern_timer **head = &w->slots[level][s].head;
+	struct tern_timer *first = *head;
+
+	t->next = first;
+	t->pprev = head;
+	*head = t;
+	if (first)
+		first->pprev = &t->next;
 	w->occupied[level] |= (uint64_t)1 << s;
 }
 
@@ -124,20 +126,26 @@ static void timer_file(struct tern_timers *w, struct tern_timer *t)
 	slot_push(w, level, s, t);
 }
 
-/* Takes `t` off whatever list holds it: a slot, or a batch being fired. */
+/* Takes `t` off whatever list holds it: a slot, or a batch being fired. Only a
+ * timer that was its slot's last can empty it, and then its back pointer is the
+ * slot's head, which names the slot: no need to work out the place again from
+ * the expiry. A timer in a batch points into the batch (or at another timer),
+ * never at a slot, and the batch's slot was emptied, its bit cleared, when the
+ * batch was taken. */
 static void timer_unlink(struct tern_timers *w, struct tern_timer *t)
 {
-	*t->pprev = t->next;
-	if (t->next) {
-		t->next->pprev = t->pprev;
+	struct tern_timer **pprev = t->pprev;
+	struct tern_timer *next = t->next;
+
+	*pprev = next;
+	if (next) {
+		next->pprev = pprev;
 	} else {
-		/* It may have been its slot's only timer. If it sat in a batch instead, the
-		 * computed slot is level 0's current one, emptied when the batch was taken,
-		 * so clearing its bit when it is empty is right in every case. */
-		unsigned level, s;
-		timer_place(t->expires, w->now, &level, &s);
-		if (!w->slots[level][s].head)
-			w->occupied[level] &= ~((uint64_t)1 << s);
+		uintptr_t off = (uintptr_t)pprev - (uintptr_t)&w->slots[0][0];
+		if (off < sizeof(w->slots)) {
+			size_t i = off / sizeof(struct tern_timer_slot);
+			w->occupied[i / TERN_WHEEL_SLOTS] &= ~((uint64_t)1 << (i % TERN_WHEEL_SLOTS));
+		}
 	}
 	t->next = NULL;
 	t->pprev = NULL;
@@ -265,16 +273,21 @@ void tern__timer_init(struct tern_timer *t, tern_timer_fn fn)
 	t->fn = fn;
 }
 
-void tern__timer_arm(struct tern_timers *w, struct tern_timer *t, tern_time when)
+void tern__timer_arm_tick(struct tern_timers *w, struct tern_timer *t, uint64_t tick)
 {
 	TERN_ASSERT(t->fn != NULL);
 	if (t->pprev)
 		timer_unlink(w, t); /* a re-arm: still pending, so not counted as a cancel */
 	else
 		w->pending++;
-	t->expires = tern__timer_tick_ceil(when);
+	t->expires = tick;
 	timer_file(w, t);
 	w->work.armed++;
+}
+
+void tern__timer_arm(struct tern_timers *w, struct tern_timer *t, tern_time when)
+{
+	tern__timer_arm_tick(w, t, tern__timer_tick_ceil(when));
 }
 
 void tern__timer_cancel(struct tern_timers *w, struct tern_timer *t)

@@ -78,6 +78,10 @@ void tern__timer_init(struct tern_timer *t, tern_timer_fn fn);
  * current time fires at the next tern__timers_run. */
 void tern__timer_arm(struct tern_timers *w, struct tern_timer *t, tern_time when);
 
+/* tern__timer_arm with the deadline already a tick (tern__timer_tick_ceil's):
+ * for owners that keep their deadlines in ticks. */
+void tern__timer_arm_tick(struct tern_timers *w, struct tern_timer *t, uint64_t tick);
+
 /* Disarms `t` if pending; harmless otherwise. */
 void tern__timer_cancel(struct tern_timers *w, struct tern_timer *t);
 
@@ -85,6 +89,9 @@ static inline bool tern__timer_pending(const struct tern_timer *t) { return t->p
 
 /* The deadline (ns, rounded up to the tick) of a pending timer. */
 tern_time tern__timer_expiry(const struct tern_timer *t);
+
+/* The tick a pending timer fires at. */
+static inline uint64_t tern__timer_expiry_tick(const struct tern_timer *t) { return t->expires; }
 
 /* The tick a deadline of `when` ns fires at: rounded up, so never early; times
  * before zero are long past (tick 0). A timer armed for tern__timer_tick_ns(k)

@@ -248,7 +248,9 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 	bool dsack;
 	uint32_t newly_sacked = mark_sacked(st, sk, seg, &dsack);
 	uint32_t acked_segs = 0, delivered = newly_sacked;
-	if (seq_gt(ack, prior_una)) {
+	struct tern_cc_conn conn;
+	bool advanced = seq_gt(ack, prior_una);
+	if (advanced) {
 		uint32_t newly_acked;
 		acked_segs = clean_acked(st, sk, ack, &seq_rtt_us, &ca_rtt_us, &acked_retrans, &newly_acked);
 		delivered += sk->neg.sack_ok ? newly_acked : tern__tcp_remove_reno_sacks(sk, acked_segs);
@@ -280,8 +282,8 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 			tern__tcp_min_rtt_update(st, sk, (uint32_t)TERN_MIN(rtt_us, (int64_t)UINT32_MAX));
 			sk->backoff = 0;
 		}
-		struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
-		tern__cc_pkts_acked(&sk->cc, &c, acked_segs, ca_rtt_us);
+		conn = tern__tcp_cc_conn(st, sk);
+		tern__cc_pkts_acked(&sk->cc, &conn, acked_segs, ca_rtt_us);
 		if (!sk->xfer->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
 			sk->retrans_stamp = 0;
 	}
@@ -299,6 +301,7 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 		.not_dup = seg->payload_len || (seg->flags & (TERN_TCP_SYN | TERN_TCP_FIN)) || sk->snd_wnd != prior_wnd ||
 			   seq_gt(ack, prior_una),
 		.dsack = dsack,
+		.conn = advanced ? &conn : NULL,
 	};
 	tern__tcp_recovery_ack(st, sk, &info);
 	tern__count_add(st, TERN_CTR_TcpExtTCPDelivered, info.delivered);

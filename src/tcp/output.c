@@ -64,7 +64,16 @@ static int sack_blocks(const struct tern_sock *sk, struct tern_sack_block *out)
  * for a timestamp; SACK blocks riding on the segment (2 NOPs, kind, length, 8
  * bytes a block) take their room from the payload, so that header and data stay
  * within the MTU. */
-static uint32_t current_mss(struct tern_stack *st, struct tern_sock *sk)
+static uint32_t sack_option_room(const struct tern_sock *sk)
+{
+	struct tern_sack_block blocks[TERN_TCP_MAX_SACK_BLOCKS];
+	int nsacks = sack_blocks(sk, blocks);
+	return nsacks > 0 ? 4u + 8u * (uint32_t)nsacks : 0;
+}
+
+/* Inline: push asks on every call, mostly with nothing to send, to keep
+ * mss_cache current. */
+static inline __attribute__((always_inline)) uint32_t current_mss(struct tern_stack *st, struct tern_sock *sk)
 {
 	uint32_t mss = TERN_MIN((uint32_t)sk->neg.mss_clamp, st->mtu - 40u);
 	uint32_t floor = (uint32_t)st->sys.tcp_min_snd_mss;
@@ -78,12 +87,8 @@ static uint32_t current_mss(struct tern_stack *st, struct tern_sock *sk)
 		mss = TERN_MIN(mss, cutoff);
 	}
 	mss = TERN_MAX(mss, floor);
-	if (sack_due(sk)) {
-		struct tern_sack_block blocks[TERN_TCP_MAX_SACK_BLOCKS];
-		int nsacks = sack_blocks(sk, blocks);
-		if (nsacks > 0)
-			mss -= 4u + 8u * (uint32_t)nsacks;
-	}
+	if (sack_due(sk))
+		mss -= sack_option_room(sk);
 	return mss;
 }
 
@@ -885,7 +890,7 @@ void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 	 * leaves), replaced by a loss probe when one applies (Linux's
 	 * tcp_event_new_data_sent, then tcp_schedule_loss_probe). */
 	if (!tern__sk_timer_pending(sk, TERN_SKT_RTX) || sk->rtx_kind == RTX_PERSIST)
-		tern__tcp_rearm_rto(st, sk);
-	if (sk->rtx_kind == RTX_RETRANS || sk->rtx_kind == RTX_PROBE)
+		tern__tcp_arm_rto_and_probe(st, sk);
+	else if (sk->rtx_kind == RTX_RETRANS || sk->rtx_kind == RTX_PROBE)
 		tern__tcp_schedule_loss_probe(st, sk, false);
 }

@@ -282,23 +282,25 @@ void tern__tcp_prr_sent(struct tern_sock *sk, uint32_t segs)
 
 /* ------------------------------------------------------------ tail loss probe */
 
-/* How far ahead the RTO of the oldest outstanding segment lies (Linux's
+/* How far ahead the RTO (`rto`) of the oldest outstanding segment lies (Linux's
  * tcp_rto_delta_us). */
-static tern_time rto_delta(const struct tern_stack *st, const struct tern_sock *sk)
+static tern_time rto_delta(const struct tern_stack *st, const struct tern_sock *sk, tern_time rto)
 {
-	tern_time rto = tern__tcp_backed_off_rto(st, sk);
 	if (!sk->xfer->txq_head)
 		return rto;
 	return sk->xfer->txq_head->sent_at + rto - st->now;
 }
 
-/* Linux's tcp_schedule_loss_probe. `advancing_rto`: an ACK just moved the RTO
- * (it would restart from now). */
-bool tern__tcp_schedule_loss_probe(struct tern_stack *st, struct tern_sock *sk, bool advancing_rto)
+static bool loss_probe_applies(const struct tern_stack *st, const struct tern_sock *sk)
 {
-	if ((st->sys.tcp_early_retrans != 3 && st->sys.tcp_early_retrans != 4) || !sk->xfer->packets_out ||
-	    !sk->neg.sack_ok || (sk->cc.ca_state != TERN_CA_OPEN && sk->cc.ca_state != TERN_CA_CWR))
-		return false;
+	return (st->sys.tcp_early_retrans == 3 || st->sys.tcp_early_retrans == 4) && sk->xfer->packets_out &&
+	       sk->neg.sack_ok && (sk->cc.ca_state == TERN_CA_OPEN || sk->cc.ca_state == TERN_CA_CWR);
+}
+
+/* The probe timeout: two smoothed RTTs and some slack, no later than the RTO
+ * (`rto`, from now) when that is ahead. */
+static tern_time loss_probe_timeout(const struct tern_stack *st, const struct tern_sock *sk, tern_time rto)
+{
 	tern_time timeout;
 	if (tern__rtt_has_sample(&sk->rtt)) {
 		timeout = 2 * (tern_time)tern__rtt_srtt_us(&sk->rtt) * TERN_NS_PER_US;
@@ -306,12 +308,40 @@ bool tern__tcp_schedule_loss_probe(struct tern_stack *st, struct tern_sock *sk, 
 	} else {
 		timeout = (tern_time)TERN_TCP_TIMEOUT_INIT_US * TERN_NS_PER_US;
 	}
-	tern_time rto = advancing_rto ? tern__tcp_backed_off_rto(st, sk) : rto_delta(st, sk);
 	if (rto > 0 && rto < timeout)
 		timeout = rto;
+	return timeout;
+}
+
+/* Linux's tcp_schedule_loss_probe. `advancing_rto`: an ACK just moved the RTO
+ * (it would restart from now). */
+bool tern__tcp_schedule_loss_probe(struct tern_stack *st, struct tern_sock *sk, bool advancing_rto)
+{
+	if (!loss_probe_applies(st, sk))
+		return false;
+	tern_time rto = tern__tcp_backed_off_rto(st, sk);
+	if (!advancing_rto)
+		rto = rto_delta(st, sk, rto);
 	sk->rtx_kind = RTX_PROBE;
-	tern__sk_timer_arm(st, sk, TERN_SKT_RTX, st->now + timeout);
+	tern__sk_timer_arm(st, sk, TERN_SKT_RTX, st->now + loss_probe_timeout(st, sk, rto));
 	return true;
+}
+
+/* New data left with no retransmission deadline running (or only the persist
+ * timer's): Linux's tcp_event_new_data_sent arms the RTO, then
+ * tcp_schedule_loss_probe moves it to a loss probe when one applies. Both
+ * armings in one (tern__sk_timer_arm_moved); neither reads what the other
+ * sets but rtx_kind. */
+void tern__tcp_arm_rto_and_probe(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (!loss_probe_applies(st, sk)) {
+		tern__tcp_rearm_rto(st, sk);
+		return;
+	}
+	tern_time rto = tern__tcp_backed_off_rto(st, sk);
+	tern_time probe = loss_probe_timeout(st, sk, rto_delta(st, sk, rto));
+	sk->rtx_kind = RTX_PROBE;
+	tern__sk_timer_arm_moved(st, sk, TERN_SKT_RTX, st->now + rto, st->now + probe);
 }
 
 /* Linux's tcp_send_loss_probe: new data if the window takes it, else the last
@@ -443,15 +473,16 @@ cong:
 	if (in_cwnd_reduction(sk)) {
 		cwnd_reduction(sk, a->delivered, sk->xfer->lost_out > prior_lost, una_advanced);
 	} else if (una_advanced && a->acked_segs) {
-		struct tern_cc_conn c = tern__tcp_cc_conn(st, sk);
 		bool cwnd_limited = tern__tcp_in_flight(sk) + a->acked_segs >= sk->cc.cwnd_segs;
-		tern__cc_cong_avoid(&sk->cc, &c, a->delivered, cwnd_limited);
+		TERN_ASSERT(a->conn);
+		tern__cc_cong_avoid(&sk->cc, a->conn, a->delivered, cwnd_limited);
 	}
 
 	/* The timer: RACK's if it armed one, else a loss probe or the RTO
 	 * (tcp_set_xmit_timer), when this ACK acked or SACKed something. */
 	if (!rack_timer && (una_advanced || a->newly_sacked)) {
-		if (!tern__tcp_schedule_loss_probe(st, sk, true))
+		/* With nothing in flight no probe applies (the common last ACK). */
+		if (!sk->xfer->packets_out || !tern__tcp_schedule_loss_probe(st, sk, true))
 			tern__tcp_rearm_rto(st, sk);
 	}
 }

@@ -38,6 +38,7 @@ struct tern_req_table {
 	uint32_t *buckets;              /* index + 1 of each chain's first entry */
 	uint32_t mask;
 	uint32_t head[TERN_REQ_LEVELS], tail[TERN_REQ_LEVELS];
+	uint32_t levels;                /* bit l set while head[l] is */
 	struct tern_timer timer;        /* at the earliest head */
 	struct tern_sock **lslots;      /* listeners by slot */
 	uint16_t *lgen;
@@ -82,26 +83,39 @@ static void set_expiry(struct tern_stack *st, struct tern_req *req)
 	req->expires_us = (uint32_t)((when + TERN_NS_PER_US - 1) / TERN_NS_PER_US);
 }
 
+/* The wheel timer waits for the earliest FIFO head. It is re-armed whenever that
+ * deadline is not exactly the wheel's (which is whole milliseconds), so even on
+ * the same tick, where re-arming puts it behind the timers armed before. */
 static void rearm_timer(struct tern_stack *st)
 {
 	struct tern_req_table *t = table(st);
-	tern_time first = TERN_TIME_NEVER;
+	tern_time now_us = st->now / TERN_NS_PER_US;
+	int32_t first = INT32_MAX;
+	bool any = false;
 
-	for (int l = 0; l < TERN_REQ_LEVELS; l++)
-		if (t->head[l] && tern__req_expires(st, at(t, t->head[l])) < first)
-			first = tern__req_expires(st, at(t, t->head[l]));
-	if (first == TERN_TIME_NEVER)
+	/* As tern__req_expires, with the clock read once; in level order. */
+	for (uint32_t used = t->levels; used; used &= used - 1) {
+		int l = __builtin_ctz(used);
+		int32_t left = (int32_t)(at(t, t->head[l])->expires_us - (uint32_t)now_us);
+		if (!any || left < first)
+			first = left;
+		any = true;
+	}
+	if (!any) {
 		tern__timer_cancel(&st->timers, &t->timer);
-	else if (!tern__timer_pending(&t->timer) || tern__timer_expiry(&t->timer) != first)
-		tern__timer_arm(&st->timers, &t->timer, first);
+		return;
+	}
+	tern_time when = (now_us + first) * TERN_NS_PER_US;
+	if (!tern__timer_pending(&t->timer) || tern__timer_expiry(&t->timer) != when)
+		tern__timer_arm(&st->timers, &t->timer, when);
 }
 
 static void fifo_unlink(struct tern_req_table *t, struct tern_req *r)
 {
 	if (r->prev)
 		at(t, r->prev)->next = r->next;
-	else
-		t->head[r->level] = r->next;
+	else if (!(t->head[r->level] = r->next))
+		t->levels &= ~(1u << r->level);
 	if (r->next)
 		at(t, r->next)->prev = r->prev;
 	else
@@ -119,6 +133,7 @@ static void fifo_append(struct tern_req_table *t, struct tern_req *r)
 		at(t, r->prev)->next = me;
 	else
 		t->head[r->level] = me;
+	t->levels |= 1u << r->level;
 	t->tail[r->level] = me;
 }
 

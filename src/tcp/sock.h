@@ -352,6 +352,9 @@ struct tern_ack_info {
 	bool not_dup;                   /* data, a window update or new data acked
 					   (Linux's FLAG_NOT_DUP) */
 	bool dsack;                     /* it carried a D-SACK */
+	/* What congestion control was shown when the ACK advanced snd_una (NULL
+	 * otherwise); nothing recovery.c does before growing the window changes it. */
+	const struct tern_cc_conn *conn;
 };
 
 
@@ -630,6 +633,7 @@ void tern__tcp_rack_advance(struct tern_stack *st, struct tern_sock *sk, const s
 uint32_t tern__tcp_remove_reno_sacks(struct tern_sock *sk, uint32_t acked);
 void tern__tcp_prr_sent(struct tern_sock *sk, uint32_t segs);
 bool tern__tcp_schedule_loss_probe(struct tern_stack *st, struct tern_sock *sk, bool advancing_rto);
+void tern__tcp_arm_rto_and_probe(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_send_loss_probe(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_rack_reo_timeout(struct tern_stack *st, struct tern_sock *sk);
 /* ack.c: RFC 6675 IsLost, the loss rule when RACK is off */
@@ -657,6 +661,10 @@ void tern__tcp_timers_init(struct tern_sock *sk);
 /* Arms (or moves) one of the socket's deadlines; cancelling a deadline that is
  * not armed is harmless. Deadlines are at most 2^31 ticks (24 days) ahead. */
 void tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind, tern_time when);
+/* Arms `kind` for `first` and at once moves it to `when`, as the two calls would,
+ * without the first's work (the wheel timer ends where the two would leave it). */
+void tern__sk_timer_arm_moved(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind, tern_time first,
+			      tern_time when);
 void tern__sk_timer_cancel(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind);
 static inline bool tern__sk_timer_pending(const struct tern_sock *sk, enum tern_skt_kind kind)
 {

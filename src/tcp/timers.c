@@ -430,19 +430,17 @@ static unsigned order_at(uint8_t order, unsigned i)
 	return order >> (ORDER_BITS * i) & ((1u << ORDER_BITS) - 1);
 }
 
-/* The order with `kind` moved to the end (armed last). */
+/* The order with `kind` moved to the end (armed last): the entries above it
+ * move down one place. Three kinds, so it is first or second when not last. */
 static uint8_t order_move_last(uint8_t order, unsigned kind)
 {
-	unsigned out = 0, n = 0;
-
+	_Static_assert(TERN_SKT_KINDS == 3, "the order holds three kinds");
 	if (order_at(order, TERN_SKT_KINDS - 1) == kind)
 		return order;   /* re-armed: already last */
-	for (unsigned i = 0; i < TERN_SKT_KINDS; i++) {
-		unsigned k = order_at(order, i);
-		if (k != kind)
-			out |= k << (ORDER_BITS * n++);
-	}
-	return (uint8_t)(out | kind << (ORDER_BITS * n));
+	unsigned low = order_at(order, 0) == kind ? 0 : ORDER_BITS;
+	unsigned below = order & ((1u << low) - 1);
+	unsigned above = order >> (low + ORDER_BITS);
+	return (uint8_t)(below | above << low | kind << (ORDER_BITS * (TERN_SKT_KINDS - 1)));
 }
 
 /* Ticks from the wheel's current tick to a deadline; a deadline already reached
@@ -453,22 +451,37 @@ static uint32_t ticks_left(const struct tern_stack *st, uint32_t due)
 	return d < 0 ? 0 : (uint32_t)d;
 }
 
-/* Points the wheel timer at the earliest armed deadline, or cancels it. */
-static void timer_sync(struct tern_stack *st, struct tern_sock *sk)
+/* Ticks from the wheel's tick to the earliest armed deadline (some must be). */
+static uint32_t earliest_left(const struct tern_stack *st, const struct tern_sock *sk)
 {
+	unsigned armed = sk->timer_armed;
 	uint32_t first = UINT32_MAX;
 
+	for (unsigned k = 0; k < TERN_SKT_KINDS; k++)
+		if (armed >> k & 1)
+			first = TERN_MIN(first, ticks_left(st, sk->timer_due[k]));
+	return first;
+}
+
+/* True when the wheel timer is pending at `tick`. */
+static bool wheel_at(const struct tern_stack *st, const struct tern_sock *sk, uint64_t tick)
+{
+	(void)st;
+	return tern__timer_pending(&sk->timer) && tern__timer_expiry_tick(&sk->timer) == tick;
+}
+
+/* Points the wheel timer at the earliest armed deadline, or cancels it. A timer
+ * already there stays where it is in its slot (re-arming it would put it behind
+ * timers armed since for the same tick). */
+static void timer_sync(struct tern_stack *st, struct tern_sock *sk)
+{
 	if (!sk->timer_armed) {
 		tern__timer_cancel(&st->timers, &sk->timer);
 		return;
 	}
-	for (unsigned k = 0; k < TERN_SKT_KINDS; k++)
-		if (sk->timer_armed >> k & 1)
-			first = TERN_MIN(first, ticks_left(st, sk->timer_due[k]));
-	tern_time when = tern__timer_tick_ns(st->timers.now + first);
-	if (tern__timer_pending(&sk->timer) && tern__timer_expiry(&sk->timer) == when)
-		return;
-	tern__timer_arm(&st->timers, &sk->timer, when);
+	uint64_t tick = st->timers.now + earliest_left(st, sk);
+	if (!wheel_at(st, sk, tick))
+		tern__timer_arm_tick(&st->timers, &sk->timer, tick);
 }
 
 void tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind, tern_time when)
@@ -480,6 +493,29 @@ void tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_s
 	sk->timer_armed |= (uint8_t)(1u << kind);
 	sk->timer_order = order_move_last(sk->timer_order, kind);
 	timer_sync(st, sk);
+}
+
+/* The two armings' socket state is the second's. The wheel timer: the first
+ * would re-arm it unless it already stood at the first's earliest; the second
+ * would re-arm it unless it stood at the second's. Either way, when one of them
+ * would re-arm it, it ends re-armed at the second's earliest, behind every timer
+ * armed before for that tick; when neither would, it stays put. */
+void tern__sk_timer_arm_moved(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind, tern_time first,
+			      tern_time when)
+{
+	uint64_t tick1 = tern__timer_tick_ceil(first), tick2 = tern__timer_tick_ceil(when);
+
+	TERN_ASSERT(tick1 < st->timers.now + (1ull << 31) && tick2 < st->timers.now + (1ull << 31));
+	sk->timer_armed |= (uint8_t)(1u << kind);
+	sk->timer_order = order_move_last(sk->timer_order, kind);
+	sk->timer_due[kind] = (uint32_t)tick1;
+	uint64_t earliest1 = st->timers.now + earliest_left(st, sk), earliest2 = earliest1;
+	if (tick2 != tick1) {
+		sk->timer_due[kind] = (uint32_t)tick2;
+		earliest2 = st->timers.now + earliest_left(st, sk);
+	}
+	if (earliest1 != earliest2 || !wheel_at(st, sk, earliest1))
+		tern__timer_arm_tick(&st->timers, &sk->timer, earliest2);
 }
 
 void tern__sk_timer_cancel(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind)

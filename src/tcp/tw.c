@@ -155,22 +155,29 @@ static void list_insert(struct tern_tw_table *t, struct tern_tw *tw)
 static void rearm_timer(struct tern_stack *st)
 {
 	struct tern_tw_table *t = table(st);
-	tern_time first = TERN_TIME_NEVER;
-	uint32_t now = ms_now(st);
+	int64_t now_ms = st->now / TERN_NS_PER_MS;
+	int32_t first = INT32_MAX;
+	bool any = false;
 
+	/* Deadlines are whole milliseconds, so the wheel's ticks: compared and armed
+	 * as ticks. One before time zero (only near the clock's start) is re-armed
+	 * for tick 0 every time, as its time in ns never equals a tick's. */
 	for (int l = 0; l < 2; l++) {
 		struct tern_tw *h = at(t, t->head[l]);
 		if (h) {
-			tern_time when = (st->now - st->now % TERN_NS_PER_MS) +
-					 (tern_time)(int32_t)(h->expires_ms - now) * TERN_NS_PER_MS;
-			if (when < first)
-				first = when;
+			int32_t left = (int32_t)(h->expires_ms - (uint32_t)now_ms);
+			if (!any || left < first)
+				first = left;
+			any = true;
 		}
 	}
-	if (first == TERN_TIME_NEVER)
+	if (!any) {
 		tern__timer_cancel(&st->timers, &t->timer);
-	else if (!tern__timer_pending(&t->timer) || tern__timer_expiry(&t->timer) != first)
-		tern__timer_arm(&st->timers, &t->timer, first);
+		return;
+	}
+	int64_t tick = now_ms + first;
+	if (tick < 0 || !tern__timer_pending(&t->timer) || tern__timer_expiry_tick(&t->timer) != (uint64_t)tick)
+		tern__timer_arm_tick(&st->timers, &t->timer, tick < 0 ? 0 : (uint64_t)tick);
 }
 
 static void schedule(struct tern_stack *st, struct tern_tw *tw, tern_time timeout)
