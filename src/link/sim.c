@@ -72,6 +72,9 @@
 /* Reorder hold-back when the link gives none and its delay is shorter. */
 #define SIM_DEFAULT_REORDER_NS TERN_NS_PER_MS
 #define SIM_INITIAL_CAP 16u
+/* For the few small steps of every datagram's path that the compiler would
+ * otherwise leave as calls (they have several callers). */
+#define SIM_INLINE static inline __attribute__((always_inline))
 
 /* A tap writes a pcap file, or hands each datagram to a watcher callback. */
 struct sim_tap {
@@ -254,8 +257,9 @@ static int heap_push(struct tern_sim *sim, const struct sim_event *ev)
 	return 0;
 }
 
-/* Puts `ev` where the top was, sifting it down to its place. */
-static void heap_replace_top(struct tern_sim *sim, const struct sim_event *ev)
+/* Puts `ev` where the top was, sifting it down to its place. Inline: a delivery
+ * makes one, usually a comparison or two. */
+SIM_INLINE void heap_replace_top(struct tern_sim *sim, const struct sim_event *ev)
 {
 	size_t n = sim->nheap, i = 0;
 	for (;;) {
@@ -280,8 +284,9 @@ static void heap_remove_top(struct tern_sim *sim)
 		heap_replace_top(sim, &sim->heap[sim->nheap]);
 }
 
-/* A direction's ring: append at the back, take from the front. 0 or -ENOMEM. */
-static int ring_push(struct sim_dir *d, const struct sim_event *ev)
+/* A direction's ring: append at the back, take from the front. 0 or -ENOMEM.
+ * Called when the ring is full; event_queue appends to one with room itself. */
+static int __attribute__((noinline)) ring_push(struct sim_dir *d, const struct sim_event *ev)
 {
 	if (d->ring_len == d->ring_cap) {
 		size_t ncap = d->ring_cap ? d->ring_cap * 2 : SIM_INITIAL_CAP;
@@ -300,19 +305,29 @@ static int ring_push(struct sim_dir *d, const struct sim_event *ev)
 	return 0;
 }
 
-/* Queues an event: a held-back one straight into the heap; an in-order one into
- * the heap when its direction has nothing there, else behind the others. */
-static int event_queue(struct tern_sim *sim, const struct sim_event *ev)
+/* event_queue for an event that goes into the heap. */
+static int __attribute__((noinline)) event_queue_heap(struct tern_sim *sim, struct sim_dir *d,
+						      const struct sim_event *ev)
 {
-	struct sim_dir *d = &sim->links[ev->link].dir[ev->dir];
-	if (!ev->fifo)
-		return heap_push(sim, ev);
-	if (d->head_in_heap)
-		return ring_push(d, ev);
 	int err = heap_push(sim, ev);
-	if (err == 0)
+	if (err == 0 && ev->fifo)
 		d->head_in_heap = true;
 	return err;
+}
+
+/* Queues an event: a held-back one straight into the heap; an in-order one into
+ * the heap when its direction has nothing there, else behind the others. Inline
+ * with its usual case, a ring with room, written in place. 0 or -ENOMEM. */
+static inline int event_queue(struct tern_sim *sim, const struct sim_event *ev)
+{
+	struct sim_dir *d = &sim->links[ev->link].dir[ev->dir];
+	if (!ev->fifo || !d->head_in_heap)
+		return event_queue_heap(sim, d, ev);
+	if (d->ring_len == d->ring_cap)
+		return ring_push(d, ev);
+	d->ring[(d->ring_head + d->ring_len) & (d->ring_cap - 1)] = *ev;
+	d->ring_len++;
+	return 0;
 }
 
 /* The next due event; its direction's next in-order datagram takes its place.
@@ -365,9 +380,8 @@ static inline void dgram_copy(uint8_t *restrict dst, const uint8_t *restrict src
 
 /* Queues one copy of `pkt` for delivery at `at`. False when memory ran out.
  * Inline: it is most of the work of an ideal wire's send. */
-static inline bool enqueue_copy(struct tern_sim *sim, int link, int dir, tern_time at,
-				bool in_order, const uint8_t *pkt, size_t len, bool flip,
-				uint64_t bit)
+SIM_INLINE bool enqueue_copy(struct tern_sim *sim, int link, int dir, tern_time at, bool in_order,
+			     const uint8_t *pkt, size_t len, bool flip, uint64_t bit)
 {
 	struct tern_pool *pool = pool_for(sim, len);
 	uint8_t *buf = tern__pool_get(pool);
@@ -471,8 +485,7 @@ static void __attribute__((noinline)) link_enter_faults(struct tern_sim *sim, in
 
 /* One datagram enters direction `dir` of `link` at the current time: the model in
  * the file comment, steps 1 to 7. */
-static inline void link_enter(struct tern_sim *sim, int link, int dir, const uint8_t *pkt,
-			      size_t len)
+SIM_INLINE void link_enter(struct tern_sim *sim, int link, int dir, const uint8_t *pkt, size_t len)
 {
 	struct sim_link *l = &sim->links[link];
 	struct sim_dir *d = &l->dir[dir];
@@ -500,16 +513,16 @@ static bool node_owns(const struct sim_node *n, uint32_t dst)
 }
 
 /* Sends a datagram from node `n`: the link whose far end owns the destination,
- * else the node's first link. 0, or -ENETUNREACH (counted) without any link. */
-static inline int node_send(struct tern_sim *sim, struct sim_node *n, const uint8_t *pkt,
-			    size_t len)
+ * else the node's first link. 0, or -ENETUNREACH (counted) without any link (a
+ * remembered route implies a link: links are never taken away). */
+SIM_INLINE int node_send(struct tern_sim *sim, struct sim_node *n, const uint8_t *pkt, size_t len)
 {
-	if (n->nlinks == 0) {
-		sim->unroutable++;
-		return -TERN_ENETUNREACH;
-	}
 	uint32_t dst = tern_get32(pkt + 16);
 	if (n->route_link < 0 || n->route_dst != dst) {
+		if (n->nlinks == 0) {
+			sim->unroutable++;
+			return -TERN_ENETUNREACH;
+		}
 		int link = n->links[0];
 		for (size_t i = 0; i < n->nlinks; i++) {
 			const struct sim_link *l = &sim->links[n->links[i]];
