@@ -318,9 +318,8 @@ static int __attribute__((noinline)) event_queue_heap(struct tern_sim *sim, stru
 /* Queues an event: a held-back one straight into the heap; an in-order one into
  * the heap when its direction has nothing there, else behind the others. Inline
  * with its usual case, a ring with room, written in place. 0 or -ENOMEM. */
-static inline int event_queue(struct tern_sim *sim, const struct sim_event *ev)
+static inline int event_queue(struct tern_sim *sim, struct sim_dir *d, const struct sim_event *ev)
 {
-	struct sim_dir *d = &sim->links[ev->link].dir[ev->dir];
 	if (!ev->fifo || !d->head_in_heap)
 		return event_queue_heap(sim, d, ev);
 	if (d->ring_len == d->ring_cap)
@@ -378,10 +377,12 @@ static inline void dgram_copy(uint8_t *restrict dst, const uint8_t *restrict src
 	}
 }
 
-/* Queues one copy of `pkt` for delivery at `at`. False when memory ran out.
- * Inline: it is most of the work of an ideal wire's send. */
-SIM_INLINE bool enqueue_copy(struct tern_sim *sim, int link, int dir, tern_time at, bool in_order,
-			     const uint8_t *pkt, size_t len, bool flip, uint64_t bit)
+/* Queues one copy of `pkt` for delivery at `at` on direction `d` (`dir` of
+ * `link`). False when memory ran out. Inline: it is most of the work of an ideal
+ * wire's send. */
+SIM_INLINE bool enqueue_copy(struct tern_sim *sim, struct sim_dir *d, int link, int dir,
+			     tern_time at, bool in_order, const uint8_t *pkt, size_t len, bool flip,
+			     uint64_t bit)
 {
 	struct tern_pool *pool = pool_for(sim, len);
 	uint8_t *buf = tern__pool_get(pool);
@@ -394,7 +395,7 @@ SIM_INLINE bool enqueue_copy(struct tern_sim *sim, int link, int dir, tern_time 
 		.at = at, .seq = sim->next_seq++, .buf = buf, .link = link,
 		.len = (uint16_t)len, .dir = (uint8_t)dir, .fifo = in_order,
 	};
-	if (event_queue(sim, &ev) != 0) {
+	if (event_queue(sim, d, &ev) != 0) {
 		tern__pool_put(pool, buf);
 		return false;
 	}
@@ -471,12 +472,12 @@ static void __attribute__((noinline)) link_enter_faults(struct tern_sim *sim, in
 		d->stats.corrupted++;
 
 	/* Out of memory for the copy: a drop like a full queue (DESIGN.md §5). */
-	if (!enqueue_copy(sim, link, dir, arrival, in_order, pkt, len, flip, bit)) {
+	if (!enqueue_copy(sim, d, link, dir, arrival, in_order, pkt, len, flip, bit)) {
 		d->stats.queue_drops++;
 		return;
 	}
 	if (dup) {
-		if (enqueue_copy(sim, link, dir, arrival, in_order, pkt, len, flip, bit))
+		if (enqueue_copy(sim, d, link, dir, arrival, in_order, pkt, len, flip, bit))
 			d->stats.duplicated++;
 		else
 			d->stats.queue_drops++;
@@ -502,7 +503,7 @@ SIM_INLINE void link_enter(struct tern_sim *sim, int link, int dir, const uint8_
 	 * none). */
 	tern_time arrival = TERN_MAX(time_add(sim->now, d->p.delay), d->last_arrival);
 	d->last_arrival = arrival;
-	if (!enqueue_copy(sim, link, dir, arrival, true, pkt, len, false, 0))
+	if (!enqueue_copy(sim, d, link, dir, arrival, true, pkt, len, false, 0))
 		d->stats.queue_drops++;
 }
 
