@@ -38,8 +38,9 @@
  * held back to be reordered, so each direction keeps its in-order datagrams in a
  * FIFO ring, and only the head of each ring (plus the held-back datagrams) sits in
  * a binary min-heap: the heap stays as small as the number of busy directions, and
- * a delivery costs O(1) ring work plus a pop and a push on that small heap, however
- * many datagrams are in flight. The merged order is the same as one big heap's.
+ * a delivery costs O(1) ring work plus one sift down the small heap (the ring's
+ * next datagram takes the delivered one's place), however many datagrams are in
+ * flight. The merged order is the same as one big heap's.
  * Bytes live in two pools (datagrams up to 2048 bytes and larger ones up to
  * 65535), so once the pools and rings have grown to the working set, delivery
  * allocates nothing.
@@ -71,6 +72,9 @@
 /* Reorder hold-back when the link gives none and its delay is shorter. */
 #define SIM_DEFAULT_REORDER_NS TERN_NS_PER_MS
 #define SIM_INITIAL_CAP 16u
+/* For the few small steps of every datagram's path that the compiler would
+ * otherwise leave as calls (they have several callers). */
+#define SIM_INLINE static inline __attribute__((always_inline))
 
 /* A tap writes a pcap file, or hands each datagram to a watcher callback. */
 struct sim_tap {
@@ -81,20 +85,26 @@ struct sim_tap {
 	enum tern_sim_tap_point at;
 };
 
-/* One direction of a link: its model, its counters and its queue state. */
+/* A datagram on its way. 32 bytes: events are copied into and out of the rings
+ * and moved about the heap, once or twice per datagram each. */
 struct sim_event {
 	tern_time at;
 	uint64_t seq;
 	uint8_t *buf;              /* from the tiny, small or large pool, by len */
-	uint32_t len;
-	int link;
-	int dir;
+	int32_t link;
+	uint16_t len;              /* SIM_MAX_DGRAM fits */
+	uint8_t dir;
 	bool fifo;                 /* the head of its direction's ring, not held back */
 };
 
+/* One direction of a link: its model, its counters and its queue state. */
 struct sim_dir {
 	struct tern_link_params p;
 	bool faults;              /* any of loss, rate, jitter, reorder, duplicate, corrupt */
+	/* The receiving node and the input flags its deliveries carry, fixed when the
+	 * link is made (nodes never move, and their offload is fixed at creation). */
+	struct sim_node *to;
+	unsigned in_flags;
 	/* In-order datagrams behind the one in the heap (see the header comment). */
 	struct sim_event *ring;
 	size_t ring_head, ring_len, ring_cap;   /* ring_cap is a power of two */
@@ -125,6 +135,12 @@ struct sim_node {
 	void *rx_ctx;
 	int *links;                /* ids of the links touching this node, in creation order */
 	size_t nlinks, cap_links;
+	/* The last destination sent to and where the link scan sent it, so that the
+	 * scan runs only when the destination changes; -1 when nothing is known (a
+	 * new link may own a destination that used to fall to the first link). */
+	int route_link;
+	int route_dir;
+	uint32_t route_dst;
 };
 
 struct tern_sim {
@@ -241,11 +257,10 @@ static int heap_push(struct tern_sim *sim, const struct sim_event *ev)
 	return 0;
 }
 
-static struct sim_event heap_pop(struct tern_sim *sim)
+/* Puts `ev` where the top was, sifting it down to its place. Inline: a delivery
+ * makes one, usually a comparison or two. */
+SIM_INLINE void heap_replace_top(struct tern_sim *sim, const struct sim_event *ev)
 {
-	TERN_ASSERT(sim->nheap > 0);
-	struct sim_event top = sim->heap[0];
-	struct sim_event last = sim->heap[--sim->nheap];
 	size_t n = sim->nheap, i = 0;
 	for (;;) {
 		size_t child = 2 * i + 1;
@@ -253,18 +268,25 @@ static struct sim_event heap_pop(struct tern_sim *sim)
 			break;
 		if (child + 1 < n && ev_before(&sim->heap[child + 1], &sim->heap[child]))
 			child++;
-		if (!ev_before(&sim->heap[child], &last))
+		if (!ev_before(&sim->heap[child], ev))
 			break;
 		sim->heap[i] = sim->heap[child];
 		i = child;
 	}
-	if (n > 0)
-		sim->heap[i] = last;
-	return top;
+	sim->heap[i] = *ev;
 }
 
-/* A direction's ring: append at the back, take from the front. 0 or -ENOMEM. */
-static int ring_push(struct sim_dir *d, const struct sim_event *ev)
+/* Drops the top (the caller has copied it). */
+static void heap_remove_top(struct tern_sim *sim)
+{
+	TERN_ASSERT(sim->nheap > 0);
+	if (--sim->nheap > 0)
+		heap_replace_top(sim, &sim->heap[sim->nheap]);
+}
+
+/* A direction's ring: append at the back, take from the front. 0 or -ENOMEM.
+ * Called when the ring is full; event_queue appends to one with room itself. */
+static int __attribute__((noinline)) ring_push(struct sim_dir *d, const struct sim_event *ev)
 {
 	if (d->ring_len == d->ring_cap) {
 		size_t ncap = d->ring_cap ? d->ring_cap * 2 : SIM_INITIAL_CAP;
@@ -283,37 +305,50 @@ static int ring_push(struct sim_dir *d, const struct sim_event *ev)
 	return 0;
 }
 
-/* Queues an event: a held-back one straight into the heap; an in-order one into
- * the heap when its direction has nothing there, else behind the others. */
-static int event_queue(struct tern_sim *sim, const struct sim_event *ev)
+/* event_queue for an event that goes into the heap. */
+static int __attribute__((noinline)) event_queue_heap(struct tern_sim *sim, struct sim_dir *d,
+						      const struct sim_event *ev)
 {
-	struct sim_dir *d = &sim->links[ev->link].dir[ev->dir];
-	if (!ev->fifo)
-		return heap_push(sim, ev);
-	if (d->head_in_heap)
-		return ring_push(d, ev);
 	int err = heap_push(sim, ev);
-	if (err == 0)
+	if (err == 0 && ev->fifo)
 		d->head_in_heap = true;
 	return err;
 }
 
-/* The next due event; its direction's next in-order datagram takes its place. */
+/* Queues an event: a held-back one straight into the heap; an in-order one into
+ * the heap when its direction has nothing there, else behind the others. Inline
+ * with its usual case, a ring with room, written in place. 0 or -ENOMEM. */
+static inline int event_queue(struct tern_sim *sim, struct sim_dir *d, const struct sim_event *ev)
+{
+	if (!ev->fifo || !d->head_in_heap)
+		return event_queue_heap(sim, d, ev);
+	if (d->ring_len == d->ring_cap)
+		return ring_push(d, ev);
+	d->ring[(d->ring_head + d->ring_len) & (d->ring_cap - 1)] = *ev;
+	d->ring_len++;
+	return 0;
+}
+
+/* The next due event; its direction's next in-order datagram takes its place.
+ * Keys (time, sequence) are unique, so which heap operations get there does not
+ * change the order: taking the place is one sift down instead of a pop and a
+ * push, and with a few busy directions that is a comparison or two. */
 static struct sim_event event_pop(struct tern_sim *sim)
 {
-	struct sim_event ev = heap_pop(sim);
+	TERN_ASSERT(sim->nheap > 0);
+	struct sim_event ev = sim->heap[0];
 	if (ev.fifo) {
 		struct sim_dir *d = &sim->links[ev.link].dir[ev.dir];
 		if (d->ring_len > 0) {
-			struct sim_event next = d->ring[d->ring_head];
+			const struct sim_event *next = &d->ring[d->ring_head];
 			d->ring_head = (d->ring_head + 1) & (d->ring_cap - 1);
 			d->ring_len--;
-			/* Cannot fail: the popped slot is free. */
-			(void)heap_push(sim, &next);
-		} else {
-			d->head_in_heap = false;
+			heap_replace_top(sim, next);
+			return ev;
 		}
+		d->head_in_heap = false;
 	}
+	heap_remove_top(sim);
 	return ev;
 }
 
@@ -326,22 +361,41 @@ static struct tern_pool *pool_for(struct tern_sim *sim, size_t len)
 	return len <= SIM_SMALL_BUF ? &sim->small_pool : &sim->large_pool;
 }
 
-/* Queues one copy of `pkt` for delivery at `at`. False when memory ran out. */
-static bool enqueue_copy(struct tern_sim *sim, int link, int dir, tern_time at, bool in_order,
-			 const uint8_t *pkt, size_t len, bool flip, uint64_t bit)
+/* Copies a datagram into a pool buffer. A header-only datagram (the usual case,
+ * 20 to 64 bytes) is moved as two overlapping fixed-size blocks, which the
+ * compiler does in a few registers, instead of a call into the C library. */
+static inline void dgram_copy(uint8_t *restrict dst, const uint8_t *restrict src, size_t len)
+{
+	if (len > 64) {
+		memcpy(dst, src, len);
+	} else if (len >= 32) {
+		memcpy(dst, src, 32);
+		memcpy(dst + len - 32, src + len - 32, 32);
+	} else {
+		memcpy(dst, src, 16);  /* len >= SIM_MIN_DGRAM */
+		memcpy(dst + len - 16, src + len - 16, 16);
+	}
+}
+
+/* Queues one copy of `pkt` for delivery at `at` on direction `d` (`dir` of
+ * `link`). False when memory ran out. Inline: it is most of the work of an ideal
+ * wire's send. */
+SIM_INLINE bool enqueue_copy(struct tern_sim *sim, struct sim_dir *d, int link, int dir,
+			     tern_time at, bool in_order, const uint8_t *pkt, size_t len, bool flip,
+			     uint64_t bit)
 {
 	struct tern_pool *pool = pool_for(sim, len);
 	uint8_t *buf = tern__pool_get(pool);
 	if (!buf)
 		return false;
-	memcpy(buf, pkt, len);
+	dgram_copy(buf, pkt, len);
 	if (flip)
 		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 	struct sim_event ev = {
-		.at = at, .seq = sim->next_seq++, .buf = buf, .len = (uint32_t)len,
-		.link = link, .dir = dir, .fifo = in_order,
+		.at = at, .seq = sim->next_seq++, .buf = buf, .link = link,
+		.len = (uint16_t)len, .dir = (uint8_t)dir, .fifo = in_order,
 	};
-	if (event_queue(sim, &ev) != 0) {
+	if (event_queue(sim, d, &ev) != 0) {
 		tern__pool_put(pool, buf);
 		return false;
 	}
@@ -365,28 +419,14 @@ static void tap_record(struct sim_link *l, enum tern_sim_tap_point at, tern_time
 	}
 }
 
-/* One datagram enters direction `dir` of `link` at the current time: the model in
- * the file comment, steps 1 to 7. */
-static void link_enter(struct tern_sim *sim, int link, int dir, const uint8_t *pkt, size_t len)
+/* Steps 2 to 7 of the file comment for a direction with faults enabled. Out of
+ * line, so that the ideal wire's path stays short. */
+static void __attribute__((noinline)) link_enter_faults(struct tern_sim *sim, int link, int dir,
+							 const uint8_t *pkt, size_t len)
 {
-	struct sim_link *l = &sim->links[link];
-	struct sim_dir *d = &l->dir[dir];
+	struct sim_dir *d = &sim->links[link].dir[dir];
 	const struct tern_link_params *p = &d->p;
 	tern_time now = sim->now;
-
-	d->stats.sent++;
-	if (l->taps)
-		tap_record(l, TERN_SIM_TAP_SEND, now, pkt, len);
-
-	if (!d->faults) {
-		/* An ideal wire: only the delay, and no random draw (as roll() would make
-		 * none). */
-		tern_time arrival = TERN_MAX(time_add(now, p->delay), d->last_arrival);
-		d->last_arrival = arrival;
-		if (!enqueue_copy(sim, link, dir, arrival, true, pkt, len, false, 0))
-			d->stats.queue_drops++;
-		return;
-	}
 
 	if (roll(sim, p->loss)) {
 		d->stats.lost++;
@@ -432,16 +472,39 @@ static void link_enter(struct tern_sim *sim, int link, int dir, const uint8_t *p
 		d->stats.corrupted++;
 
 	/* Out of memory for the copy: a drop like a full queue (DESIGN.md §5). */
-	if (!enqueue_copy(sim, link, dir, arrival, in_order, pkt, len, flip, bit)) {
+	if (!enqueue_copy(sim, d, link, dir, arrival, in_order, pkt, len, flip, bit)) {
 		d->stats.queue_drops++;
 		return;
 	}
 	if (dup) {
-		if (enqueue_copy(sim, link, dir, arrival, in_order, pkt, len, flip, bit))
+		if (enqueue_copy(sim, d, link, dir, arrival, in_order, pkt, len, flip, bit))
 			d->stats.duplicated++;
 		else
 			d->stats.queue_drops++;
 	}
+}
+
+/* One datagram enters direction `dir` of `link` at the current time: the model in
+ * the file comment, steps 1 to 7. */
+SIM_INLINE void link_enter(struct tern_sim *sim, int link, int dir, const uint8_t *pkt, size_t len)
+{
+	struct sim_link *l = &sim->links[link];
+	struct sim_dir *d = &l->dir[dir];
+
+	d->stats.sent++;
+	if (l->taps)
+		tap_record(l, TERN_SIM_TAP_SEND, sim->now, pkt, len);
+
+	if (d->faults) {
+		link_enter_faults(sim, link, dir, pkt, len);
+		return;
+	}
+	/* An ideal wire: only the delay, and no random draw (as roll() would make
+	 * none). */
+	tern_time arrival = TERN_MAX(time_add(sim->now, d->p.delay), d->last_arrival);
+	d->last_arrival = arrival;
+	if (!enqueue_copy(sim, d, link, dir, arrival, true, pkt, len, false, 0))
+		d->stats.queue_drops++;
 }
 
 /* Whether node `n` owns the IPv4 address `dst` (host order). */
@@ -451,25 +514,30 @@ static bool node_owns(const struct sim_node *n, uint32_t dst)
 }
 
 /* Sends a datagram from node `n`: the link whose far end owns the destination,
- * else the node's first link. 0, or -ENETUNREACH (counted) without any link. */
-static int node_send(struct tern_sim *sim, struct sim_node *n, const uint8_t *pkt, size_t len)
+ * else the node's first link. 0, or -ENETUNREACH (counted) without any link (a
+ * remembered route implies a link: links are never taken away). */
+SIM_INLINE int node_send(struct tern_sim *sim, struct sim_node *n, const uint8_t *pkt, size_t len)
 {
-	if (n->nlinks == 0) {
-		sim->unroutable++;
-		return -TERN_ENETUNREACH;
-	}
 	uint32_t dst = tern_get32(pkt + 16);
-	int link = n->links[0];
-	for (size_t i = 0; i < n->nlinks; i++) {
-		const struct sim_link *l = &sim->links[n->links[i]];
-		int far = l->node[0] == n->id ? l->node[1] : l->node[0];
-		if (node_owns(sim->nodes[far], dst)) {
-			link = n->links[i];
-			break;
+	if (n->route_link < 0 || n->route_dst != dst) {
+		if (n->nlinks == 0) {
+			sim->unroutable++;
+			return -TERN_ENETUNREACH;
 		}
+		int link = n->links[0];
+		for (size_t i = 0; i < n->nlinks; i++) {
+			const struct sim_link *l = &sim->links[n->links[i]];
+			int far = l->node[0] == n->id ? l->node[1] : l->node[0];
+			if (node_owns(sim->nodes[far], dst)) {
+				link = n->links[i];
+				break;
+			}
+		}
+		n->route_link = link;
+		n->route_dir = sim->links[link].node[0] == n->id ? 0 : 1;
+		n->route_dst = dst;
 	}
-	int dir = sim->links[link].node[0] == n->id ? 0 : 1;
-	link_enter(sim, link, dir, pkt, len);
+	link_enter(sim, n->route_link, n->route_dir, pkt, len);
 	return 0;
 }
 
@@ -494,7 +562,8 @@ static void deliver(struct tern_sim *sim, const struct sim_event *ev)
 {
 	struct sim_link *l = &sim->links[ev->link];
 	struct sim_dir *d = &l->dir[ev->dir];
-	struct sim_node *to = sim->nodes[l->node[ev->dir == 0 ? 1 : 0]];
+	struct sim_node *to = d->to;
+	unsigned flags = d->in_flags;
 
 	d->stats.delivered++;
 	d->stats.bytes_delivered += ev->len;
@@ -502,8 +571,7 @@ static void deliver(struct tern_sim *sim, const struct sim_event *ev)
 		tap_record(l, TERN_SIM_TAP_RECV, sim->now, ev->buf, ev->len);
 
 	if (to->stack)
-		tern_stack_input_flags(to->stack, sim->now, ev->buf, ev->len,
-				       sim->nodes[l->node[ev->dir]]->csum_offload ? TERN_INPUT_CSUM_OK : 0);
+		tern_stack_input_flags(to->stack, sim->now, ev->buf, ev->len, flags);
 	else if (to->rx)
 		to->rx(to->rx_ctx, sim, to->id, sim->now, ev->buf, ev->len);
 	tern__pool_put(pool_for(sim, ev->len), ev->buf);
@@ -572,6 +640,7 @@ static int node_new(struct tern_sim *sim, struct sim_node **out)
 		return -TERN_ENOMEM;
 	n->sim = sim;
 	n->id = (int)sim->nnodes;
+	n->route_link = -1;
 	*out = n;
 	return 0;
 }
@@ -623,6 +692,7 @@ static int node_add_link(struct sim_node *n, int link)
 	if (grow((void **)&n->links, &n->cap_links, n->nlinks + 1, sizeof *n->links))
 		return -TERN_ENOMEM;
 	n->links[n->nlinks++] = link;
+	n->route_link = -1;
 	return 0;
 }
 
@@ -657,8 +727,11 @@ int tern_sim_link(struct tern_sim *sim, int a, int b, const struct tern_link_par
 		l->dir[1].p = *ba;
 	for (int i = 0; i < 2; i++) {
 		const struct tern_link_params *p = &l->dir[i].p;
+		const struct sim_node *from = i == 0 ? na : nb;
 		l->dir[i].faults = p->loss > 0.0 || p->rate_bps > 0 || p->jitter > 0 || p->reorder > 0.0 ||
 				   p->duplicate > 0.0 || p->corrupt > 0.0;
+		l->dir[i].to = i == 0 ? nb : na;
+		l->dir[i].in_flags = from->csum_offload ? TERN_INPUT_CSUM_OK : 0;
 	}
 	(void)node_add_link(na, id);
 	(void)node_add_link(nb, id);

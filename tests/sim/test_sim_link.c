@@ -725,6 +725,51 @@ static void test_routing(void **state)
 		rec_free(rec[i]);
 }
 
+/* A link made after a node has sent takes the traffic for its far end's address
+ * from then on, even for a destination the node sent to just before (and that
+ * went to its first link then): no route is remembered past a new link. */
+static void test_routing_new_link(void **state)
+{
+	(void)state;
+	struct tern_sim *sim;
+	assert_int_equal(tern_sim_create(1, &sim), 0);
+	struct recorder *rec[3];
+	const uint32_t addr[3] = { 0x0a000001u, 0x0a000002u, 0x0a000003u };
+	int node[3];
+	for (int i = 0; i < 3; i++) {
+		rec[i] = rec_new(0, 0);
+		struct tern_addr a = v4(addr[i]);
+		node[i] = tern_sim_add_endpoint(sim, &a, rec_rx, rec[i]);
+	}
+	struct tern_link_params lp = { .delay = MS };
+	assert_int_equal(tern_sim_link(sim, node[0], node[1], &lp, &lp), 0);
+	uint8_t pkt[ID_BYTES];
+	make_pkt(pkt, sizeof pkt, addr[0], addr[2], 1);
+	assert_int_equal(tern_sim_inject(sim, node[0], pkt, sizeof pkt), 0);
+	make_pkt(pkt, sizeof pkt, addr[0], addr[2], 2);
+	assert_int_equal(tern_sim_inject(sim, node[0], pkt, sizeof pkt), 0);
+	assert_int_equal(tern_sim_link(sim, node[0], node[2], &lp, &lp), 1);
+	make_pkt(pkt, sizeof pkt, addr[0], addr[2], 3);
+	assert_int_equal(tern_sim_inject(sim, node[0], pkt, sizeof pkt), 0);
+	/* And back again to the node sent to before the one before. */
+	make_pkt(pkt, sizeof pkt, addr[0], addr[1], 4);
+	assert_int_equal(tern_sim_inject(sim, node[0], pkt, sizeof pkt), 0);
+	make_pkt(pkt, sizeof pkt, addr[0], addr[2], 5);
+	assert_int_equal(tern_sim_inject(sim, node[0], pkt, sizeof pkt), 0);
+	tern_sim_run_until(sim, SEC);
+
+	assert_int_equal(rec[1]->n, 3);
+	assert_int_equal(rec[1]->r[0].id, 1);
+	assert_int_equal(rec[1]->r[1].id, 2);
+	assert_int_equal(rec[1]->r[2].id, 4);
+	assert_int_equal(rec[2]->n, 2);
+	assert_int_equal(rec[2]->r[0].id, 3);
+	assert_int_equal(rec[2]->r[1].id, 5);
+	tern_sim_destroy(sim);
+	for (int i = 0; i < 3; i++)
+		rec_free(rec[i]);
+}
+
 static void test_unroutable(void **state)
 {
 	(void)state;
@@ -1000,6 +1045,7 @@ int main(void)
 		cmocka_unit_test(test_inject_from_rx),
 		cmocka_unit_test(test_large_datagrams),
 		cmocka_unit_test(test_routing),
+		cmocka_unit_test(test_routing_new_link),
 		cmocka_unit_test(test_unroutable),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_stacks),
