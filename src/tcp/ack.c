@@ -26,20 +26,20 @@ static uint32_t dupthresh(const struct tern_stack *st)
 
 /* ------------------------------------------------------------ scoreboard */
 
-static void txseg_unlink_head(struct tern_stack *st, struct tern_sock *sk)
+static void txseg_unlink_head(struct tern_stack *st, struct tern_xfer *x)
 {
-	struct tern_txseg *t = sk->xfer->txq_head;
+	struct tern_txseg *t = x->txq_head;
 
-	sk->xfer->txq_head = t->next;
-	if (!sk->xfer->txq_head)
-		sk->xfer->txq_tail = NULL;
-	sk->xfer->packets_out--;
+	x->txq_head = t->next;
+	if (!x->txq_head)
+		x->txq_tail = NULL;
+	x->packets_out--;
 	if (t->flags & TXSEG_SACKED)
-		sk->xfer->sacked_out--;
+		x->sacked_out--;
 	if (t->flags & TXSEG_LOST)
-		sk->xfer->lost_out--;
+		x->lost_out--;
 	if (t->flags & TXSEG_RETRANS)
-		sk->xfer->retrans_out--;
+		x->retrans_out--;
 	tern__pool_put(&st->tcp->txseg_pool, t);
 }
 
@@ -47,34 +47,40 @@ static void txseg_unlink_head(struct tern_stack *st, struct tern_sock *sk)
  * as Linux's tcp_clean_rtx_queue measures them, the RTT samples from the oldest
  * (`seq_rtt_us`, for the estimator) and the newest (`ca_rtt_us`, for congestion
  * control) newly acked segment that was never SACKed; both -1 when there is none,
- * or when any acked segment was retransmitted (Karn, RFC 6298 §3). */
+ * or when any acked segment was retransmitted (Karn, RFC 6298 §3). The transfer
+ * block is held in a local: the pool and the scoreboard stores would otherwise
+ * make the compiler read sk->xfer again at every step. */
 static uint32_t clean_acked(struct tern_stack *st, struct tern_sock *sk, tern_seq ack, int64_t *seq_rtt_us,
 			    int64_t *ca_rtt_us, bool *acked_retrans, uint32_t *newly_delivered)
 {
-	uint32_t n = 0;
+	struct tern_xfer *x = sk->xfer;
+	bool sack_ok = sk->neg.sack_ok, retrans = false;
+	int64_t seq_rtt = -1, ca_rtt = -1;
+	uint32_t n = 0, delivered = 0;
+	struct tern_txseg *t;
 
-	*seq_rtt_us = *ca_rtt_us = -1;
-	*acked_retrans = false;
-	*newly_delivered = 0;
-	while (sk->xfer->txq_head && seq_leq(sk->xfer->txq_head->end, ack)) {
-		struct tern_txseg *t = sk->xfer->txq_head;
+	while ((t = x->txq_head) && seq_leq(t->end, ack)) {
+		/* One send-to-ACK time serves Karn's samples and RACK. */
+		int64_t rtt_us = (st->now - t->sent_at) / TERN_NS_PER_US;
 		if (t->flags & TXSEG_EVER_RETRANS) {
-			*acked_retrans = true;
+			retrans = true;
 		} else if (!(t->flags & TXSEG_SACKED)) {
-			*ca_rtt_us = (st->now - t->sent_at) / TERN_NS_PER_US;
-			if (*seq_rtt_us < 0)
-				*seq_rtt_us = *ca_rtt_us;
+			ca_rtt = rtt_us;
+			if (seq_rtt < 0)
+				seq_rtt = ca_rtt;
 		}
 		if (!(t->flags & TXSEG_SACKED)) {
-			(*newly_delivered)++;
-			if (sk->neg.sack_ok)
-				tern__tcp_rack_advance(st, sk, t);
+			delivered++;
+			if (sack_ok)
+				tern__tcp_rack_advance_rtt(st, sk, t, (uint32_t)rtt_us);
 		}
-		txseg_unlink_head(st, sk);
+		txseg_unlink_head(st, x);
 		n++;
 	}
-	if (*acked_retrans)
-		*seq_rtt_us = *ca_rtt_us = -1;
+	*seq_rtt_us = retrans ? -1 : seq_rtt;
+	*ca_rtt_us = retrans ? -1 : ca_rtt;
+	*acked_retrans = retrans;
+	*newly_delivered = delivered;
 	return n;
 }
 

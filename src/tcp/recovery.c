@@ -82,8 +82,13 @@ static bool sent_after(tern_time t1, tern_time t2, tern_seq seq1, tern_seq seq2)
 /* Linux's tcp_rack_advance: a segment was delivered (acked or SACKed). */
 void tern__tcp_rack_advance(struct tern_stack *st, struct tern_sock *sk, const struct tern_txseg *t)
 {
-	uint32_t rtt_us = (uint32_t)((st->now - t->sent_at) / TERN_NS_PER_US);
+	tern__tcp_rack_advance_rtt(st, sk, t, (uint32_t)((st->now - t->sent_at) / TERN_NS_PER_US));
+}
 
+/* The same, with the send-to-delivery time in microseconds already known. */
+void tern__tcp_rack_advance_rtt(struct tern_stack *st, struct tern_sock *sk, const struct tern_txseg *t,
+				uint32_t rtt_us)
+{
 	/* A retransmission delivered sooner than any RTT could be the original
 	 * arriving: the sample is ambiguous. */
 	if ((t->flags & TXSEG_EVER_RETRANS) && rtt_us < min_rtt_us(sk))

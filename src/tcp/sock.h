@@ -630,6 +630,8 @@ void tern__tcp_recovery_ack(struct tern_stack *st, struct tern_sock *sk, struct 
 void tern__tcp_mark_lost(struct tern_stack *st, struct tern_sock *sk, struct tern_txseg *t);
 void tern__tcp_min_rtt_update(struct tern_stack *st, struct tern_sock *sk, uint32_t rtt_us);
 void tern__tcp_rack_advance(struct tern_stack *st, struct tern_sock *sk, const struct tern_txseg *t);
+void tern__tcp_rack_advance_rtt(struct tern_stack *st, struct tern_sock *sk, const struct tern_txseg *t,
+				uint32_t rtt_us);
 uint32_t tern__tcp_remove_reno_sacks(struct tern_sock *sk, uint32_t acked);
 void tern__tcp_prr_sent(struct tern_sock *sk, uint32_t segs);
 bool tern__tcp_schedule_loss_probe(struct tern_stack *st, struct tern_sock *sk, bool advancing_rto);
