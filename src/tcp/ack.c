@@ -243,13 +243,15 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 		tern__tcp_send_challenge_ack(st, sk);
 		return -1;
 	}
+	/* An acceptable ACK, even an old duplicate, stamps the last arrival (the
+	 * callers in input.c rely on this rather than stamping it again). */
+	sk->rcv_tstamp = tern__sk_ms(st);
 	/* An old duplicate ACK carries nothing for the send side. */
 	if (seq_lt(ack, prior_una))
 		return 0;
 
 	update_window(st, sk, seg);
 	sk->probes_out = 0;
-	sk->rcv_tstamp = tern__sk_ms(st);
 
 	bool dsack;
 	uint32_t newly_sacked = mark_sacked(st, sk, seg, &dsack);

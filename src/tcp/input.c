@@ -352,7 +352,7 @@ static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const s
 	} else if (tern__tcp_ack(st, sk, seg) < 0) {
 		return false;
 	}
-	sk->rcv_tstamp = tern__sk_ms(st);
+	/* tern__tcp_ack, which synrecv_ack calls too, stamped rcv_tstamp. */
 	if (sk->snd_una == sk->snd_nxt && (sk->flags & SK_FIN_SENT))
 		fin_acked(st, sk, seg->flags & TERN_TCP_FIN);
 	if (sk->state == TERN_TCP_CLOSE)
