@@ -287,10 +287,10 @@ static uint32_t compute_window(struct tern_sock *sk)
 	if (free_space > (int64_t)sk->rcv_ssthresh)
 		free_space = sk->rcv_ssthresh;
 	if (sk->neg.rcv_wscale) {
-		window = (uint32_t)free_space;
-		uint32_t unit = 1u << sk->neg.rcv_wscale;
-		if (window % unit)
-			window = (window / unit + 1) * unit;
+		/* Rounded up to the scale's unit (free_space is at most rcv_ssthresh, a
+		 * 32-bit value, so the sum cannot wrap in 64 bits). */
+		uint64_t unit_mask = (1u << sk->neg.rcv_wscale) - 1;
+		window = (uint32_t)(((uint64_t)free_space + unit_mask) & ~unit_mask);
 	} else {
 		window = sk->rcv_wnd;
 		if ((int64_t)window <= free_space - mss || (int64_t)window > free_space)
@@ -318,8 +318,10 @@ uint32_t tern__tcp_select_window(struct tern_stack *st, struct tern_sock *sk)
 	if (cur < 0 || (uint32_t)(sk->rcv_wup + sk->rcv_wnd - sk->rcv_nxt) > (1u << 30))
 		cur = 0;
 	if ((int64_t)new_win < cur && !st->sys.tcp_shrink_window) {
-		uint32_t unit = 1u << sk->neg.rcv_wscale;
-		new_win = (uint32_t)((cur + unit - 1) / unit * unit);
+		/* Up to the scale's unit: masks, as the unit is a power of two (cur is
+		 * at most 2^30 here). */
+		uint64_t unit_mask = (1u << sk->neg.rcv_wscale) - 1;
+		new_win = (uint32_t)(((uint64_t)cur + unit_mask) & ~unit_mask);
 	}
 	uint32_t old_win = sk->rcv_wnd;
 	sk->rcv_wnd = new_win;
