@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "tern/wire.h"
 #include "wire/csum.h"
+#include "wire/ipv4.h"
 
 /* The datagram nearly every arrival is: version 4, a 20-byte header, the right
  * checksum, a total length that is exactly the buffer's, not a fragment. Every
@@ -106,16 +107,7 @@ size_t tern_ipv4_build(uint8_t *buf, size_t cap, const struct tern_ipv4 *ip, uin
 	if (cap < TERN_IPV4_HDR_LEN || payload_len > UINT16_MAX - TERN_IPV4_HDR_LEN)
 		return 0;
 
-	buf[0] = 0x45; /* version 4, IHL 5 words */
-	buf[1] = ip->tos;
-	tern_put16(buf + 2, (uint16_t)(TERN_IPV4_HDR_LEN + payload_len));
-	tern_put16(buf + 4, ip->id);
-	tern_put16(buf + 6, ip->frag);
-	buf[8] = ip->ttl;
-	buf[9] = ip->proto;
-	tern_put16(buf + 10, 0);
-	tern_put32(buf + 12, ip->src);
-	tern_put32(buf + 16, ip->dst);
-	tern_put16(buf + 10, wire_csum_hdr20(buf));
+	wire_ipv4_put_hdr20(buf, ip->tos, (uint16_t)(TERN_IPV4_HDR_LEN + payload_len), ip->id, ip->frag, ip->ttl,
+			    ip->proto, ip->src, ip->dst);
 	return TERN_IPV4_HDR_LEN;
 }
