@@ -169,18 +169,18 @@ enum tern_wire_status tern_tcp_parse(const uint8_t *buf, size_t len, uint32_t sr
 	struct tern_tcp *seg = out ? out : &local;   /* filled in place: no copy */
 	enum tern_wire_status st = TERN_WIRE_OK;
 
-	/* Cleared: everything a reader may look at whatever the options were. The
+	/* Cleared: the options a reader may look at whatever the list was. The
 	 * SACK blocks past sack_count and kinds[]/lens[] past count (about 110 of the
-	 * struct's bytes) are not, as nothing may read them. */
-	memset(seg, 0, offsetof(struct tern_tcp, opt));
+	 * struct's bytes) are not, as nothing may read them. The fixed fields are
+	 * all read from the header below, so they are cleared only when there is
+	 * no header to read. */
 	memset(&seg->opt, 0, offsetof(struct tern_tcp_opts, sack));
 	seg->opt.count = 0;
-	seg->payload = NULL;
-	seg->payload_len = 0;
 	seg->gso_size = 0;
 	if (len < TERN_TCP_HDR_LEN) {
+		memset(seg, 0, offsetof(struct tern_tcp, opt));
 		st = TERN_WIRE_TCP_TOO_SHORT;
-		goto done;
+		goto refused;
 	}
 
 	seg->sport = tern_get16(buf);
@@ -198,11 +198,11 @@ enum tern_wire_status tern_tcp_parse(const uint8_t *buf, size_t len, uint32_t sr
 	 * then the checksum. */
 	if (seg->hdr_len < TERN_TCP_HDR_LEN) {
 		st = TERN_WIRE_TCP_BAD_DATA_OFFSET;
-		goto done;
+		goto refused;
 	}
 	if (seg->hdr_len > len) {
 		st = TERN_WIRE_TCP_DATA_OFFSET_PAST_END;
-		goto done;
+		goto refused;
 	}
 	if (check_sum) {
 		/* The pseudo-header's length field is 16 bits; a TCP segment inside an
@@ -210,7 +210,7 @@ enum tern_wire_status tern_tcp_parse(const uint8_t *buf, size_t len, uint32_t sr
 		uint32_t sum = tern_csum_pseudo_v4(src, dst, TERN_IPPROTO_TCP, (uint16_t)len);
 		if (len > UINT16_MAX || tern_csum_fold(tern_csum_add(sum, buf, len)) != 0) {
 			st = TERN_WIRE_TCP_BAD_CHECKSUM;
-			goto done;
+			goto refused;
 		}
 	}
 	seg->payload = buf + seg->hdr_len;
@@ -222,8 +222,12 @@ enum tern_wire_status tern_tcp_parse(const uint8_t *buf, size_t len, uint32_t sr
 	 * layer can choose to do the same. */
 	if (!parse_common_options(buf + TERN_TCP_HDR_LEN, seg->hdr_len - TERN_TCP_HDR_LEN, &seg->opt))
 		st = parse_options(buf + TERN_TCP_HDR_LEN, seg->hdr_len - TERN_TCP_HDR_LEN, &seg->opt);
+	return st;
 
-done:
+refused:
+	/* No extent known (or not to be trusted): no payload described. */
+	seg->payload = NULL;
+	seg->payload_len = 0;
 	return st;
 }
 
