@@ -58,7 +58,9 @@ static bool martian_source(const struct tern_stack *st, uint32_t src, uint32_t d
 {
 	uint8_t top = (uint8_t)(src >> 24);
 
-	if (top == 0 || src == 0xffffffffu || (top & 0xf0) == 0xe0)
+	/* One comparison clears the common source: 1 to 223 in the top byte is
+	 * neither zero network, multicast nor limited broadcast. */
+	if ((uint8_t)(top - 1) >= 223 && (top == 0 || src == 0xffffffffu || (top & 0xf0) == 0xe0))
 		return true;
 	if (top == 127)
 		return (uint8_t)(dst >> 24) != 127;
