@@ -29,24 +29,27 @@ static inline void wire_put64(uint8_t *p, uint64_t v)
 
 /* Writes version 4, IHL 5, then the fields, with the header checksum. The
  * words hold the header's values in network order (the first byte on top), so
- * summing their 32-bit halves is the RFC 1071 sum of its ten 16-bit words with
- * the carries out of each 16 bits kept in the upper half; folding those back
- * gives the same sum as checksum.c's general loop over the bytes. */
+ * adding them with end-around carry is the RFC 1071 sum of its ten 16-bit words
+ * taken four at a time (RFC 1071 §2(B): any multiple of 16 bits folds back to
+ * the same sum). */
 static inline void wire_ipv4_put_hdr20(uint8_t *buf, uint8_t tos, uint16_t total_len, uint16_t id, uint16_t frag,
 				       uint8_t ttl, uint8_t proto, uint32_t src, uint32_t dst)
 {
 	uint64_t w0 = (uint64_t)0x45 << 56 | (uint64_t)tos << 48 | (uint64_t)total_len << 32 | (uint32_t)id << 16 |
 		      frag;
 	uint64_t w1 = (uint64_t)ttl << 56 | (uint64_t)proto << 48 | src;  /* checksum field 0 */
-	uint64_t s = (w0 >> 32) + (uint32_t)w0 + (w1 >> 32) + (uint32_t)w1 + dst;
+	uint64_t s = w0 + w1;
 
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffffu) + (s >> 16);
-	s = (s & 0xffffu) + (s >> 16);
-	s = (s & 0xffffu) + (s >> 16);
+	s += s < w1;            /* the carry out of 64 bits, back in at the bottom */
+	s += dst;
+	s += s < dst;
+	uint32_t t = (uint32_t)s + (uint32_t)(s >> 32);
+	t += t < (uint32_t)s;
+	t = (t & 0xffffu) + (t >> 16);
+	t = (t & 0xffffu) + (t >> 16);
 	/* The sum is never 0 (the first byte is 0x45), so it folds to 1..0xffff
 	 * and its complement is the one value every way of summing gives. */
-	w1 |= (uint64_t)(uint16_t)~s << 32;
+	w1 |= (uint64_t)(uint16_t)~t << 32;
 	wire_put64(buf, w0);
 	wire_put64(buf + 8, w1);
 	tern_put32(buf + 16, dst);
