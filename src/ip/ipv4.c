@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ip/ip.h"
+#include "wire/ipv4.h"
 
 /* Counters for each way a header can be refused: Linux's MIB (or none), and ours. */
 struct ip_refusal {
@@ -57,7 +58,9 @@ static bool martian_source(const struct tern_stack *st, uint32_t src, uint32_t d
 {
 	uint8_t top = (uint8_t)(src >> 24);
 
-	if (top == 0 || src == 0xffffffffu || (top & 0xf0) == 0xe0)
+	/* One comparison clears the common source: 1 to 223 in the top byte is
+	 * neither zero network, multicast nor limited broadcast. */
+	if ((uint8_t)(top - 1) >= 223 && (top == 0 || src == 0xffffffffu || (top & 0xf0) == 0xe0))
 		return true;
 	if (top == 127)
 		return (uint8_t)(dst >> 24) != 127;
@@ -112,23 +115,17 @@ void tern_stack_input_flags(struct tern_stack *st, tern_time now, const void *pk
 
 void tern__ip_output(struct tern_stack *st, const struct tern_ip_out *out, size_t payload_len)
 {
-	struct tern_ipv4 ip = {
-		.tos = out->tos,
-		.ttl = TERN_IP_DEFAULT_TTL,
-		.proto = out->proto,
-		.frag = out->df ? TERN_IP_DF : 0,
-		.src = out->src,
-		.dst = out->dst,
-	};
+	uint16_t id = 0;
 
 	TERN_ASSERT(payload_len <= TERN_IP_MAX_PAYLOAD);
 	/* LINUX-COMPAT: a DF datagram from no connected socket carries ID 0
 	 * (ip_select_ident_segs); others take the next value of a per-stack counter. */
 	if (out->id >= 0)
-		ip.id = (uint16_t)out->id;
+		id = (uint16_t)out->id;
 	else if (!out->df)
-		ip.id = st->ip_id++;
-	tern_ipv4_build(st->tx, TERN_IPV4_HDR_LEN, &ip, (uint16_t)payload_len);
+		id = st->ip_id++;
+	wire_ipv4_put_hdr20(st->tx, out->tos, (uint16_t)(TERN_IPV4_HDR_LEN + payload_len), id,
+			    out->df ? TERN_IP_DF : 0, TERN_IP_DEFAULT_TTL, out->proto, out->src, out->dst);
 	tern__count(st, TERN_CTR_IpOutRequests);
 	st->emit(st->emit_ctx, st->now, st->tx, TERN_IPV4_HDR_LEN + payload_len);
 }
