@@ -318,13 +318,15 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 		sk->rtx_kind = RTX_NONE;
 	}
 	/* A window that now takes the next segment ends the persist timer's watch
-	 * (Linux's tcp_ack_probe). */
-	uint32_t next_len = TERN_MIN(tern__tcp_unsent(sk), (uint32_t)TERN_MAX(sk->mss_cache, 1));
-	if (sk->rtx_kind == RTX_PERSIST && sk->snd_wnd &&
-	    seq_leq(sk->snd_nxt + next_len, sk->snd_una + sk->snd_wnd)) {
-		tern__sk_timer_cancel(st, sk, TERN_SKT_RTX);
-		sk->rtx_kind = RTX_NONE;
-		sk->backoff = 0;
+	 * (Linux's tcp_ack_probe). The next segment's length is worked out only
+	 * while that timer runs: most ACKs have none to end. */
+	if (sk->rtx_kind == RTX_PERSIST && sk->snd_wnd) {
+		uint32_t next_len = TERN_MIN(tern__tcp_unsent(sk), (uint32_t)TERN_MAX(sk->mss_cache, 1));
+		if (seq_leq(sk->snd_nxt + next_len, sk->snd_una + sk->snd_wnd)) {
+			tern__sk_timer_cancel(st, sk, TERN_SKT_RTX);
+			sk->rtx_kind = RTX_NONE;
+			sk->backoff = 0;
+		}
 	}
 	if (seq_gt(ack, prior_una)) {
 		/* A grown window wants a bigger buffer (Linux's tcp_new_space). */
