@@ -313,6 +313,8 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 	};
 	tern__tcp_recovery_ack(st, sk, &info);
 	tern__count_add(st, TERN_CTR_TcpExtTCPDelivered, info.delivered);
+	/* Nothing in flight: no retransmission, probe or RACK deadline has
+	 * anything left to watch (recovery.c leaves this cancel to here). */
 	if (!sk->xfer->packets_out && sk->rtx_kind != RTX_PERSIST && sk->rtx_kind != RTX_NONE) {
 		tern__sk_timer_cancel(st, sk, TERN_SKT_RTX);
 		sk->rtx_kind = RTX_NONE;

@@ -484,10 +484,12 @@ cong:
 	}
 
 	/* The timer: RACK's if it armed one, else a loss probe or the RTO
-	 * (tcp_set_xmit_timer), when this ACK acked or SACKed something. */
-	if (!rack_timer && (una_advanced || a->newly_sacked)) {
-		/* With nothing in flight no probe applies (the common last ACK). */
-		if (!sk->xfer->packets_out || !tern__tcp_schedule_loss_probe(st, sk, true))
+	 * (tcp_set_xmit_timer), when this ACK acked or SACKed something. With
+	 * nothing in flight no probe applies and the RTO would only be cancelled,
+	 * which tern__tcp_ack does next for every kind but persist (the common
+	 * ACK of everything sent). */
+	if (!rack_timer && (una_advanced || a->newly_sacked) && sk->xfer->packets_out) {
+		if (!tern__tcp_schedule_loss_probe(st, sk, true))
 			tern__tcp_rearm_rto(st, sk);
 	}
 }
