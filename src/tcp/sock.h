@@ -417,7 +417,7 @@ static inline uint32_t tern__tcp_in_flight(const struct tern_sock *sk)
  */
 static inline uint32_t tern__sk_ms(const struct tern_stack *st)
 {
-	return (uint32_t)(st->now / TERN_NS_PER_MS) + 1;
+	return (uint32_t)st->now_ms + 1;
 }
 
 static inline uint32_t tern__sk_us(const struct tern_stack *st)
