@@ -76,6 +76,7 @@ int tern_stack_create(const struct tern_stack_config *cfg, struct tern_stack **o
 	st->now = cfg->now;
 	st->now_ms = (uint64_t)cfg->now / TERN_NS_PER_MS;
 	st->addrs[0] = cfg->addr;
+	st->v4[0] = cfg->addr.u.v4;
 	st->naddrs = 1;
 	st->tx_csum_offload = cfg->tx_csum_offload;
 	st->emit = cfg->emit;
@@ -118,6 +119,7 @@ int tern_stack_add_addr(struct tern_stack *st, const struct tern_addr *addr)
 			return -TERN_EEXIST;
 	if (st->naddrs == TERN_STACK_MAX_ADDRS)
 		return -TERN_ENOSPC;
+	st->v4[st->naddrs] = addr->u.v4;
 	st->addrs[st->naddrs++] = *addr;
 	return 0;
 }

@@ -35,7 +35,8 @@ struct tern_stack {
 	uint64_t now_ms;                    /* now / TERN_NS_PER_MS, kept with it: sockets
 					     * stamp in milliseconds many times per packet */
 	struct tern_addr addrs[TERN_STACK_MAX_ADDRS];
-	unsigned naddrs;
+	unsigned naddrs;                    /* at least 1: the address given at creation */
+	uint32_t v4[TERN_STACK_MAX_ADDRS];  /* addrs[i].u.v4, packed (all are IPv4) */
 	uint16_t ip_id;                     /* next IP ID for datagrams without DF */
 
 	struct tern_prng prng;
@@ -84,8 +85,11 @@ static inline void tern__stack_set_time(struct tern_stack *st, tern_time now)
  * arriving datagram asks twice (its source and its destination). */
 static inline bool tern__stack_owns_v4(const struct tern_stack *st, uint32_t addr)
 {
-	for (unsigned i = 0; i < st->naddrs; i++)
-		if (st->addrs[i].family == TERN_AF_INET && st->addrs[i].u.v4 == addr)
+	/* The first address is always there, and usually the one asked about. */
+	if (st->v4[0] == addr)
+		return true;
+	for (unsigned i = 1; i < st->naddrs; i++)
+		if (st->v4[i] == addr)
 			return true;
 	return false;
 }
