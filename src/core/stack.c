@@ -74,7 +74,9 @@ int tern_stack_create(const struct tern_stack_config *cfg, struct tern_stack **o
 		return -TERN_ENOMEM;
 
 	st->now = cfg->now;
+	st->now_ms = (uint64_t)cfg->now / TERN_NS_PER_MS;
 	st->addrs[0] = cfg->addr;
+	st->v4[0] = cfg->addr.u.v4;
 	st->naddrs = 1;
 	st->tx_csum_offload = cfg->tx_csum_offload;
 	st->emit = cfg->emit;
@@ -117,6 +119,7 @@ int tern_stack_add_addr(struct tern_stack *st, const struct tern_addr *addr)
 			return -TERN_EEXIST;
 	if (st->naddrs == TERN_STACK_MAX_ADDRS)
 		return -TERN_ENOSPC;
+	st->v4[st->naddrs] = addr->u.v4;
 	st->addrs[st->naddrs++] = *addr;
 	return 0;
 }
@@ -124,16 +127,6 @@ int tern_stack_add_addr(struct tern_stack *st, const struct tern_addr *addr)
 struct tern_addr tern_stack_addr(const struct tern_stack *st)
 {
 	return st->addrs[0];
-}
-
-void tern__stack_set_time(struct tern_stack *st, tern_time now)
-{
-	/* Time is the driver's to give, and it must be monotonic (DESIGN.md §1). */
-	TERN_ASSERT(now >= st->now);
-	if (now < st->now)
-		now = st->now;
-	st->now = now;
-	tern__timers_run(&st->timers, now, st);
 }
 
 void tern_stack_advance(struct tern_stack *st, tern_time now)

@@ -32,8 +32,11 @@ struct tern_secrets {
 
 struct tern_stack {
 	tern_time now;                      /* latest time given by the driver */
+	uint64_t now_ms;                    /* now / TERN_NS_PER_MS, kept with it: sockets
+					     * stamp in milliseconds many times per packet */
 	struct tern_addr addrs[TERN_STACK_MAX_ADDRS];
-	unsigned naddrs;
+	unsigned naddrs;                    /* at least 1: the address given at creation */
+	uint32_t v4[TERN_STACK_MAX_ADDRS];  /* addrs[i].u.v4, packed (all are IPv4) */
 	uint16_t ip_id;                     /* next IP ID for datagrams without DF */
 
 	struct tern_prng prng;
@@ -61,16 +64,32 @@ struct tern_stack {
 static inline void tern__count(struct tern_stack *st, enum tern_counter id) { st->counters[id]++; }
 static inline void tern__count_add(struct tern_stack *st, enum tern_counter id, uint64_t n) { st->counters[id] += n; }
 
+/* The wheel's tick is the millisecond, so the stack's millisecond clock is its tick. */
+_Static_assert(TERN_TIMER_TICK_NS == TERN_NS_PER_MS, "the wheel ticks in milliseconds");
+
 /* Moves the stack's clock to `now` and runs the timers due by then. Every entry
- * point that takes a time calls this first. */
-void tern__stack_set_time(struct tern_stack *st, tern_time now);
+ * point that takes a time calls this first. Inline: every arriving datagram does,
+ * and most find nothing due (the wheel's own check, on the tick worked out here). */
+static inline void tern__stack_set_time(struct tern_stack *st, tern_time now)
+{
+	/* Time is the driver's to give, and it must be monotonic (DESIGN.md §1). */
+	TERN_ASSERT(now >= st->now);
+	if (now < st->now)
+		now = st->now;
+	st->now = now;
+	st->now_ms = (uint64_t)now / TERN_NS_PER_MS;
+	tern__timers_run_tick(&st->timers, now, st->now_ms, st);
+}
 
 /* True if `addr` (IPv4, host order) is one of the host's addresses. Inline: every
  * arriving datagram asks twice (its source and its destination). */
 static inline bool tern__stack_owns_v4(const struct tern_stack *st, uint32_t addr)
 {
-	for (unsigned i = 0; i < st->naddrs; i++)
-		if (st->addrs[i].family == TERN_AF_INET && st->addrs[i].u.v4 == addr)
+	/* The first address is always there, and usually the one asked about. */
+	if (st->v4[0] == addr)
+		return true;
+	for (unsigned i = 1; i < st->naddrs; i++)
+		if (st->v4[i] == addr)
 			return true;
 	return false;
 }

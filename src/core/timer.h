@@ -112,19 +112,29 @@ static inline tern_time tern__timer_tick_ns(uint64_t tick)
  * Timers with equal deadlines fire in the order they were armed. A callback may arm
  * or cancel any timer, itself included; timers it arms for times <= now fire in the
  * same call. `now` must not be earlier than the last call's. */
-void tern__timers_advance(struct tern_timers *w, tern_time now, void *ctx);
+/* Out of line (LTO would pull it into the inline fast path's callers). */
+void __attribute__((noinline)) tern__timers_advance(struct tern_timers *w, tern_time now, void *ctx);
 /* Inline for the common case, which is how most packets find the wheel: still
  * within the current tick, with nothing due in it (no slot's span starts before
  * the next tick, so there is nothing to fire or cascade). tern__timers_advance
- * does the rest. */
-static inline void tern__timers_run(struct tern_timers *w, tern_time now, void *ctx)
+ * does the rest. tern__timers_run_tick takes the tick of `now` (now >= 0) from a
+ * caller that has it already. */
+static inline void tern__timers_run_tick(struct tern_timers *w, tern_time now, uint64_t tick, void *ctx)
 {
-	if (now >= 0 && (uint64_t)(now / TERN_TIMER_TICK_NS) == w->now &&
-	    !(w->occupied[0] & (uint64_t)1 << (w->now & (TERN_WHEEL_SLOTS - 1)))) {
+	if (tick == w->now && !(w->occupied[0] & (uint64_t)1 << (w->now & (TERN_WHEEL_SLOTS - 1)))) {
 		w->work.steps++;
 		return;
 	}
 	tern__timers_advance(w, now, ctx);
+}
+
+static inline void tern__timers_run(struct tern_timers *w, tern_time now, void *ctx)
+{
+	if (now < 0) {
+		tern__timers_advance(w, now, ctx);
+		return;
+	}
+	tern__timers_run_tick(w, now, (uint64_t)(now / TERN_TIMER_TICK_NS), ctx);
 }
 
 /* The earliest time (ns) at which tern__timers_run has work: a deadline, or the start

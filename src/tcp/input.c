@@ -424,14 +424,15 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, unsigned
 
 	/* A connection, else a time-wait entry, else a half-open request, else a
 	 * listener (Linux keeps the first three in one hash). */
-	sk = tern__ehash_lookup(st, ip->dst, seg.dport, ip->src, seg.sport);
+	uint32_t hash = tern__tuple_hash(st, ip->dst, seg.dport, ip->src, seg.sport);
+	sk = tern__ehash_lookup_hashed(st, hash, ip->dst, seg.dport, ip->src, seg.sport);
 	if (!sk) {
-		struct tern_tw *tw = tern__tw_lookup(st, ip->dst, seg.dport, ip->src, seg.sport);
+		struct tern_tw *tw = tern__tw_lookup_hashed(st, hash, ip->dst, seg.dport, ip->src, seg.sport);
 		if (tw) {
 			tern__tw_rcv(st, tw, ip, &seg);
 			return;
 		}
-		struct tern_req *req = tern__req_lookup(st, ip->dst, seg.dport, ip->src, seg.sport);
+		struct tern_req *req = tern__req_lookup_hashed(st, hash, ip->dst, seg.dport, ip->src, seg.sport);
 		if (req) {
 			tern__req_rcv(st, req, ip, &seg);
 			return;

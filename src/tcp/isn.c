@@ -35,5 +35,5 @@ uint32_t tern__ts_offset(struct tern_stack *st, uint32_t laddr, uint32_t raddr)
 
 uint32_t tern__tcp_ts_now(const struct tern_stack *st, const struct tern_sock *sk)
 {
-	return (uint32_t)(st->now / TERN_NS_PER_MS) + sk->ts_offset;
+	return (uint32_t)st->now_ms + sk->ts_offset;
 }

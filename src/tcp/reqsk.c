@@ -230,11 +230,20 @@ static bool grow_hash(struct tern_stack *st)
 struct tern_req *tern__req_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
 				  uint16_t rport)
 {
+	if (!table(st)->count)
+		return NULL;
+	return tern__req_lookup_hashed(st, tern__tuple_hash(st, laddr, lport, raddr, rport), laddr, lport, raddr,
+				       rport);
+}
+
+struct tern_req *tern__req_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr, uint16_t lport,
+					 uint32_t raddr, uint16_t rport)
+{
 	struct tern_req_table *t = table(st);
 
 	if (!t->count)
 		return NULL;
-	for (uint32_t i = t->buckets[tern__tuple_hash(st, laddr, lport, raddr, rport) & t->mask]; i; i = t->reqs[i - 1].hnext) {
+	for (uint32_t i = t->buckets[hash & t->mask]; i; i = t->reqs[i - 1].hnext) {
 		struct tern_req *r = &t->reqs[i - 1];
 		st->tcp->hash_probes++;
 		if (r->lport == lport && r->rport == rport && r->laddr == laddr && r->raddr == raddr)

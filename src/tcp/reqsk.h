@@ -58,6 +58,9 @@ struct tern_sock *tern__req_listener(struct tern_stack *st, const struct tern_re
 
 struct tern_req *tern__req_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
 				  uint16_t rport);
+/* The same, for a caller that has the tuple's tern__tuple_hash already. */
+struct tern_req *tern__req_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr, uint16_t lport,
+					 uint32_t raddr, uint16_t rport);
 /* A new request for `lsk` (counted in its qlen and young), its first tick in 1 s.
  * NULL when memory runs out. The caller fills in the connection's fields. */
 struct tern_req *tern__req_add(struct tern_stack *st, struct tern_sock *lsk, uint32_t laddr, uint16_t lport,

@@ -417,7 +417,7 @@ static inline uint32_t tern__tcp_in_flight(const struct tern_sock *sk)
  */
 static inline uint32_t tern__sk_ms(const struct tern_stack *st)
 {
-	return (uint32_t)(st->now / TERN_NS_PER_MS) + 1;
+	return (uint32_t)st->now_ms + 1;
 }
 
 static inline uint32_t tern__sk_us(const struct tern_stack *st)
@@ -559,6 +559,10 @@ void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk);
 struct tern_sock *tern__ehash_chain(const struct tern_stack *st, uint32_t i);
 struct tern_sock *tern__ehash_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
 				     uint16_t rport);
+/* The same, for a caller that has the tuple's tern__tuple_hash already (segment
+ * input hashes once for the connection, TIME-WAIT and request tables). */
+struct tern_sock *tern__ehash_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr, uint16_t lport,
+					    uint32_t raddr, uint16_t rport);
 void tern__lhash_insert(struct tern_stack *st, struct tern_sock *sk);
 void tern__lhash_remove(struct tern_stack *st, struct tern_sock *sk);
 struct tern_sock *tern__lhash_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport);

@@ -340,7 +340,7 @@ static void eh_push(uintptr_t *b, struct tern_sock *sk, uint32_t hash)
 }
 
 /* Rewrites the summaries of bucket `b` and of its first socket exactly. */
-static void eh_heal(const struct tern_stack *st, uintptr_t *b)
+static void __attribute__((noinline)) eh_heal(const struct tern_stack *st, uintptr_t *b)
 {
 	struct tern_sock *first = eh_first(*b);
 	uint16_t rest = 0;
@@ -414,8 +414,14 @@ void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk)
 struct tern_sock *tern__ehash_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
 				     uint16_t rport)
 {
+	return tern__ehash_lookup_hashed(st, tern__tuple_hash(st, laddr, lport, raddr, rport), laddr, lport, raddr,
+					 rport);
+}
+
+struct tern_sock *tern__ehash_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr, uint16_t lport,
+					    uint32_t raddr, uint16_t rport)
+{
 	struct tern_tcp_tables *t = st->tcp;
-	uint32_t hash = tern__tuple_hash(st, laddr, lport, raddr, rport);
 	uintptr_t *b = &t->ehash[hash & t->ehash_mask];
 
 	if (EH_TAGS && !(eh_summary(*b) & eh_bit(hash)))

@@ -52,6 +52,9 @@ void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern
 
 struct tern_tw *tern__tw_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
 				uint16_t rport);
+/* The same, for a caller that has the tuple's tern__tuple_hash already. */
+struct tern_tw *tern__tw_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr, uint16_t lport,
+				       uint32_t raddr, uint16_t rport);
 /* A segment for a time-wait object (Linux's tcp_timewait_state_process and what
  * tcp_v4_rcv does with its verdict). */
 void tern__tw_rcv(struct tern_stack *st, struct tern_tw *tw, const struct tern_ipv4 *ip, const struct tern_tcp *seg);
