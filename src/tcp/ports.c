@@ -131,9 +131,10 @@ static bool port_user_owned(struct tern_stack *st, uint16_t port)
 static bool tuple_free(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport,
 		       bool bound, struct tern_tw_reuse *reuse)
 {
-	if (tern__ehash_lookup(st, laddr, lport, raddr, rport))
+	uint32_t hash = tern__tuple_hash(st, laddr, lport, raddr, rport);
+	if (tern__ehash_lookup_hashed(st, hash, laddr, lport, raddr, rport))
 		return false;
-	struct tern_tw *tw = tern__tw_lookup(st, laddr, lport, raddr, rport);
+	struct tern_tw *tw = tern__tw_lookup_hashed(st, hash, laddr, lport, raddr, rport);
 	if (!tw)
 		return true;
 	reuse->used = tern__tw_try_reuse(st, tw, bound, &reuse->isn, &reuse->ts_recent, &reuse->ts_recent_stamp);

@@ -230,8 +230,6 @@ static bool grow_hash(struct tern_stack *st)
 struct tern_req *tern__req_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
 				  uint16_t rport)
 {
-	if (!table(st)->count)
-		return NULL;
 	return tern__req_lookup_hashed(st, tern__tuple_hash(st, laddr, lport, raddr, rport), laddr, lport, raddr,
 				       rport);
 }

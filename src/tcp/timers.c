@@ -464,9 +464,8 @@ static uint32_t earliest_left(const struct tern_stack *st, const struct tern_soc
 }
 
 /* True when the wheel timer is pending at `tick`. */
-static bool wheel_at(const struct tern_stack *st, const struct tern_sock *sk, uint64_t tick)
+static bool wheel_at(const struct tern_sock *sk, uint64_t tick)
 {
-	(void)st;
 	return tern__timer_pending(&sk->timer) && tern__timer_expiry_tick(&sk->timer) == tick;
 }
 
@@ -480,7 +479,7 @@ static void timer_sync(struct tern_stack *st, struct tern_sock *sk)
 		return;
 	}
 	uint64_t tick = st->timers.now + earliest_left(st, sk);
-	if (!wheel_at(st, sk, tick))
+	if (!wheel_at(sk, tick))
 		tern__timer_arm_tick(&st->timers, &sk->timer, tick);
 }
 
@@ -514,7 +513,7 @@ void tern__sk_timer_arm_moved(struct tern_stack *st, struct tern_sock *sk, enum 
 		sk->timer_due[kind] = (uint32_t)tick2;
 		earliest2 = st->timers.now + earliest_left(st, sk);
 	}
-	if (earliest1 != earliest2 || !wheel_at(st, sk, earliest1))
+	if (earliest1 != earliest2 || !wheel_at(sk, earliest1))
 		tern__timer_arm_tick(&st->timers, &sk->timer, earliest2);
 }
 

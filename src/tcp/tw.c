@@ -383,8 +383,6 @@ static struct tern_tw *entry_alloc(struct tern_tw_table *t)
 struct tern_tw *tern__tw_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
 				uint16_t rport)
 {
-	if (!table(st)->count)
-		return NULL;
 	return tern__tw_lookup_hashed(st, tern__tuple_hash(st, laddr, lport, raddr, rport), laddr, lport, raddr,
 				      rport);
 }

@@ -163,6 +163,21 @@ static inline __attribute__((always_inline)) bool parse_common_options(const uin
 	return false;
 }
 
+/* The fixed 20-byte header's fields but the data offset byte (hdr_len and
+ * reserved, which each parse takes from what it has checked), as both parses
+ * fill them (`buf` holds at least 20 bytes). */
+static inline __attribute__((always_inline)) void read_fixed(const uint8_t *buf, struct tern_tcp *seg)
+{
+	seg->sport = tern_get16(buf);
+	seg->dport = tern_get16(buf + 2);
+	seg->seq = tern_get32(buf + 4);
+	seg->ack = tern_get32(buf + 8);
+	seg->flags = buf[13];
+	seg->win = tern_get16(buf + 14);
+	seg->checksum = tern_get16(buf + 16);
+	seg->urg = tern_get16(buf + 18);
+}
+
 /* The segment nearly every arrival is: the checksum already vouched for by the
  * link, reserved bits clear, and one of the two common option lists filling
  * the header (32 bytes with NOP, NOP, timestamp; 40 on a SYN). Every check of
@@ -179,16 +194,9 @@ static bool parse_plain(const uint8_t *buf, size_t len, bool check_sum, struct t
 	memset(&seg->opt, 0, offsetof(struct tern_tcp_opts, sack));
 	if (!parse_common_options(buf + TERN_TCP_HDR_LEN, hdr_len - TERN_TCP_HDR_LEN, &seg->opt))
 		return false;
-	seg->sport = tern_get16(buf);
-	seg->dport = tern_get16(buf + 2);
-	seg->seq = tern_get32(buf + 4);
-	seg->ack = tern_get32(buf + 8);
+	read_fixed(buf, seg);
 	seg->hdr_len = (uint8_t)hdr_len;
 	seg->reserved = 0;
-	seg->flags = buf[13];
-	seg->win = tern_get16(buf + 14);
-	seg->checksum = tern_get16(buf + 16);
-	seg->urg = tern_get16(buf + 18);
 	seg->payload = buf + hdr_len;
 	seg->payload_len = (uint32_t)(len - hdr_len);
 	seg->gso_size = 0;
@@ -219,16 +227,9 @@ static enum tern_wire_status __attribute__((noinline)) parse_full(const uint8_t 
 		goto refused;
 	}
 
-	seg->sport = tern_get16(buf);
-	seg->dport = tern_get16(buf + 2);
-	seg->seq = tern_get32(buf + 4);
-	seg->ack = tern_get32(buf + 8);
+	read_fixed(buf, seg);
 	seg->hdr_len = (uint8_t)((buf[12] >> 4) * 4);
 	seg->reserved = buf[12] & 0x0f;
-	seg->flags = buf[13];
-	seg->win = tern_get16(buf + 14);
-	seg->checksum = tern_get16(buf + 16);
-	seg->urg = tern_get16(buf + 18);
 
 	/* Linux's order (tcp_v4_rcv): the data offset, then that the header fits,
 	 * then the checksum. */
