@@ -83,9 +83,12 @@ static void set_expiry(struct tern_stack *st, struct tern_req *req)
 	req->expires_us = (uint32_t)((when + TERN_NS_PER_US - 1) / TERN_NS_PER_US);
 }
 
-/* The wheel timer waits for the earliest FIFO head. It is re-armed whenever that
- * deadline is not exactly the wheel's (which is whole milliseconds), so even on
- * the same tick, where re-arming puts it behind the timers armed before. */
+/* The wheel timer waits for the earliest FIFO head, rounded up to the wheel's
+ * millisecond tick. It is armed only when that tick changes: requests made in the
+ * same millisecond share a tick, and re-arming for it again would only move the
+ * timer behind the others due then (firing order is not a contract between the
+ * table's timer and the sockets' own: Linux gives same-jiffy timers no order
+ * either). Callers skip the call when no FIFO head changed. */
 static void rearm_timer(struct tern_stack *st)
 {
 	struct tern_req_table *t = table(st);
@@ -105,9 +108,9 @@ static void rearm_timer(struct tern_stack *st)
 		tern__timer_cancel(&st->timers, &t->timer);
 		return;
 	}
-	tern_time when = (now_us + first) * TERN_NS_PER_US;
-	if (!tern__timer_pending(&t->timer) || tern__timer_expiry(&t->timer) != when)
-		tern__timer_arm(&st->timers, &t->timer, when);
+	uint64_t tick = tern__timer_tick_ceil((now_us + first) * TERN_NS_PER_US);
+	if (!tern__timer_pending(&t->timer) || tern__timer_expiry_tick(&t->timer) != tick)
+		tern__timer_arm_tick(&st->timers, &t->timer, tick);
 }
 
 static void fifo_unlink(struct tern_req_table *t, struct tern_req *r)
@@ -140,12 +143,14 @@ static void fifo_append(struct tern_req_table *t, struct tern_req *r)
 void tern__req_rearm(struct tern_stack *st, struct tern_req *req)
 {
 	struct tern_req_table *t = table(st);
+	bool was_head = !req->prev;
 
 	fifo_unlink(t, req);
 	req->level = (uint8_t)TERN_MIN(req->num_timeout, TERN_REQ_LEVELS - 1);
 	set_expiry(st, req);
 	fifo_append(t, req);
-	rearm_timer(st);
+	if (was_head || !req->prev)
+		rearm_timer(st);
 }
 
 /* Fires every request due, earliest first across the levels. The decision for
@@ -296,7 +301,8 @@ struct tern_req *tern__req_add(struct tern_stack *st, struct tern_sock *lsk, uin
 	r->level = 0;
 	set_expiry(st, r);
 	fifo_append(t, r);
-	rearm_timer(st);
+	if (!r->prev)
+		rearm_timer(st);
 	return r;
 }
 
@@ -318,12 +324,14 @@ void tern__req_remove(struct tern_stack *st, struct tern_req *req)
 			break;
 		}
 	}
+	bool was_head = !req->prev;
 	fifo_unlink(t, req);
 	req->flags = 0;
 	req->hnext = t->free_head;
 	t->free_head = me;
 	t->count--;
-	rearm_timer(st);
+	if (was_head)
+		rearm_timer(st);
 }
 
 uint32_t tern__req_count(const struct tern_stack *st)

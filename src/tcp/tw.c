@@ -183,14 +183,18 @@ static void rearm_timer(struct tern_stack *st)
 static void schedule(struct tern_stack *st, struct tern_tw *tw, tern_time timeout)
 {
 	struct tern_tw_table *t = table(st);
+	bool was_head = t->head[tw->list] == idx1(t, tw);
 
-	if (tw->prev || tw->next || t->head[tw->list] == idx1(t, tw))
+	if (tw->prev || tw->next || was_head)
 		list_unlink(t, tw);
 	tw->list = (tw->substate == TERN_TCP_TIME_WAIT ? LIST_TW : LIST_FW2) & 0xf;
 	/* Rounded up from the exact deadline: an entry never leaves early. */
 	tw->expires_ms = (uint32_t)((st->now + timeout + TERN_NS_PER_MS - 1) / TERN_NS_PER_MS);
 	list_insert(t, tw);
-	rearm_timer(st);
+	/* The wheel follows the heads only: an entry queued behind others (every
+	 * new TIME-WAIT entry but the first) leaves it alone. */
+	if (was_head || !tw->prev)
+		rearm_timer(st);
 }
 
 /* The lifetime ran out: the entry goes silently (spec §6.5). */
@@ -428,12 +432,14 @@ void tern__tw_kill(struct tern_stack *st, struct tern_tw *tw)
 		}
 	}
 	ports_hold(t, tw, -1);
+	bool was_head = !tw->prev;
 	list_unlink(t, tw);
 	tw->flags = 0;
 	tw->hnext = t->free_head;
 	t->free_head = me;
 	t->count--;
-	rearm_timer(st);
+	if (was_head)
+		rearm_timer(st);
 }
 
 /* Linux's tcp_time_wait. */
