@@ -391,6 +391,19 @@ struct tern_tw *tern__tw_lookup(struct tern_stack *st, uint32_t laddr, uint16_t 
 				      rport);
 }
 
+/* A walk that found nothing rewrites its chain's summary from the entries in it
+ * (removals leave bits set). Out of line: the hits that pass the summary test
+ * should not pay for the hashing. */
+static void __attribute__((noinline)) heal(const struct tern_stack *st, uint32_t *bucket)
+{
+	struct tern_tw_table *t = table(st);
+	uint32_t summary = 0;
+
+	for (uint32_t i = *bucket & TW_IDX_MASK; i; i = t->tws[i - 1].hnext)
+		summary |= summary_bit(tw_hash(st, &t->tws[i - 1]));
+	*bucket = (*bucket & TW_IDX_MASK) | summary;
+}
+
 struct tern_tw *tern__tw_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr, uint16_t lport,
 				       uint32_t raddr, uint16_t rport)
 {
@@ -401,15 +414,13 @@ struct tern_tw *tern__tw_lookup_hashed(struct tern_stack *st, uint32_t hash, uin
 	uint32_t *bucket = &t->buckets[hash & t->mask];
 	if (!(*bucket & summary_bit(hash)))
 		return NULL;
-	uint32_t summary = 0;
 	for (uint32_t i = *bucket & TW_IDX_MASK; i; i = t->tws[i - 1].hnext) {
 		struct tern_tw *tw = &t->tws[i - 1];
 		st->tcp->hash_probes++;
 		if (tw->lport == lport && tw->rport == rport && tw->laddr == laddr && tw->raddr == raddr)
 			return tw;
-		summary |= summary_bit(tw_hash(st, tw));
 	}
-	*bucket = (*bucket & TW_IDX_MASK) | summary;
+	heal(st, bucket);
 	return NULL;
 }
 
