@@ -491,7 +491,12 @@ void tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_s
 	sk->timer_due[kind] = (uint32_t)tick;
 	sk->timer_armed |= (uint8_t)(1u << kind);
 	sk->timer_order = order_move_last(sk->timer_order, kind);
-	timer_sync(st, sk);
+	/* timer_sync, with the earliest deadline known when this is the only one
+	 * armed (the usual case): no pass over the other kinds. */
+	uint64_t at = st->timers.now + (sk->timer_armed == 1u << kind ? ticks_left(st, (uint32_t)tick)
+								  : earliest_left(st, sk));
+	if (!wheel_at(sk, at))
+		tern__timer_arm_tick(&st->timers, &sk->timer, at);
 }
 
 /* The two armings' socket state is the second's. The wheel timer: the first
