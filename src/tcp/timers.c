@@ -512,11 +512,19 @@ void tern__sk_timer_arm_moved(struct tern_stack *st, struct tern_sock *sk, enum 
 	TERN_ASSERT(tick1 < st->timers.now + (1ull << 31) && tick2 < st->timers.now + (1ull << 31));
 	sk->timer_armed |= (uint8_t)(1u << kind);
 	sk->timer_order = order_move_last(sk->timer_order, kind);
-	sk->timer_due[kind] = (uint32_t)tick1;
-	uint64_t earliest1 = st->timers.now + earliest_left(st, sk), earliest2 = earliest1;
-	if (tick2 != tick1) {
+	uint64_t earliest1, earliest2;
+	if (sk->timer_armed == 1u << kind) {
+		/* The only deadline armed: each arming's earliest is its own tick. */
 		sk->timer_due[kind] = (uint32_t)tick2;
-		earliest2 = st->timers.now + earliest_left(st, sk);
+		earliest1 = st->timers.now + ticks_left(st, (uint32_t)tick1);
+		earliest2 = st->timers.now + ticks_left(st, (uint32_t)tick2);
+	} else {
+		sk->timer_due[kind] = (uint32_t)tick1;
+		earliest1 = earliest2 = st->timers.now + earliest_left(st, sk);
+		if (tick2 != tick1) {
+			sk->timer_due[kind] = (uint32_t)tick2;
+			earliest2 = st->timers.now + earliest_left(st, sk);
+		}
 	}
 	if (earliest1 != earliest2 || !wheel_at(sk, earliest1))
 		tern__timer_arm_tick(&st->timers, &sk->timer, earliest2);
