@@ -290,7 +290,10 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 			tern__tcp_min_rtt_update(st, sk, (uint32_t)TERN_MIN(rtt_us, (int64_t)UINT32_MAX));
 			sk->backoff = 0;
 		}
-		conn = tern__tcp_cc_conn(st, sk);
+		/* The ACK's two hooks (pkts_acked here, cong_avoid in recovery.c)
+		 * never read last_send (only the TX_START event does), so it is not
+		 * worked out back from lsndtime here. */
+		conn = (struct tern_cc_conn){ .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt };
 		tern__cc_pkts_acked(&sk->cc, &conn, acked_segs, ca_rtt_us);
 		if (!sk->xfer->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
 			sk->retrans_stamp = 0;

@@ -116,7 +116,9 @@ struct tern_cc_conn {
 	tern_time now;
 	tern_seq snd_una;
 	tern_seq snd_nxt;
-	tern_time last_send;       /* when data was last sent (Linux lsndtime) */
+	tern_time last_send;       /* when data was last sent (Linux lsndtime); read
+				      by cwnd_event only, and left 0 in the view
+				      tern__tcp_ack gives pkts_acked and cong_avoid */
 	uint64_t pacing_bytes_per_s;  /* sk_pacing_rate in bytes per second; 0 if none */
 	bool paced;                /* a pacer enforces that rate (sk_pacing_status) */
 };

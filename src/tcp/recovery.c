@@ -57,11 +57,14 @@ void tern__tcp_mark_lost(struct tern_stack *st, struct tern_sock *sk, struct ter
  * (300 s), through the windowed-minimum filter of rtt.h. */
 void tern__tcp_min_rtt_update(struct tern_stack *st, struct tern_sock *sk, uint32_t rtt_us)
 {
+	/* The stack's millisecond clock is the filter's: no division per sample. */
+	uint32_t now_ms = (uint32_t)st->now_ms;
+
 	rtt_us = TERN_MAX(rtt_us, 1u);
 	if (!tern__minrtt_get(&sk->min_rtt))
-		tern__minrtt_reset(&sk->min_rtt, st->now, rtt_us);
+		tern__minrtt_reset_ms(&sk->min_rtt, now_ms, rtt_us);
 	else
-		tern__minrtt_update(&sk->min_rtt, st->now, TERN_TCP_MIN_RTT_WLEN_NS, rtt_us);
+		tern__minrtt_update_ms(&sk->min_rtt, now_ms, (uint32_t)(TERN_TCP_MIN_RTT_WLEN_NS / TERN_NS_PER_MS), rtt_us);
 }
 
 /* Linux's tcp_min_rtt: "none yet" reads as the largest value. */

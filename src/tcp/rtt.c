@@ -142,7 +142,12 @@ static uint32_t minrtt_ms(tern_time now)
 
 uint32_t tern__minrtt_reset(struct tern_minrtt *m, tern_time now, uint32_t v)
 {
-	struct tern_minrtt_sample s = { .t = minrtt_ms(now), .v = v };
+	return tern__minrtt_reset_ms(m, minrtt_ms(now), v);
+}
+
+uint32_t tern__minrtt_reset_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t v)
+{
+	struct tern_minrtt_sample s = { .t = now_ms, .v = v };
 
 	m->s[0] = s;
 	m->s[1] = s;
@@ -182,13 +187,17 @@ static uint32_t minrtt_age(struct tern_minrtt *m, uint32_t win_ms, struct tern_m
 
 uint32_t tern__minrtt_update(struct tern_minrtt *m, tern_time now, tern_time win_ns, uint32_t rtt_us)
 {
-	struct tern_minrtt_sample cur = { .t = minrtt_ms(now), .v = rtt_us };
-	uint32_t win_ms = (uint32_t)(win_ns / TERN_NS_PER_MS);
+	return tern__minrtt_update_ms(m, minrtt_ms(now), (uint32_t)(win_ns / TERN_NS_PER_MS), rtt_us);
+}
+
+uint32_t tern__minrtt_update_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t win_ms, uint32_t rtt_us)
+{
+	struct tern_minrtt_sample cur = { .t = now_ms, .v = rtt_us };
 
 	TERN_ASSERT((int32_t)(cur.t - m->s[2].t) >= 0);
 	/* A new overall minimum, or nothing left inside the window: start over. */
 	if (rtt_us <= m->s[0].v || cur.t - m->s[2].t > win_ms)
-		return tern__minrtt_reset(m, now, rtt_us);
+		return tern__minrtt_reset_ms(m, now_ms, rtt_us);
 
 	if (rtt_us <= m->s[1].v) {
 		m->s[1] = cur;

@@ -125,6 +125,11 @@ uint32_t tern__minrtt_reset(struct tern_minrtt *m, tern_time now, uint32_t v);
  * returns the minimum over the window. */
 uint32_t tern__minrtt_update(struct tern_minrtt *m, tern_time now, tern_time win_ns, uint32_t rtt_us);
 
+/* The same two with the time already in whole milliseconds (the stack keeps its
+ * clock that way too, so a socket's samples need no division). */
+uint32_t tern__minrtt_reset_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t v);
+uint32_t tern__minrtt_update_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t win_ms, uint32_t rtt_us);
+
 /* The current minimum (UINT32_MAX if no sample since a reset to that value). */
 static inline uint32_t tern__minrtt_get(const struct tern_minrtt *m) { return m->s[0].v; }
 

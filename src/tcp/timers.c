@@ -491,7 +491,12 @@ void tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_s
 	sk->timer_due[kind] = (uint32_t)tick;
 	sk->timer_armed |= (uint8_t)(1u << kind);
 	sk->timer_order = order_move_last(sk->timer_order, kind);
-	timer_sync(st, sk);
+	/* timer_sync, with the earliest deadline known when this is the only one
+	 * armed (the usual case): no pass over the other kinds. */
+	uint64_t at = st->timers.now + (sk->timer_armed == 1u << kind ? ticks_left(st, (uint32_t)tick)
+								  : earliest_left(st, sk));
+	if (!wheel_at(sk, at))
+		tern__timer_arm_tick(&st->timers, &sk->timer, at);
 }
 
 /* The two armings' socket state is the second's. The wheel timer: the first
@@ -507,11 +512,19 @@ void tern__sk_timer_arm_moved(struct tern_stack *st, struct tern_sock *sk, enum 
 	TERN_ASSERT(tick1 < st->timers.now + (1ull << 31) && tick2 < st->timers.now + (1ull << 31));
 	sk->timer_armed |= (uint8_t)(1u << kind);
 	sk->timer_order = order_move_last(sk->timer_order, kind);
-	sk->timer_due[kind] = (uint32_t)tick1;
-	uint64_t earliest1 = st->timers.now + earliest_left(st, sk), earliest2 = earliest1;
-	if (tick2 != tick1) {
+	uint64_t earliest1, earliest2;
+	if (sk->timer_armed == 1u << kind) {
+		/* The only deadline armed: each arming's earliest is its own tick. */
 		sk->timer_due[kind] = (uint32_t)tick2;
-		earliest2 = st->timers.now + earliest_left(st, sk);
+		earliest1 = st->timers.now + ticks_left(st, (uint32_t)tick1);
+		earliest2 = st->timers.now + ticks_left(st, (uint32_t)tick2);
+	} else {
+		sk->timer_due[kind] = (uint32_t)tick1;
+		earliest1 = earliest2 = st->timers.now + earliest_left(st, sk);
+		if (tick2 != tick1) {
+			sk->timer_due[kind] = (uint32_t)tick2;
+			earliest2 = st->timers.now + earliest_left(st, sk);
+		}
 	}
 	if (earliest1 != earliest2 || !wheel_at(sk, earliest1))
 		tern__timer_arm_tick(&st->timers, &sk->timer, earliest2);
