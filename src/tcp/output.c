@@ -530,8 +530,8 @@ void tern__tcp_emit(struct tern_stack *st, const struct tern_ip_out *out, const 
 
 /* ------------------------------------------------------------ the scoreboard */
 
-static struct tern_txseg *txseg_add(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, tern_seq end,
-				    uint8_t tcp_flags)
+static inline __attribute__((always_inline)) struct tern_txseg *
+txseg_add(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, tern_seq end, uint8_t tcp_flags)
 {
 	struct tern_xfer *x = tern__sk_xfer(st, sk);
 	struct tern_txseg *t = x ? tern__pool_get(&st->tcp->txseg_pool) : NULL;
@@ -785,8 +785,8 @@ static bool take_psh_mark(struct tern_sock *sk, tern_seq seq, tern_seq end)
 /* Sends `len` new bytes at snd_nxt (and the FIN if `with_fin`), as one segment.
  * PSH marks the end of what was written and every half window inside a large
  * write (spec §14.8), or is forced. Returns false when out of segment memory. */
-static bool send_new(struct tern_stack *st, struct tern_sock *sk, uint32_t len, uint32_t mss, bool with_fin,
-		     bool psh)
+static inline __attribute__((always_inline)) bool send_new(struct tern_stack *st, struct tern_sock *sk,
+							      uint32_t len, uint32_t mss, bool with_fin, bool psh)
 {
 	uint8_t flags = TERN_TCP_ACK;
 	tern_seq seq = sk->snd_nxt;
