@@ -264,7 +264,7 @@ void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk, uint32_t
 }
 
 /* Linux's __tcp_select_window: what the window should be from buffer space alone. */
-static uint32_t compute_window(struct tern_sock *sk)
+static inline __attribute__((always_inline)) uint32_t compute_window(struct tern_sock *sk)
 {
 	uint32_t mss = sk->rcv_mss ? sk->rcv_mss : sk->advmss;
 	uint32_t full = full_space(sk);
