@@ -81,7 +81,8 @@ void tern_stack_input_flags(struct tern_stack *st, tern_time now, const void *pk
 	tern__stack_set_time(st, now);
 	tern__count(st, TERN_CTR_IpInReceives);
 
-	why = tern_ipv4_parse(pkt, len, &ip);
+	/* The plain datagram's parse inline; anything else the full one names. */
+	why = wire_ipv4_parse_plain(pkt, len, &ip) ? TERN_WIRE_OK : tern_ipv4_parse(pkt, len, &ip);
 	if (why != TERN_WIRE_OK) {
 		count_refusal(st, why);
 		return;
