@@ -38,7 +38,18 @@ static inline void wire_tcp_put_hdr20(uint8_t *buf, uint16_t sport, uint16_t dpo
 	uint64_t w0 = (uint64_t)sport << 48 | (uint64_t)dport << 32 | seq;
 	uint64_t w1 = (uint64_t)ack << 32 | (uint32_t)(hdr_len / 4) << 28 | (uint32_t)flags << 16 | win;
 	uint32_t sum = wire_csum_pseudo_v4(src, dst, TERN_IPPROTO_TCP, (uint16_t)total);
-	uint16_t csum = partial ? (uint16_t)~wire_csum_fold(sum) : 0;
+	uint16_t csum = 0;
+
+	if (partial) {
+		/* The same pseudo-header sum taken as two 32-bit words (RFC 1071
+		 * §2(B)), folded with end-around carry: fewer steps than the 16-bit
+		 * halves, the same folded value (neither is ever 0). */
+		uint64_t s = (uint64_t)src + dst + TERN_IPPROTO_TCP + (uint16_t)total;
+		s = (s & 0xffffu) + (s >> 16);
+		s = (s & 0xffffu) + (s >> 16);
+		s = (s & 0xffffu) + (s >> 16);
+		csum = (uint16_t)s;
+	}
 
 	wire_put64(buf, w0);
 	wire_put64(buf + 8, w1);
