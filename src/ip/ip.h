@@ -12,6 +12,7 @@
 
 #include "core/stack.h"
 #include "tern/wire.h"
+#include "wire/ipv4.h"
 
 /* Linux's net.ipv4.ip_default_ttl. */
 #define TERN_IP_DEFAULT_TTL 64
@@ -32,6 +33,18 @@ struct tern_ip_out {
 
 /* Sends the `payload_len` bytes at tern__ip_payload_buf(st) as one datagram. */
 void tern__ip_output(struct tern_stack *st, const struct tern_ip_out *out, size_t payload_len);
+
+/* tern__ip_output's work once the ID and fragment field are known: the header,
+ * the count, the link. Inline for TCP output, which sends from a connected
+ * socket with DF and its own ID on every segment. */
+static inline void tern__ip_send(struct tern_stack *st, uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos,
+				 uint16_t id, uint16_t frag, size_t payload_len)
+{
+	wire_ipv4_put_hdr20(st->tx, tos, (uint16_t)(TERN_IPV4_HDR_LEN + payload_len), id, frag, TERN_IP_DEFAULT_TTL,
+			    proto, src, dst);
+	tern__count(st, TERN_CTR_IpOutRequests);
+	st->emit(st->emit_ctx, st->now, st->tx, TERN_IPV4_HDR_LEN + payload_len);
+}
 
 /* Upper-layer input, called by IP for a checked datagram addressed to the host. */
 void tern__icmp_input(struct tern_stack *st, const struct tern_ipv4 *ip);

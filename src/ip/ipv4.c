@@ -81,7 +81,8 @@ void tern_stack_input_flags(struct tern_stack *st, tern_time now, const void *pk
 	tern__stack_set_time(st, now);
 	tern__count(st, TERN_CTR_IpInReceives);
 
-	why = tern_ipv4_parse(pkt, len, &ip);
+	/* The plain datagram's parse inline; anything else the full one names. */
+	why = wire_ipv4_parse_plain(pkt, len, &ip) ? TERN_WIRE_OK : tern_ipv4_parse(pkt, len, &ip);
 	if (why != TERN_WIRE_OK) {
 		count_refusal(st, why);
 		return;
@@ -124,8 +125,5 @@ void tern__ip_output(struct tern_stack *st, const struct tern_ip_out *out, size_
 		id = (uint16_t)out->id;
 	else if (!out->df)
 		id = st->ip_id++;
-	wire_ipv4_put_hdr20(st->tx, out->tos, (uint16_t)(TERN_IPV4_HDR_LEN + payload_len), id,
-			    out->df ? TERN_IP_DF : 0, TERN_IP_DEFAULT_TTL, out->proto, out->src, out->dst);
-	tern__count(st, TERN_CTR_IpOutRequests);
-	st->emit(st->emit_ctx, st->now, st->tx, TERN_IPV4_HDR_LEN + payload_len);
+	tern__ip_send(st, out->src, out->dst, out->proto, out->tos, id, out->df ? TERN_IP_DF : 0, payload_len);
 }

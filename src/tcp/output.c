@@ -21,6 +21,7 @@
 #include "ip/ip.h"
 #include "tcp/sock.h"
 #include "tern/errors.h"
+#include "wire/tcphdr.h"
 
 #define TCPOLEN_TS_ALIGNED 12
 
@@ -263,7 +264,7 @@ void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk, uint32_t
 }
 
 /* Linux's __tcp_select_window: what the window should be from buffer space alone. */
-static uint32_t compute_window(struct tern_sock *sk)
+static inline __attribute__((always_inline)) uint32_t compute_window(struct tern_sock *sk)
 {
 	uint32_t mss = sk->rcv_mss ? sk->rcv_mss : sk->advmss;
 	uint32_t full = full_space(sk);
@@ -441,41 +442,30 @@ static void emit_built(struct tern_stack *st, const struct tern_ip_out *out, uin
  * queue (from snd_una); `len` bytes of it go out. Every segment but a bare SYN
  * carries ACK; sending one settles any ACK we owed. The segment is laid out in
  * place in the transmit buffer: options, then the payload straight from the send
- * queue, then the fixed header in front. */
+ * queue, then the fixed header and the IPv4 header in front, each written from
+ * the socket's fields (no struct tern_tcp or tern_ip_out in between). Counted as
+ * emit_built counts. */
 static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, uint8_t flags, size_t data_off,
 		     size_t len, bool retrans)
 {
 	uint8_t *th = tern__ip_payload_buf(st);
-	struct tern_tcp hdr;   /* the fixed header's fields; its options are written already */
-	struct tern_ip_out out = {
-		.src = sk->laddr,
-		.dst = sk->raddr,
-		.proto = TERN_IPPROTO_TCP,
-		.tos = sk->ip_tos,
-		.df = true,
-		.id = sk->ip_id++,
-	};
+	uint16_t id = sk->ip_id++;   /* DF from a connected socket: its own ID */
+	tern_seq ack = 0;
+	uint16_t win;
 
 	size_t optlen = flags & TERN_TCP_SYN ? syn_options(st, sk, th + TERN_TCP_HDR_LEN, flags & TERN_TCP_ACK)
 					     : est_options(st, sk, th + TERN_TCP_HDR_LEN);
-	hdr.sport = sk->lport;
-	hdr.dport = sk->rport;
-	hdr.seq = seq;
-	hdr.ack = 0;
-	hdr.flags = flags;
-	hdr.reserved = 0;
-	hdr.urg = 0;
 	if (flags & TERN_TCP_ACK) {
-		hdr.ack = sk->rcv_nxt;
+		ack = sk->rcv_nxt;
 		/* RFC 7323 §2.2: a SYN's window is never scaled. */
 		if (flags & TERN_TCP_SYN) {
-			hdr.win = (uint16_t)TERN_MIN(sk->rcv_wnd, 65535u);
+			win = (uint16_t)TERN_MIN(sk->rcv_wnd, 65535u);
 			sk->rcv_wup = sk->rcv_nxt;
 		} else {
-			hdr.win = (uint16_t)tern__tcp_select_window(st, sk);
+			win = (uint16_t)tern__tcp_select_window(st, sk);
 		}
 	} else {
-		hdr.win = (uint16_t)TERN_MIN(sk->rcv_wnd, 65535u);
+		win = (uint16_t)TERN_MIN(sk->rcv_wnd, 65535u);
 	}
 
 	if (len) {
@@ -500,8 +490,19 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 		sk->ack_pending = 0;
 		tern__sk_timer_cancel(st, sk, TERN_SKT_DELACK);
 	}
-	size_t n = tern_tcp_finish(th, &hdr, optlen, len, out.src, out.dst, st->tx_csum_offload);
-	emit_built(st, &out, flags, n, !retrans);
+	/* The options are whole words within 40 bytes (the timestamp, the SYN's
+	 * list, at most three SACK blocks beside it) and the payload at most an
+	 * MSS: the checks tern_tcp_finish makes always pass here. */
+	size_t hdr_len = TERN_TCP_HDR_LEN + optlen;
+	size_t n = hdr_len + len;
+	TERN_ASSERT(optlen % 4 == 0 && optlen <= TERN_TCP_MAX_OPT_LEN && len <= UINT16_MAX - hdr_len);
+	wire_tcp_put_hdr20(th, sk->lport, sk->rport, seq, ack, (unsigned)hdr_len, flags, win, n, sk->laddr,
+			   sk->raddr, st->tx_csum_offload);
+	if (!retrans)
+		tern__count(st, TERN_CTR_TcpOutSegs);
+	if (flags & TERN_TCP_RST)
+		tern__count(st, TERN_CTR_TcpOutRsts);
+	tern__ip_send(st, sk->laddr, sk->raddr, TERN_IPPROTO_TCP, sk->ip_tos, id, TERN_IP_DF, n);
 }
 
 /* Sends a segment whose options already sit in place in the transmit buffer
@@ -529,8 +530,8 @@ void tern__tcp_emit(struct tern_stack *st, const struct tern_ip_out *out, const 
 
 /* ------------------------------------------------------------ the scoreboard */
 
-static struct tern_txseg *txseg_add(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, tern_seq end,
-				    uint8_t tcp_flags)
+static inline __attribute__((always_inline)) struct tern_txseg *
+txseg_add(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, tern_seq end, uint8_t tcp_flags)
 {
 	struct tern_xfer *x = tern__sk_xfer(st, sk);
 	struct tern_txseg *t = x ? tern__pool_get(&st->tcp->txseg_pool) : NULL;
@@ -784,8 +785,8 @@ static bool take_psh_mark(struct tern_sock *sk, tern_seq seq, tern_seq end)
 /* Sends `len` new bytes at snd_nxt (and the FIN if `with_fin`), as one segment.
  * PSH marks the end of what was written and every half window inside a large
  * write (spec §14.8), or is forced. Returns false when out of segment memory. */
-static bool send_new(struct tern_stack *st, struct tern_sock *sk, uint32_t len, uint32_t mss, bool with_fin,
-		     bool psh)
+static inline __attribute__((always_inline)) bool send_new(struct tern_stack *st, struct tern_sock *sk,
+							      uint32_t len, uint32_t mss, bool with_fin, bool psh)
 {
 	uint8_t flags = TERN_TCP_ACK;
 	tern_seq seq = sk->snd_nxt;

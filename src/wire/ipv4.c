@@ -15,44 +15,6 @@
 #include "wire/csum.h"
 #include "wire/ipv4.h"
 
-/* The fixed 20-byte header's fields but the header length (which each parse
- * takes from what it has checked), as both parses fill them (`buf` holds at
- * least 20 bytes). */
-static inline __attribute__((always_inline)) void read_fixed(const uint8_t *buf, struct tern_ipv4 *ip)
-{
-	ip->tos = buf[1];
-	ip->total_len = tern_get16(buf + 2);
-	ip->id = tern_get16(buf + 4);
-	ip->frag = tern_get16(buf + 6);
-	ip->ttl = buf[8];
-	ip->proto = buf[9];
-	ip->checksum = tern_get16(buf + 10);
-	ip->src = tern_get32(buf + 12);
-	ip->dst = tern_get32(buf + 16);
-}
-
-/* The datagram nearly every arrival is: version 4, a 20-byte header, the right
- * checksum, a total length that is exactly the buffer's, not a fragment. Every
- * check below then passes, so those five are tested first, at once, and the
- * fields are filled as the full parse would fill them (each one, so nothing is
- * left to clear). False for anything else, which the full parse then takes in
- * Linux's order to name the first check that fails. */
-static bool parse_plain(const uint8_t *buf, size_t len, struct tern_ipv4 *ip)
-{
-	if (len < TERN_IPV4_HDR_LEN || buf[0] != 0x45)
-		return false;
-	/* Filled first and tested from the fields: on a refusal the full parse
-	 * fills everything again. */
-	read_fixed(buf, ip);
-	ip->hdr_len = TERN_IPV4_HDR_LEN;
-	if (ip->total_len != len || (ip->frag & (TERN_IP_MF | TERN_IP_OFFMASK)) || wire_csum_hdr20(buf) != 0)
-		return false;
-	ip->options = NULL;
-	ip->payload = buf + TERN_IPV4_HDR_LEN;
-	ip->payload_len = (uint16_t)(ip->total_len - TERN_IPV4_HDR_LEN);
-	return true;
-}
-
 /* Every check in order. Out of line, so that the plain datagram's path does not
  * pay for the registers this one needs. */
 static enum tern_wire_status __attribute__((noinline)) parse_full(const uint8_t *buf, size_t len,
@@ -67,7 +29,7 @@ static enum tern_wire_status __attribute__((noinline)) parse_full(const uint8_t 
 
 	/* The fixed part is there: copy it out so a caller logging a refusal can
 	 * see what arrived. */
-	read_fixed(buf, ip);
+	wire_ipv4_read_fixed(buf, ip);
 	ip->hdr_len = (uint8_t)((buf[0] & 0x0f) * 4);
 
 	if (buf[0] >> 4 != 4)
@@ -105,7 +67,7 @@ static enum tern_wire_status __attribute__((noinline)) parse_full(const uint8_t 
 
 enum tern_wire_status tern_ipv4_parse(const uint8_t *buf, size_t len, struct tern_ipv4 *out)
 {
-	if (out && parse_plain(buf, len, out))
+	if (out && wire_ipv4_parse_plain(buf, len, out))
 		return TERN_WIRE_OK;
 	return parse_full(buf, len, out);
 }
