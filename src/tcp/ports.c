@@ -174,8 +174,11 @@ int tern__port_connect(struct tern_stack *st, struct tern_sock *sk, uint32_t rad
 	uint32_t offset = (t->perturb[index] + (uint32_t)(port_offset >> 32)) % remaining;
 	offset &= ~1u;
 	for (int parity = 0; parity < 2; parity++, offset++) {
-		for (uint32_t i = 0; i < remaining; i += 2) {
-			uint16_t port = (uint16_t)(low + (offset + i) % remaining);
+		/* at = (offset + i) % remaining, kept by wrapping instead of dividing
+		 * (offset < remaining, and both step by 2 within an even range). */
+		uint32_t at = offset;
+		for (uint32_t i = 0; i < remaining; i += 2, at = at + 2 >= remaining ? at + 2 - remaining : at + 2) {
+			uint16_t port = (uint16_t)(low + at);
 			if (port > high || port_user_owned(st, port))
 				continue;
 			if (!tuple_free(st, sk->laddr, port, raddr, rport, false, reuse))
