@@ -42,7 +42,7 @@ struct synack {
 
 static uint32_t ms_clock(const struct tern_stack *st)
 {
-	return (uint32_t)(st->now / TERN_NS_PER_MS);
+	return (uint32_t)st->now_ms;
 }
 
 static uint16_t advmss_of(const struct tern_stack *st, const struct tern_sock *lsk)

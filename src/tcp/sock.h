@@ -385,7 +385,8 @@ static inline bool tern__sk_ooo_empty(const struct tern_sock *sk)
 static inline uint64_t tern__rmem_alloc(const struct tern_sock *sk)
 {
 	uint64_t queued = tern__stream_len(&sk->xfer->rcvq) + (sk->xfer->ooo ? tern__ooo_bytes(sk->xfer->ooo) : 0);
-	return (queued << 8) / sk->scaling_ratio;
+	/* Most segments are built with nothing queued: no division for that. */
+	return queued ? (queued << 8) / sk->scaling_ratio : 0;
 }
 
 /* The options of a bare ACK from an object without a socket (a SYN-queue request,

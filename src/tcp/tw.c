@@ -90,7 +90,7 @@ static uint32_t idx1(struct tern_tw_table *t, const struct tern_tw *tw)
 
 static uint32_t ms_now(const struct tern_stack *st)
 {
-	return (uint32_t)(st->now / TERN_NS_PER_MS);
+	return (uint32_t)st->now_ms;
 }
 
 static uint32_t secs_now(const struct tern_stack *st)
@@ -155,7 +155,7 @@ static void list_insert(struct tern_tw_table *t, struct tern_tw *tw)
 static void rearm_timer(struct tern_stack *st)
 {
 	struct tern_tw_table *t = table(st);
-	int64_t now_ms = st->now / TERN_NS_PER_MS;
+	int64_t now_ms = (int64_t)st->now_ms;
 	int32_t first = INT32_MAX;
 	bool any = false;
 
