@@ -224,14 +224,77 @@ static void update_window(struct tern_stack *st, struct tern_sock *sk, const str
 	(void)st;
 }
 
+/* What an ACK that moves snd_una does in either path: the acked segments leave
+ * the queue, the RTT is sampled and congestion control hears of it. Fills in
+ * the segments removed, those delivered, and congestion control's view. */
+static inline void take_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg, tern_seq prior_una,
+			    uint32_t *acked_segs, uint32_t *delivered, struct tern_cc_conn *conn)
+{
+	tern_seq ack = seg->ack;
+	int64_t seq_rtt_us, ca_rtt_us;
+	bool acked_retrans;
+	uint32_t newly_acked;
+
+	*acked_segs = clean_acked(st, sk, ack, &seq_rtt_us, &ca_rtt_us, &acked_retrans, &newly_acked);
+	*delivered += sk->neg.sack_ok ? newly_acked : tern__tcp_remove_reno_sacks(sk, *acked_segs);
+	size_t bytes = (size_t)(ack - prior_una);
+	/* The SYN and the FIN occupy sequence space but no queue bytes. */
+	size_t queued = tern__stream_len(&sk->xfer->sndq);
+	if (prior_una == sk->iss && bytes)
+		bytes--;
+	if ((sk->flags & SK_FIN_SENT) && seq_geq(ack, sk->write_seq + 1) && bytes)
+		bytes--;
+	if (queued)
+		tern__stream_consume(&sk->xfer->sndq, &st->tcp->chunk_pool, TERN_MIN(bytes, queued));
+	sk->snd_una = ack;
+	sk->retransmits = 0;
+
+	/* RTT (Linux's tcp_ack_update_rtt): the ACK's timing first; when Karn's
+	 * rule forbids it, the echoed timestamp, which measures even
+	 * retransmissions (RFC 7323 §4.1). Without timestamps the backoff stays
+	 * (spec §14.16). */
+	int64_t rtt_us = seq_rtt_us;
+	if (rtt_us < 0 && sk->neg.ts_ok && (seg->opt.present & TERN_TCPOPT_HAS_TS) && seg->opt.ts_ecr) {
+		uint32_t delta_ms = tern__tcp_ts_now(st, sk) - seg->opt.ts_ecr;
+		if (delta_ms < INT32_MAX / 1000)
+			rtt_us = ca_rtt_us = (int64_t)TERN_MAX(delta_ms, 1u) * 1000;
+	}
+	if (rtt_us >= 0) {
+		tern__rtt_sample(&sk->rtt, rtt_us, sk->snd_una, sk->snd_nxt, (uint32_t)st->sys.tcp_rto_min_us,
+				 (uint32_t)st->sys.tcp_rto_max_ms * 1000u);
+		tern__tcp_min_rtt_update(st, sk, (uint32_t)TERN_MIN(rtt_us, (int64_t)UINT32_MAX));
+		sk->backoff = 0;
+	}
+	/* The ACK's two hooks (pkts_acked here, cong_avoid after) never read
+	 * last_send (only the TX_START event does), so it is not worked out
+	 * back from lsndtime here. */
+	*conn = (struct tern_cc_conn){ .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt };
+	tern__cc_pkts_acked(&sk->cc, conn, *acked_segs, ca_rtt_us);
+	if (!sk->xfer->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
+		sk->retrans_stamp = 0;
+}
+
+/* The common ACK, as Linux's tcp_ack handles one without FLAG_SLOWPATH: no SACK
+ * blocks, an empty scoreboard (nothing SACKed, lost or resent), CA_OPEN, no
+ * loss probe outstanding and no persist timer. Every test the full path makes
+ * for those rarer cases then has a known answer: mark_sacked finds nothing,
+ * recovery.c's state machine is not entered (the ACK is not dubious), the
+ * window grows, and the persist check has nothing to end. One test of the
+ * block replaces them; anything else takes the full path, unchanged. */
+static bool ack_is_plain(const struct tern_sock *sk, const struct tern_tcp *seg)
+{
+	const struct tern_xfer *x = sk->xfer;
+
+	return !(seg->opt.present & TERN_TCPOPT_HAS_SACK) && sk->cc.ca_state == TERN_CA_OPEN && !sk->tlp_high_seq &&
+	       sk->rtx_kind != RTX_PERSIST && !(x->sacked_out | x->lost_out | x->retrans_out);
+}
+
 /* Returns <0 to drop the segment, 0 to go on with it. */
 int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
 {
 	tern_seq prior_una = sk->snd_una;
 	uint32_t prior_wnd = sk->snd_wnd;
 	tern_seq ack = seg->ack;
-	int64_t seq_rtt_us, ca_rtt_us;
-	bool acked_retrans;
 
 	/* RFC 5961 §5.2: far below SND.UNA (older than a maximum window). */
 	if (seq_lt(ack, prior_una - sk->max_window)) {
@@ -249,54 +312,46 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 	/* An old duplicate ACK carries nothing for the send side. */
 	if (seq_lt(ack, prior_una))
 		return 0;
+	/* The plain ACK (ack_is_plain) that advanced snd_una, or carried data, a
+	 * SYN or a FIN (so it is no duplicate, Linux's FLAG_NOT_DUP). */
+	bool advanced = ack != prior_una;
+	bool plain = ack_is_plain(sk, seg) &&
+		     (advanced || seg->payload_len || (seg->flags & (TERN_TCP_SYN | TERN_TCP_FIN)));
 
 	update_window(st, sk, seg);
 	sk->probes_out = 0;
 
-	bool dsack;
-	uint32_t newly_sacked = mark_sacked(st, sk, seg, &dsack);
+	bool dsack = false;
+	uint32_t newly_sacked = plain ? 0 : mark_sacked(st, sk, seg, &dsack);
 	uint32_t acked_segs = 0, delivered = newly_sacked;
 	struct tern_cc_conn conn;
-	bool advanced = seq_gt(ack, prior_una);
-	if (advanced) {
-		uint32_t newly_acked;
-		acked_segs = clean_acked(st, sk, ack, &seq_rtt_us, &ca_rtt_us, &acked_retrans, &newly_acked);
-		delivered += sk->neg.sack_ok ? newly_acked : tern__tcp_remove_reno_sacks(sk, acked_segs);
-		size_t bytes = (size_t)(ack - prior_una);
-		/* The SYN and the FIN occupy sequence space but no queue bytes. */
-		size_t queued = tern__stream_len(&sk->xfer->sndq);
-		if (prior_una == sk->iss && bytes)
-			bytes--;
-		if ((sk->flags & SK_FIN_SENT) && seq_geq(ack, sk->write_seq + 1) && bytes)
-			bytes--;
-		if (queued)
-			tern__stream_consume(&sk->xfer->sndq, &st->tcp->chunk_pool, TERN_MIN(bytes, queued));
-		sk->snd_una = ack;
-		sk->retransmits = 0;
+	if (advanced)
+		take_ack(st, sk, seg, prior_una, &acked_segs, &delivered, &conn);
 
-		/* RTT (Linux's tcp_ack_update_rtt): the ACK's timing first; when Karn's
-		 * rule forbids it, the echoed timestamp, which measures even
-		 * retransmissions (RFC 7323 §4.1). Without timestamps the backoff stays
-		 * (spec §14.16). */
-		int64_t rtt_us = seq_rtt_us;
-		if (rtt_us < 0 && sk->neg.ts_ok && (seg->opt.present & TERN_TCPOPT_HAS_TS) && seg->opt.ts_ecr) {
-			uint32_t delta_ms = tern__tcp_ts_now(st, sk) - seg->opt.ts_ecr;
-			if (delta_ms < INT32_MAX / 1000)
-				rtt_us = ca_rtt_us = (int64_t)TERN_MAX(delta_ms, 1u) * 1000;
+	if (plain) {
+		/* Its effects in the full path's order: recovery.c's
+		 * tcp_cong_control (no cwnd reduction in CA_OPEN) and the timer for
+		 * what is still in flight, then the cancel below with nothing left
+		 * (the persist timer does not run). */
+		if (advanced) {
+			if (acked_segs) {
+				bool cwnd_limited = tern__tcp_in_flight(sk) + acked_segs >= sk->cc.cwnd_segs;
+				tern__cc_cong_avoid(&sk->cc, &conn, delivered, cwnd_limited);
+			}
+			if (sk->xfer->packets_out && !tern__tcp_schedule_loss_probe(st, sk, true))
+				tern__tcp_rearm_rto(st, sk);
+			tern__count_add(st, TERN_CTR_TcpExtTCPDelivered, delivered);
 		}
-		if (rtt_us >= 0) {
-			tern__rtt_sample(&sk->rtt, rtt_us, sk->snd_una, sk->snd_nxt, (uint32_t)st->sys.tcp_rto_min_us,
-					 (uint32_t)st->sys.tcp_rto_max_ms * 1000u);
-			tern__tcp_min_rtt_update(st, sk, (uint32_t)TERN_MIN(rtt_us, (int64_t)UINT32_MAX));
-			sk->backoff = 0;
+		if (!sk->xfer->packets_out && sk->rtx_kind != RTX_NONE) {
+			tern__sk_timer_cancel(st, sk, TERN_SKT_RTX);
+			sk->rtx_kind = RTX_NONE;
 		}
-		/* The ACK's two hooks (pkts_acked here, cong_avoid in recovery.c)
-		 * never read last_send (only the TX_START event does), so it is not
-		 * worked out back from lsndtime here. */
-		conn = (struct tern_cc_conn){ .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt };
-		tern__cc_pkts_acked(&sk->cc, &conn, acked_segs, ca_rtt_us);
-		if (!sk->xfer->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
-			sk->retrans_stamp = 0;
+		if (advanced) {
+			/* A grown window wants a bigger buffer (Linux's tcp_new_space). */
+			tern__tcp_sndbuf_expand(st, sk);
+			tern__sock_wakeup(st, sk);
+		}
+		return 0;
 	}
 
 	/* Loss detection, recovery, the congestion window and the retransmission

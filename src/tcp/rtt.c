@@ -29,9 +29,6 @@
 
 #include "core/util.h"
 
-/* Modular "a is after b" for sequence numbers (RFC 9293 §3.4). */
-static inline bool seq_after(tern_seq a, tern_seq b) { return (int32_t)(a - b) > 0; }
-
 void tern__rtt_init(struct tern_rtt *rtt)
 {
 	rtt->srtt_x8_us = 0;
@@ -42,73 +39,6 @@ void tern__rtt_init(struct tern_rtt *rtt)
 	rtt->rttvar_us = 0;
 	rtt->rtt_seq = 0;
 	rtt->rto_us = TERN_TCP_TIMEOUT_INIT_US;
-}
-
-/* tcp_set_rto + tcp_bound_rto: SRTT plus the variance term, capped at rto_max. */
-static uint32_t rto_from_estimate(const struct tern_rtt *rtt, uint32_t rto_max_us)
-{
-	uint64_t rto = (uint64_t)(rtt->srtt_x8_us >> 3) + rtt->rttvar_us;
-
-	return rto > rto_max_us ? rto_max_us : (uint32_t)rto;
-}
-
-uint32_t tern__rtt_sample(struct tern_rtt *rtt, int64_t rtt_us, tern_seq snd_una, tern_seq snd_nxt,
-			  uint32_t rto_min_us, uint32_t rto_max_us)
-{
-	TERN_ASSERT(rtt_us >= 0);
-	if (rtt_us < 0)
-		return rtt->rto_us; /* no sample: Linux's "seq_rtt_us < 0" */
-	/* The x8 scale keeps srtt in 32 bits up to about 536 s; no real RTT gets near. */
-	if (rtt_us > (int64_t)(UINT32_MAX >> 3))
-		rtt_us = (int64_t)(UINT32_MAX >> 3);
-
-	if (rtt->srtt_x8_us == 0) {
-		/* First measurement: SRTT = R, mdev = R/2 (scaled: 8R and 2R). */
-		rtt->srtt_x8_us = (uint32_t)rtt_us << 3;
-		rtt->mdev_x4_us = (uint32_t)rtt_us << 1;
-		rtt->rttvar_us = TERN_MAX(rtt->mdev_x4_us, rto_min_us);
-		rtt->mdev_max_us = rtt->rttvar_us;
-		rtt->rtt_seq = snd_nxt;
-	} else {
-		/* err = R - SRTT; SRTT += err/8 (the x8 scale turns the /8 into a plain add). */
-		int64_t err = rtt_us - (int64_t)(rtt->srtt_x8_us >> 3);
-		int64_t dev;
-
-		rtt->srtt_x8_us = (uint32_t)((int64_t)rtt->srtt_x8_us + err);
-
-		/* mdev += (|err| - mdev)/4, in the x4 scale a plain add of |err| - mdev/4,
-		 * except that when the RTT fell (err < 0) and |err| exceeds mdev, only an
-		 * eighth of that rise is taken. */
-		if (err < 0) {
-			dev = -err - (int64_t)(rtt->mdev_x4_us >> 2);
-			if (dev > 0)
-				dev >>= 3;
-		} else {
-			dev = err - (int64_t)(rtt->mdev_x4_us >> 2);
-		}
-		rtt->mdev_x4_us = (uint32_t)((int64_t)rtt->mdev_x4_us + dev);
-
-		/* Track this round trip's peak; it lifts rttvar at once. */
-		if (rtt->mdev_x4_us > rtt->mdev_max_us) {
-			rtt->mdev_max_us = rtt->mdev_x4_us;
-			if (rtt->mdev_max_us > rtt->rttvar_us)
-				rtt->rttvar_us = rtt->mdev_max_us;
-		}
-		/* A round trip is over once everything sent at its start is acknowledged:
-		 * rttvar moves a quarter of the way down to the round's peak, and the next
-		 * round's peak starts at the floor. */
-		if (seq_after(snd_una, rtt->rtt_seq)) {
-			if (rtt->mdev_max_us < rtt->rttvar_us)
-				rtt->rttvar_us -= (rtt->rttvar_us - rtt->mdev_max_us) >> 2;
-			rtt->rtt_seq = snd_nxt;
-			rtt->mdev_max_us = rto_min_us;
-		}
-	}
-	if (rtt->srtt_x8_us == 0)
-		rtt->srtt_x8_us = 1; /* 0 means "no sample"; a 0 us RTT must not reset that */
-
-	rtt->rto_us = rto_from_estimate(rtt, rto_max_us);
-	return rtt->rto_us;
 }
 
 void tern__rtt_handshake_fallback(struct tern_rtt *rtt)
