@@ -1,6 +1,6 @@
 /*
  * core/util.h: small helpers every layer may use: invariant assertions that vanish
- * in release builds, container_of, byte-order loads and stores.
+ * in release builds, container_of, byte-order loads and stores, clearing an object.
  */
 #ifndef TERN_CORE_UTIL_H
 #define TERN_CORE_UTIL_H
@@ -39,6 +39,25 @@ static inline void tern_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8)
 static inline void tern_put32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+/* Clears an object of constant size with 16-byte stores. For the few hundred
+ * bytes of a socket or a transfer block, GCC's memset becomes a `rep stos` with
+ * an alignment set-up: a step per 8 bytes (and a start-up cost on hardware);
+ * unrolled SSE stores take half the steps. The pragma unrolls the loop before
+ * GCC could turn it back into a memset. */
+typedef uint64_t tern_zero_vec __attribute__((vector_size(16), aligned(1), may_alias));
+
+static inline __attribute__((always_inline)) void tern_zero(void *p, size_t n)
+{
+	tern_zero_vec *v = p;
+	size_t i;
+
+#pragma GCC unroll 64
+	for (i = 0; i < n / 16; i++)
+		v[i] = (tern_zero_vec){ 0, 0 };
+	if (n % 16)
+		__builtin_memset((char *)p + n - n % 16, 0, n % 16);
 }
 
 #endif

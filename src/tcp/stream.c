@@ -141,8 +141,23 @@ size_t tern__stream_peek(struct tern_stream *s, size_t off, void *out, size_t le
 	if (off >= s->len || len == 0)
 		return 0;
 	len = TERN_MIN(len, s->len - off);
-	uint64_t pos;
-	struct tern_chunk *c = locate(s, s->front + off, &pos);
+	uint64_t target = s->front + off;
+	struct tern_chunk *c = s->head;
+	uint64_t pos = s->front;
+	if (s->cur && s->cur_pos <= target) {
+		c = s->cur;
+		pos = s->cur_pos;
+	}
+	size_t first = (size_t)(target - pos) + len;
+	if (first < tern__chunk_len(c) || (first == tern__chunk_len(c) && !c->next)) {
+		/* Within the chunk where locate starts (a segment's payload usually
+		 * is): one copy, and the cursor left where the loop below leaves it. */
+		memcpy(out, c->data + c->lo + (target - pos), len);
+		s->cur = c;
+		s->cur_pos = pos;
+		return len;
+	}
+	c = locate(s, target, &pos);
 	size_t in = (size_t)(s->front + off - pos); /* offset within c's valid bytes */
 	uint8_t *dst = out;
 	size_t done = 0;

@@ -165,7 +165,7 @@ struct tern_xfer *tern__sk_xfer(struct tern_stack *st, struct tern_sock *sk)
 		return NULL;
 	/* All zero is a fresh block's state (struct tern_xfer says why that equals
 	 * what a block given back held). */
-	memset(x, 0, sizeof(*x));
+	tern_zero(x, sizeof(*x));
 	tern__stream_init(&x->sndq);
 	tern__stream_init(&x->rcvq);
 	sk->xfer = x;
@@ -216,7 +216,7 @@ struct tern_sock *tern__sock_alloc(struct tern_stack *st)
 
 	if (!sk)
 		return NULL;
-	memset(sk, 0, sizeof(*sk));
+	tern_zero(sk, sizeof(*sk));
 	sk->fd = -1;
 	sk->state = TERN_TCP_CLOSE;
 	sk->scaling_ratio = TERN_TCP_DEFAULT_SCALING_RATIO;
