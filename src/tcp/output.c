@@ -714,12 +714,18 @@ static bool nagle_holds(const struct tern_sock *sk, uint32_t len, uint32_t mss)
 /* Linux's tcp_xmit_size_goal: how large tcp_sendmsg lets an skb grow, a whole
  * number of segments within half the peer's largest window and the 64 KiB GSO
  * limit (less Linux's MAX_TCP_HEADER reserve, 320 bytes on x86-64). */
-static uint32_t size_goal(const struct tern_sock *sk, uint32_t mss)
+static uint32_t size_goal_bytes(const struct tern_sock *sk)
 {
 	uint32_t goal = 65536 - 1 - 320;
 	uint32_t cutoff = sk->max_window > 536 ? sk->max_window / 2 : sk->max_window;
 	if (cutoff && goal > cutoff)
 		goal = TERN_MAX(cutoff, 68u - (sk->neg.ts_ok ? 32u : 20u));
+	return goal;
+}
+
+static uint32_t size_goal(const struct tern_sock *sk, uint32_t mss)
+{
+	uint32_t goal = size_goal_bytes(sk);
 	return TERN_MAX(goal / mss * mss, mss);
 }
 
@@ -740,8 +746,8 @@ static void add_psh_mark(struct tern_xfer *x, tern_seq at)
 
 void tern__tcp_written(struct tern_stack *st, struct tern_sock *sk, uint32_t n)
 {
-	uint32_t goal = size_goal(sk, current_mss(st, sk));
 	struct tern_xfer *x = sk->xfer;   /* taken by the write that queued the bytes */
+	uint32_t goal;
 
 	TERN_ASSERT(tern__sk_has_xfer(sk));
 	if (sk->snd_nxt == sk->write_seq || seq_lt(x->tail_start, sk->snd_nxt)) {
@@ -751,6 +757,17 @@ void tern__tcp_written(struct tern_stack *st, struct tern_sock *sk, uint32_t n)
 			x->tail_psh = 0;
 		x->tail_start = sk->snd_nxt;
 	}
+	/* The rounded goal is at least half the unrounded one plus a half (whole
+	 * segments lose less than one MSS, and there is at least one), so a tail that
+	 * stays within half of it cannot fill: the loop would add all `n` and mark
+	 * nothing. A small write skips the MSS and its division. */
+	uint32_t half = size_goal_bytes(sk) / 2;
+	uint32_t used = sk->write_seq - x->tail_start;
+	if (n <= half && used <= half - n) {
+		sk->write_seq += n;
+		n = 0;
+	}
+	goal = n ? size_goal(sk, current_mss(st, sk)) : 0;
 	while (n) {
 		if (sk->write_seq - x->tail_start >= goal) {
 			x->tail_start = sk->write_seq;
