@@ -359,7 +359,10 @@ static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const s
 		fin_acked(st, sk, seg->flags & TERN_TCP_FIN);
 	if (sk->state == TERN_TCP_CLOSE)
 		return false;
-	if (sk->neg.ts_ok)
+	/* A segment without data is shorter than rcv_mss (at least 1 there), so
+	 * the receiver's RTT measure would reject it: most segments are pure ACKs,
+	 * and this is the cheapest of its tests. */
+	if (sk->neg.ts_ok && seg->payload_len)
 		tern__tcp_rcv_rtt_measure_ts(sk, seg, tern__tcp_ts_now(st, sk));
 
 	/* Data after the receive side was closed by close() (spec §6.3, §13.10): the
