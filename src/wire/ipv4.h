@@ -29,45 +29,6 @@ static inline void wire_put64(uint8_t *p, uint64_t v)
 #else
 	tern_put32(p, (uint32_t)(v >> 32));
 	tern_put32(p + 4, (uint32_t)v);
-/* The fixed 20-byte header's fields but the header length (which each parse
- * takes from what it has checked), as both parses fill them (`buf` holds at
- * least 20 bytes). */
-static inline __attribute__((always_inline)) void wire_ipv4_read_fixed(const uint8_t *buf, struct tern_ipv4 *ip)
-{
-	ip->tos = buf[1];
-	ip->total_len = tern_get16(buf + 2);
-	ip->id = tern_get16(buf + 4);
-	ip->frag = tern_get16(buf + 6);
-	ip->ttl = buf[8];
-	ip->proto = buf[9];
-	ip->checksum = tern_get16(buf + 10);
-	ip->src = tern_get32(buf + 12);
-	ip->dst = tern_get32(buf + 16);
-}
-
-/* The datagram nearly every arrival is: version 4, a 20-byte header, the right
- * checksum, a total length that is exactly the buffer's, not a fragment. Every
- * check below then passes, so those five are tested first, at once, and the
- * fields are filled as the full parse would fill them (each one, so nothing is
- * left to clear). False for anything else, which the full parse then takes in
- * Linux's order to name the first check that fails. */
-static inline __attribute__((always_inline)) bool wire_ipv4_parse_plain(const uint8_t *buf, size_t len,
-								  struct tern_ipv4 *ip)
-{
-	if (len < TERN_IPV4_HDR_LEN || buf[0] != 0x45)
-		return false;
-	/* Filled first and tested from the fields: on a refusal the full parse
-	 * fills everything again. */
-	wire_ipv4_read_fixed(buf, ip);
-	ip->hdr_len = TERN_IPV4_HDR_LEN;
-	if (ip->total_len != len || (ip->frag & (TERN_IP_MF | TERN_IP_OFFMASK)) || wire_csum_hdr20(buf) != 0)
-		return false;
-	ip->options = NULL;
-	ip->payload = buf + TERN_IPV4_HDR_LEN;
-	ip->payload_len = (uint16_t)(ip->total_len - TERN_IPV4_HDR_LEN);
-	return true;
-}
-
 #endif
 }
 
