@@ -84,11 +84,14 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/
 # The tern command is linked with link-time optimisation when the compiler can.
 lto=false
 grep -q -- -flto "$build/CMakeFiles/tern.dir/link.txt" 2>/dev/null && lto=true
+# The stack's own objects are built at -O3 in the optimised builds (CMakeLists.txt).
+opt=-O2
+grep -q -- -O3 "$build/CMakeFiles/tern_obj.dir/flags.make" 2>/dev/null && opt=-O3
 python3 - "$results/meta.json" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$commit" "$dirty" "${build_type:-unknown}" \
-	"${quick[*]:-}" "$lto" <<'EOF'
+	"${quick[*]:-}" "$lto" "$opt" <<'EOF'
 import json, sys
-path, date, commit, dirty, build, quick, lto = sys.argv[1:8]
-flags = "-O2 -g" + (", LTO" if lto == "true" else "")
+path, date, commit, dirty, build, quick, lto, opt = sys.argv[1:9]
+flags = opt + " -g" + (", LTO" if lto == "true" else "")
 json.dump({"date": date, "commit": commit, "dirty": dirty == "true",
            "build": build + (" (" + flags + ")" if build == "RelWithDebInfo" else ""),
            "quick": quick == "--quick"}, open(path, "w"))
