@@ -32,6 +32,17 @@ static inline void wire_put64(uint8_t *p, uint64_t v)
 #endif
 }
 
+/* The same for a 32-bit word. */
+static inline void wire_put32(uint8_t *p, uint32_t v)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap32(v);
+	memcpy(p, &v, sizeof(v));
+#else
+	tern_put32(p, v);
+#endif
+}
+
 /* Writes version 4, IHL 5, then the fields, with the header checksum. The
  * words hold the header's values in network order (the first byte on top), so
  * adding them with end-around carry is the RFC 1071 sum of its ten 16-bit words

@@ -15,17 +15,6 @@
 #include "wire/csum.h"
 #include "wire/ipv4.h"
 
-/* Stores v in network order (see wire_put64). */
-static inline void wire_put32(uint8_t *p, uint32_t v)
-{
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap32(v);
-	memcpy(p, &v, sizeof(v));
-#else
-	tern_put32(p, v);
-#endif
-}
-
 /* Writes the header at buf for a segment of `total` bytes (header, options and
  * payload; hdr_len a whole number of words from 20 to 60, total within 65535),
  * with the checksum tern_tcp_finish would give: complete, or with `partial` the
