@@ -65,16 +65,6 @@ uint32_t tern__rtt_backoff_us(uint32_t rto_us, unsigned int backoff, uint32_t rt
 
 /* ------------------------------------------------------------ min-RTT filter */
 
-static uint32_t minrtt_ms(tern_time now)
-{
-	return (uint32_t)(now / TERN_NS_PER_MS);
-}
-
-uint32_t tern__minrtt_reset(struct tern_minrtt *m, tern_time now, uint32_t v)
-{
-	return tern__minrtt_reset_ms(m, minrtt_ms(now), v);
-}
-
 uint32_t tern__minrtt_reset_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t v)
 {
 	struct tern_minrtt_sample s = { .t = now_ms, .v = v };
@@ -113,11 +103,6 @@ static uint32_t minrtt_age(struct tern_minrtt *m, uint32_t win_ms, struct tern_m
 		m->s[2] = cur;
 	}
 	return m->s[0].v;
-}
-
-uint32_t tern__minrtt_update(struct tern_minrtt *m, tern_time now, tern_time win_ns, uint32_t rtt_us)
-{
-	return tern__minrtt_update_ms(m, minrtt_ms(now), (uint32_t)(win_ns / TERN_NS_PER_MS), rtt_us);
 }
 
 uint32_t tern__minrtt_update_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t win_ms, uint32_t rtt_us)

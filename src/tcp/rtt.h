@@ -184,17 +184,13 @@ struct tern_minrtt {
 	struct tern_minrtt_sample s[3];
 };
 
-/* Forgets everything: all three choices become (now, v). Linux starts each socket
- * with v = UINT32_MAX ("no minimum yet"). Returns v. */
-uint32_t tern__minrtt_reset(struct tern_minrtt *m, tern_time now, uint32_t v);
-
-/* Adds a sample taken at `now` (non-decreasing) to a filter of window `win_ns`;
- * returns the minimum over the window. */
-uint32_t tern__minrtt_update(struct tern_minrtt *m, tern_time now, tern_time win_ns, uint32_t rtt_us);
-
-/* The same two with the time already in whole milliseconds (the stack keeps its
- * clock that way too, so a socket's samples need no division). */
+/* Times are whole milliseconds, the stack's st->now_ms (so a socket's samples
+ * need no division). */
+/* Forgets everything: all three choices become (now_ms, v). Linux starts each
+ * socket with v = UINT32_MAX ("no minimum yet"). Returns v. */
 uint32_t tern__minrtt_reset_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t v);
+/* Adds a sample taken at `now_ms` (non-decreasing) to a filter of window `win_ms`;
+ * returns the minimum over the window. */
 uint32_t tern__minrtt_update_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t win_ms, uint32_t rtt_us);
 
 /* The current minimum (UINT32_MAX if no sample since a reset to that value). */

@@ -19,6 +19,7 @@
 #define SEC_US 1000000u
 #define NS_MS TERN_NS_PER_MS
 #define NS_S TERN_NS_PER_SEC
+#define S_MS 1000u           /* milliseconds per second (the min-RTT filter's clock) */
 
 static const uint32_t rto_min = TERN_TCP_RTO_MIN_US;
 static const uint32_t rto_max = TERN_TCP_RTO_MAX_US;
@@ -231,46 +232,46 @@ static void test_backoff_and_cap(void **state)
 static void test_minrtt_window(void **state)
 {
 	struct tern_minrtt m;
-	const tern_time win = 10 * NS_S;
+	const uint32_t win = 10 * S_MS;
 
 	(void)state;
-	tern__minrtt_reset(&m, 0, UINT32_MAX);
+	tern__minrtt_reset_ms(&m, 0, UINT32_MAX);
 	assert_int_equal(tern__minrtt_get(&m), UINT32_MAX);
 
-	assert_int_equal(tern__minrtt_update(&m, 0, win, 50), 50);
-	assert_int_equal(tern__minrtt_update(&m, 1 * NS_S, win, 60), 50);
+	assert_int_equal(tern__minrtt_update_ms(&m, 0, win, 50), 50);
+	assert_int_equal(tern__minrtt_update_ms(&m, 1 * S_MS, win, 60), 50);
 	/* Past a quarter of the window the 2nd (and 3rd) choice is taken: (3 s, 60). */
-	assert_int_equal(tern__minrtt_update(&m, 3 * NS_S, win, 60), 50);
+	assert_int_equal(tern__minrtt_update_ms(&m, 3 * S_MS, win, 60), 50);
 	assert_true(m.s[1].t == 3000 && m.s[1].v == 60);
 	/* Past half the window a fresh 3rd choice: (6 s, 70). */
-	assert_int_equal(tern__minrtt_update(&m, 6 * NS_S, win, 70), 50);
+	assert_int_equal(tern__minrtt_update_ms(&m, 6 * S_MS, win, 70), 50);
 	assert_true(m.s[2].t == 6000 && m.s[2].v == 70);
 	/* At 11 s the 50 (taken at 0 s) has left the window: the 60 from 3 s is the
 	 * minimum (the true minimum of (1 s, 11 s] is also 60). */
-	assert_int_equal(tern__minrtt_update(&m, 11 * NS_S, win, 80), 60);
+	assert_int_equal(tern__minrtt_update_ms(&m, 11 * S_MS, win, 80), 60);
 	/* At 14 s the 60 (3 s) expires too: 70 (true minimum over (4, 14] is 70). */
-	assert_int_equal(tern__minrtt_update(&m, 14 * NS_S, win, 90), 70);
+	assert_int_equal(tern__minrtt_update_ms(&m, 14 * S_MS, win, 90), 70);
 	/* A lower value replaces everything at once. */
-	assert_int_equal(tern__minrtt_update(&m, 15 * NS_S, win, 40), 40);
+	assert_int_equal(tern__minrtt_update_ms(&m, 15 * S_MS, win, 40), 40);
 	assert_true(m.s[2].t == 15000);
 	/* Nothing at all within the window: the new sample is the minimum, even higher. */
-	assert_int_equal(tern__minrtt_update(&m, 26 * NS_S, win, 100), 100);
+	assert_int_equal(tern__minrtt_update_ms(&m, 26 * S_MS, win, 100), 100);
 }
 
 /* With Linux's default window (tcp_min_rtt_wlen = 300 s) a minimum lasts 5 minutes. */
 static void test_minrtt_default_window(void **state)
 {
 	struct tern_minrtt m;
-	const tern_time win = TERN_TCP_MIN_RTT_WLEN_NS;
+	const uint32_t win = (uint32_t)(TERN_TCP_MIN_RTT_WLEN_NS / NS_MS);
 
 	(void)state;
-	assert_true(win == 300 * NS_S);
-	tern__minrtt_reset(&m, 0, UINT32_MAX);
-	tern__minrtt_update(&m, 0, win, 20 * MS);
-	for (tern_time t = NS_S; t <= 300 * NS_S; t += NS_S)
-		assert_int_equal(tern__minrtt_update(&m, t, win, 30 * MS + (uint32_t)(t / NS_S)), 20 * MS);
+	assert_true(win == 300 * S_MS);
+	tern__minrtt_reset_ms(&m, 0, UINT32_MAX);
+	tern__minrtt_update_ms(&m, 0, win, 20 * MS);
+	for (uint32_t t = S_MS; t <= 300 * S_MS; t += S_MS)
+		assert_int_equal(tern__minrtt_update_ms(&m, t, win, 30 * MS + t / S_MS), 20 * MS);
 	/* 301 s: the 20 ms sample is gone; the survivors were spread over the window. */
-	uint32_t after = tern__minrtt_update(&m, 301 * NS_S, win, 500 * MS);
+	uint32_t after = tern__minrtt_update_ms(&m, 301 * S_MS, win, 500 * MS);
 
 	assert_true(after > 20 * MS && after < 500 * MS);
 }
