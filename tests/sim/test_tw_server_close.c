@@ -3,7 +3,8 @@
  * §6.5). Each entry sits on that port's bind() chain, so removing one must not walk
  * the chain: expiring N entries costs a bounded number of chain links per entry
  * (the stack's hash_probes work counter), not N/2 each. Also checks that all N
- * leave at 60 s, none earlier.
+ * leave at 60 s, none earlier, and that a FIN-WAIT-2 entry made behind a
+ * TIME-WAIT entry still leaves at its own, earlier time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,10 +101,79 @@ static void server_close_first(void **state)
 	tcp_sim_fini(&r.ts);
 }
 
+/* Opens one connection to the server and has the server accept and close it; the
+ * client closes too when `client_closes`. Returns the client's descriptor. */
+static int open_and_server_close(struct tcp_sim *ts, int lfd, bool client_closes)
+{
+	struct tern_sockaddr server = { .addr = tern_addr_v4(10, 0, 0, 2), .port = 80 };
+	int fd = tern_socket(ts->client, TERN_AF_INET, TERN_SOCK_STREAM | TERN_SOCK_NONBLOCK, 0);
+	assert_int_equal(tern_connect(ts->client, fd, &server), -TERN_EINPROGRESS);
+	tern_sim_run_until(ts->sim, tern_sim_now(ts->sim) + 10 * TERN_NS_PER_MS);
+	tcp_sim_sync(ts);
+	int child = tern_accept(ts->server, lfd, NULL, TERN_SOCK_NONBLOCK);
+	assert_true(child >= 0);
+	assert_int_equal(tern_close(ts->server, child), 0);
+	tern_sim_run_until(ts->sim, tern_sim_now(ts->sim) + 10 * TERN_NS_PER_MS);
+	tcp_sim_sync(ts);
+	if (client_closes) {
+		char b;
+		assert_int_equal(tern_recv(ts->client, fd, &b, 1, 0), 0);
+		assert_int_equal(tern_close(ts->client, fd), 0);
+		tern_sim_run_until(ts->sim, tern_sim_now(ts->sim) + 10 * TERN_NS_PER_MS);
+		tcp_sim_sync(ts);
+	}
+	return fd;
+}
+
+/* TIME-WAIT and FIN-WAIT-2 entries wait in two lists and one wheel timer follows
+ * the earlier of their heads. An orphaned FIN-WAIT-2 entry (tcp_fin_timeout 5 s,
+ * spec §6.4) made while a TIME-WAIT entry waits for its 60 s becomes the head of
+ * its own list, earlier than the timer: it must leave at 5 s, not with the
+ * TIME-WAIT entry. */
+static void fin_wait2_behind_time_wait(void **state)
+{
+	(void)state;
+	struct tcp_sim ts;
+	struct tern_sockaddr any = { .addr = { .family = TERN_AF_INET }, .port = 80 };
+
+	tcp_sim_init(&ts, 12, NULL);
+	assert_int_equal(tern_sysctl_set(ts.server, "net.ipv4.tcp_fin_timeout", "5"), 0);
+	int lfd = tern_socket(ts.server, TERN_AF_INET, TERN_SOCK_STREAM | TERN_SOCK_NONBLOCK, 0);
+	assert_int_equal(tern_bind(ts.server, lfd, &any), 0);
+	assert_int_equal(tern_listen(ts.server, lfd, 16), 0);
+
+	open_and_server_close(&ts, lfd, true);
+	assert_int_equal(tern__tw_count(ts.server), 1);       /* TIME-WAIT, 60 s */
+	tern_sim_run_until(ts.sim, tern_sim_now(ts.sim) + 1 * TERN_NS_PER_SEC);
+	int held = open_and_server_close(&ts, lfd, false);
+	assert_int_equal(tern__tw_count(ts.server), 2);       /* and FIN-WAIT-2, 5 s */
+	assert_int_equal(ts.server->tcp->ehash_count, 0);
+	tern_time fw2_made = tern_sim_now(ts.sim);
+
+	tern_sim_run_until(ts.sim, fw2_made + 4 * TERN_NS_PER_SEC);
+	tcp_sim_sync(&ts);
+	assert_int_equal(tern__tw_count(ts.server), 2);
+	tern_sim_run_until(ts.sim, fw2_made + 6 * TERN_NS_PER_SEC);
+	tcp_sim_sync(&ts);
+	assert_int_equal(tern__tw_count(ts.server), 1);
+	/* The TIME-WAIT entry still leaves at its own 60 s. */
+	tern_sim_run_until(ts.sim, fw2_made + 58 * TERN_NS_PER_SEC);
+	tcp_sim_sync(&ts);
+	assert_int_equal(tern__tw_count(ts.server), 1);
+	tern_sim_run_until(ts.sim, fw2_made + 61 * TERN_NS_PER_SEC);
+	tcp_sim_sync(&ts);
+	assert_int_equal(tern__tw_count(ts.server), 0);
+
+	assert_int_equal(tern_close(ts.client, held), 0);
+	assert_int_equal(tern_close(ts.server, lfd), 0);
+	tcp_sim_fini(&ts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(server_close_first),
+		cmocka_unit_test(fin_wait2_behind_time_wait),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
