@@ -9,6 +9,7 @@
 #ifndef TERN_CORE_POOL_H
 #define TERN_CORE_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,13 @@ void tern__pool_init(struct tern_pool *p, size_t obj_size, size_t per_chunk, siz
 int tern__pool_reserve(struct tern_pool *p, size_t n);
 /* tern__pool_get when the free list is empty or the ceiling may be reached. */
 void *tern__pool_get_slow(struct tern_pool *p);
+
+/* Whether tern__pool_get would hand out an object without growing: a free one and
+ * no ceiling in the way. */
+static inline bool tern__pool_ready(const struct tern_pool *p)
+{
+	return p->free_list && (!p->max_objects || p->in_use < p->max_objects);
+}
 
 /* An object (contents undefined), or NULL at the ceiling or when memory runs out.
  * Inline, as the simulator and TCP take several objects per segment; the usual

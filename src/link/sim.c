@@ -555,8 +555,8 @@ static void stack_emit_slow(struct tern_sim *sim, struct sim_node *n, const uint
 
 /* The usual datagram, sent with no call: header-sized (at most 64 bytes), to the
  * node's last destination, over a fault-free direction without taps whose ring
- * has room behind a head already in the heap, with a tiny buffer free in an
- * unbounded pool. Everything is tested before anything changes, and then it
+ * has room behind a head already in the heap, with a tiny buffer ready in its
+ * pool. Everything is tested before anything changes, and then it
  * does what link_enter would (the same counter, arrival floor, sequence number
  * and ring append); anything else is left to the general path. Being free of
  * calls, it needs no saved registers. */
@@ -567,8 +567,7 @@ SIM_INLINE bool emit_fast(struct tern_sim *sim, struct sim_node *n, const uint8_
 	struct sim_link *l = &sim->links[n->route_link];
 	struct sim_dir *d = &l->dir[n->route_dir];
 	struct tern_pool *pool = &sim->tiny_pool;
-	if (l->taps || d->faults || !d->head_in_heap || d->ring_len == d->ring_cap || !pool->free_list ||
-	    pool->max_objects)
+	if (l->taps || d->faults || !d->head_in_heap || d->ring_len == d->ring_cap || !tern__pool_ready(pool))
 		return false;
 	uint8_t *buf = tern__pool_get(pool);
 	d->stats.sent++;
