@@ -435,6 +435,13 @@ def baseline_note(res):
     return None
 
 
+def rates_list(v):
+    """Each run's rate, in run order: "712,000, 698,500, 731,200"."""
+    if not isinstance(v, list):
+        return "?"
+    return ", ".join(fmt(x, "rate") for x in v)
+
+
 def render_lifecycle(res):
     d, lx = res.data, res.linux
     rate, lrate = num(d, "tern", "rate"), num(lx, "rate")
@@ -450,13 +457,18 @@ def render_lifecycle(res):
     per_l, n_l = num(lx, "cpu_s"), num(lx, "lifecycles")
     rows.append(Row("CPU µs per lifecycle", per_t / n_t * 1e6 if per_t and n_t else None,
                     per_l / n_l * 1e6 if per_l and n_l else None, "us", "lower"))
-    extra = ["tern: {} lifecycles ({} failed) in {} s wall, {} s of virtual time; "
+    runs = num(d, "runs")
+    each = " (the median of {} runs: {} /s)".format(fmt(runs, "int"), rates_list(get(d, "tern", "rates"))) \
+        if runs else ""
+    extra = ["tern: {} lifecycles ({} failed) in {} s wall, {} s of virtual time{}; "
              "{} TIME-WAIT entries on the server.".format(
                  fmt(n_t, "int"), fmt(num(d, "tern", "failed"), "int"), fmt(num(d, "tern", "wall_s"), "s"),
-                 fmt(num(d, "tern", "virtual_s"), "s"), fmt(num(d, "tern", "server_time_wait"), "int"))]
+                 fmt(num(d, "tern", "virtual_s"), "s"), each, fmt(num(d, "tern", "server_time_wait"), "int"))]
     if lx:
-        extra.append("Linux: {} lifecycles ({} failed) in {} s ({}).".format(
-            fmt(n_l, "int"), fmt(num(lx, "failed"), "int"), fmt(num(lx, "wall_s"), "s"),
+        leach = " (the median of {} runs: {} /s)".format(fmt(runs, "int"), rates_list(get(d, "linux_rates"))) \
+            if runs and get(d, "linux_rates") else ""
+        extra.append("Linux: {} lifecycles ({} failed) in {} s{} ({}).".format(
+            fmt(n_l, "int"), fmt(num(lx, "failed"), "int"), fmt(num(lx, "wall_s"), "s"), leach,
             md_escape(get(lx, "mode") or "loopback")))
     plot = svg_bars("lifecycle: lifecycles per second", [
         {"label": label, "tern": rate, "linux": lrate, "kind": "rate", "target": t_rate}])
