@@ -218,11 +218,12 @@ static struct tern_sock *create_child(struct tern_stack *st, struct tern_sock *l
 	sk->pushed_seq = sk->snd_sml = sk->snd_nxt;
 	sk->snd_wl1 = p->irs;
 	sk->ts_offset = tern__ts_offset(st, sk->laddr, sk->raddr);
-	sk->neg.mss_clamp = p->mss;
-	sk->neg.ts_ok = p->ts_ok;
-	sk->neg.sack_ok = p->sack_ok;
-	sk->neg.wscale_ok = p->wscale_ok;
-	sk->neg.snd_wscale = p->wscale_ok ? p->snd_wscale : 0;
+	/* The new socket's agreement is all zero: written whole, not as four
+	 * read-modify-writes of its bit-fields. */
+	sk->neg = (struct tern_tcp_neg){
+		.ts_ok = p->ts_ok, .sack_ok = p->sack_ok, .wscale_ok = p->wscale_ok,
+		.snd_wscale = p->wscale_ok ? p->snd_wscale : 0, .mss_clamp = p->mss,
+	};
 	if (p->ts_ok) {
 		sk->ts_recent = p->ts_recent;
 		sk->ts_recent_stamp = st->now ? st->now : 1;
