@@ -122,13 +122,13 @@ static bool req_ratelimited(struct tern_stack *st, struct tern_req *req)
 
 /* The window a request's SYN-ACK offered (tcp_openreq_init_rwin), and its scale. */
 static uint32_t req_rcv_wnd(const struct tern_stack *st, const struct tern_sock *lsk, const struct tern_req *req,
-			    uint8_t *ws)
+			    uint8_t *ws, uint32_t *clamp)
 {
-	uint32_t rcv_wnd, clamp;
+	uint32_t rcv_wnd;
 
 	tern__tcp_select_initial_window(st, lsk->rcvbuf, lsk->flags & SK_RCVBUF_LOCK, 0,
 					advmss_of(st, lsk) - ((req->flags & REQ_TS_OK) ? TCPOLEN_TS_ALIGNED : 0),
-					req->flags & REQ_WSCALE_OK, &rcv_wnd, ws, &clamp);
+					req->flags & REQ_WSCALE_OK, &rcv_wnd, ws, clamp);
 	return rcv_wnd;
 }
 
@@ -136,7 +136,8 @@ static uint32_t req_rcv_wnd(const struct tern_stack *st, const struct tern_sock 
 static void req_send_ack(struct tern_stack *st, const struct tern_sock *lsk, struct tern_req *req)
 {
 	uint8_t ws;
-	uint32_t rcv_wnd = req_rcv_wnd(st, lsk, req, &ws);
+	uint32_t clamp;
+	uint32_t rcv_wnd = req_rcv_wnd(st, lsk, req, &ws, &clamp);
 	struct tern_tcp seg = {
 		.sport = req->lport, .dport = req->rport,
 		.seq = req->iss + 1, .ack = req->irs + 1,
@@ -159,9 +160,13 @@ static void req_send_ack(struct tern_stack *st, const struct tern_sock *lsk, str
 struct child_params {
 	tern_seq irs, iss;
 	uint16_t mss;
-	uint16_t wnd_mss;        /* what the initial window is rounded by */
 	bool ts_ok, sack_ok, wscale_ok;
 	uint8_t snd_wscale;
+	/* The initial window as the request's checks just chose it: the child's
+	 * inputs (the listener's buffer and lock, no clamp of its own, the MSS less
+	 * the timestamps, the scale agreed) are the same, so it is not chosen again. */
+	uint32_t rcv_wnd, window_clamp;
+	uint8_t rcv_wscale;
 	uint32_t ts_recent;
 	int64_t rtt_us;          /* handshake RTT sample, -1 if none */
 };
@@ -213,17 +218,18 @@ static struct tern_sock *create_child(struct tern_stack *st, struct tern_sock *l
 	sk->pushed_seq = sk->snd_sml = sk->snd_nxt;
 	sk->snd_wl1 = p->irs;
 	sk->ts_offset = tern__ts_offset(st, sk->laddr, sk->raddr);
-	sk->neg.mss_clamp = p->mss;
-	sk->neg.ts_ok = p->ts_ok;
-	sk->neg.sack_ok = p->sack_ok;
-	sk->neg.wscale_ok = p->wscale_ok;
-	sk->neg.snd_wscale = p->wscale_ok ? p->snd_wscale : 0;
+	/* The new socket's agreement is all zero: written whole, not as four
+	 * read-modify-writes of its bit-fields. */
+	sk->neg = (struct tern_tcp_neg){
+		.ts_ok = p->ts_ok, .sack_ok = p->sack_ok, .wscale_ok = p->wscale_ok,
+		.snd_wscale = p->wscale_ok ? p->snd_wscale : 0, .mss_clamp = p->mss,
+	};
 	if (p->ts_ok) {
 		sk->ts_recent = p->ts_recent;
 		sk->ts_recent_stamp = st->now ? st->now : 1;
 	}
 	tern__tcp_init_mss(st, sk);
-	tern__tcp_init_rcv_window(st, sk, p->wnd_mss);
+	tern__tcp_set_rcv_window(sk, p->rcv_wnd, p->rcv_wscale, p->window_clamp);
 	sk->rcv_tstamp = tern__sk_ms(st);
 	if (p->rtt_us >= 0) {
 		tern__rtt_sample(&sk->rtt, p->rtt_us, sk->snd_una + 1, sk->snd_nxt, (uint32_t)st->sys.tcp_rto_min_us,
@@ -426,7 +432,7 @@ static bool cookie_ack(struct tern_stack *st, struct tern_sock *lsk, const struc
 
 	/* LINUX-COMPAT: cookie_v4_check rounds the window by the cookie's MSS, not
 	 * by the MSS less the timestamp option as a queued request does. */
-	struct child_params p = { .irs = seg->seq - 1, .iss = seg->ack - 1, .mss = mss, .wnd_mss = mss, .rtt_us = -1 };
+	struct child_params p = { .irs = seg->seq - 1, .iss = seg->ack - 1, .mss = mss, .rtt_us = -1 };
 	if (seg->opt.present & TERN_TCPOPT_HAS_TS) {
 		/* The options come back in TSecr (spec §3.4); each needs its sysctl. */
 		struct tern_cookie_opts co;
@@ -447,6 +453,8 @@ static bool cookie_ack(struct tern_stack *st, struct tern_sock *lsk, const struc
 		listen_drop(st);
 		return true;
 	}
+	tern__tcp_select_initial_window(st, lsk->rcvbuf, lsk->flags & SK_RCVBUF_LOCK, 0, mss, p.wscale_ok,
+					&p.rcv_wnd, &p.rcv_wscale, &p.window_clamp);
 	if (!create_child(st, lsk, ip, seg, &p))
 		listen_drop(st);
 	return true;
@@ -491,6 +499,7 @@ void tern__req_rcv(struct tern_stack *st, struct tern_req *req, const struct ter
 	tern_seq rcv_nxt = req->irs + 1;
 	uint8_t flags = seg->flags;
 	uint8_t ws;
+	uint32_t clamp;
 
 	if (!lsk) {
 		/* Its listener is gone: the request goes, and the segment is answered as
@@ -519,7 +528,7 @@ void tern__req_rcv(struct tern_stack *st, struct tern_req *req, const struct ter
 		return;
 	}
 	/* 4. Out of the window, or too old: an ACK (rate-limited) and drop. */
-	uint32_t rcv_wnd = req_rcv_wnd(st, lsk, req, &ws);
+	uint32_t rcv_wnd = req_rcv_wnd(st, lsk, req, &ws, &clamp);
 	tern_seq end = seg->seq + seg->payload_len + !!(flags & TERN_TCP_SYN) + !!(flags & TERN_TCP_FIN);
 	if (paws_fail || !seq_in_window(seg->seq, end, rcv_nxt, rcv_nxt + rcv_wnd)) {
 		if (!(flags & TERN_TCP_RST)) {
@@ -578,7 +587,7 @@ void tern__req_rcv(struct tern_stack *st, struct tern_req *req, const struct ter
 		.ts_ok = req->flags & REQ_TS_OK, .sack_ok = req->flags & REQ_SACK_OK,
 		.wscale_ok = req->flags & REQ_WSCALE_OK, .snd_wscale = req->snd_wscale,
 		.ts_recent = req->ts_recent, .rtt_us = -1,
-		.wnd_mss = (uint16_t)(advmss_of(st, lsk) - ((req->flags & REQ_TS_OK) ? TCPOLEN_TS_ALIGNED : 0)),
+		.rcv_wnd = rcv_wnd, .window_clamp = clamp, .rcv_wscale = ws,
 	};
 	/* Without timestamps, the handshake RTT counts only if the SYN-ACK was sent
 	 * once (Linux's tcp_synack_rtt_meas); it left one interval before expiry. */

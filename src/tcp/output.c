@@ -173,12 +173,20 @@ void tern__tcp_select_initial_window(const struct tern_stack *st, uint32_t rcvbu
 
 void tern__tcp_init_rcv_window(struct tern_stack *st, struct tern_sock *sk, uint32_t mss)
 {
+	uint32_t rcv_wnd, clamp;
 	uint8_t ws;
 
 	tern__tcp_select_initial_window(st, sk->rcvbuf, sk->flags & SK_RCVBUF_LOCK, sk->window_clamp, mss,
-					sk->neg.wscale_ok, &sk->rcv_wnd, &ws, &sk->window_clamp);
-	sk->neg.rcv_wscale = ws;
-	sk->rcv_ssthresh = sk->rcv_wnd;
+					sk->neg.wscale_ok, &rcv_wnd, &ws, &clamp);
+	tern__tcp_set_rcv_window(sk, rcv_wnd, ws, clamp);
+}
+
+void tern__tcp_set_rcv_window(struct tern_sock *sk, uint32_t rcv_wnd, uint8_t rcv_wscale, uint32_t window_clamp)
+{
+	sk->rcv_wnd = rcv_wnd;
+	sk->neg.rcv_wscale = rcv_wscale;
+	sk->window_clamp = window_clamp;
+	sk->rcv_ssthresh = rcv_wnd;
 	sk->rcv_wup = sk->rcv_nxt;
 }
 

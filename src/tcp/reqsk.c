@@ -325,12 +325,17 @@ void tern__req_remove(struct tern_stack *st, struct tern_req *req)
 		}
 	}
 	bool was_head = !req->prev;
+	/* A head whose successor has the same deadline leaves every level's head
+	 * deadline as it was, so the earliest tick is unchanged; a pending timer is
+	 * always at that tick (every head change re-arms it), and rearm_timer would
+	 * leave it alone. Requests made in one microsecond share a deadline. */
+	bool same_deadline = req->next && at(t, req->next)->expires_us == req->expires_us;
 	fifo_unlink(t, req);
 	req->flags = 0;
 	req->hnext = t->free_head;
 	t->free_head = me;
 	t->count--;
-	if (was_head)
+	if (was_head && !(same_deadline && tern__timer_pending(&t->timer)))
 		rearm_timer(st);
 }
 

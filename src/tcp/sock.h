@@ -708,4 +708,8 @@ uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk);
 void tern__sock_epoll_detach(struct tern_stack *st, struct tern_sock *sk);
 void tern__epoll_destroy(struct tern_stack *st, int epfd);
 
+/* output.c: a window tern__tcp_select_initial_window chose, applied to a socket as
+ * tern__tcp_init_rcv_window does (for a caller that has it already). */
+void tern__tcp_set_rcv_window(struct tern_sock *sk, uint32_t rcv_wnd, uint8_t rcv_wscale, uint32_t window_clamp);
+
 #endif

@@ -340,13 +340,14 @@ int tern_connect(struct tern_stack *st, int fd, const struct tern_sockaddr *addr
 	sk->raddr = raddr;
 	sk->rport = addr->port;
 	sk->err = 0;
-	sk->iss = tern__isn(st, sk->laddr, sk->raddr, sk->lport, sk->rport);
 	if (reuse.used) {
 		/* A reused time-wait 4-tuple: an ISN past what the old connection sent,
-		 * and its timestamps (spec §6.7). */
+		 * and its timestamps (spec §6.7); no hashed ISN to throw away. */
 		sk->iss = reuse.isn;
 		sk->ts_recent = reuse.ts_recent;
 		sk->ts_recent_stamp = reuse.ts_recent_stamp;
+	} else {
+		sk->iss = tern__isn(st, sk->laddr, sk->raddr, sk->lport, sk->rport);
 	}
 	sk->snd_una = sk->snd_nxt = sk->snd_max = sk->write_seq = sk->iss;
 	sk->pushed_seq = sk->snd_sml = sk->iss;
