@@ -708,4 +708,8 @@ uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk);
 void tern__sock_epoll_detach(struct tern_stack *st, struct tern_sock *sk);
 void tern__epoll_destroy(struct tern_stack *st, int epfd);
 
+/* table.c: tern__ehash_remove for a caller that has the tuple's tern__tuple_hash
+ * already (TIME-WAIT entry, made for the same 4-tuple, hashed it). */
+void tern__ehash_remove_hashed(struct tern_stack *st, struct tern_sock *sk, uint32_t hash);
+
 #endif

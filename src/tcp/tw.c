@@ -496,6 +496,10 @@ void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern
 		 * (what they count is entry, despite the names: spec §10.3). */
 		tern__count(st, timeout > 4 * TERN_NS_PER_SEC ? TERN_CTR_TcpExtTW : TERN_CTR_TcpExtTWKilled);
 		schedule(st, tw, timeout);
+		/* The entry has the socket's 4-tuple, so its hash is the socket's: the
+		 * socket leaves the connection hash here rather than have tcp_done's
+		 * state change hash the tuple again. */
+		tern__ehash_remove_hashed(st, sk, hash);
 	} else {
 		tern__count(st, TERN_CTR_TcpExtTCPTimeWaitOverflow);
 	}
