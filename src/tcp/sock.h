@@ -712,4 +712,8 @@ void tern__epoll_destroy(struct tern_stack *st, int epfd);
  * tern__tcp_init_rcv_window does (for a caller that has it already). */
 void tern__tcp_set_rcv_window(struct tern_sock *sk, uint32_t rcv_wnd, uint8_t rcv_wscale, uint32_t window_clamp);
 
+/* table.c: tern__ehash_remove for a caller that has the tuple's tern__tuple_hash
+ * already (TIME-WAIT entry, made for the same 4-tuple, hashed it). */
+void tern__ehash_remove_hashed(struct tern_stack *st, struct tern_sock *sk, uint32_t hash);
+
 #endif

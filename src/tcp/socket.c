@@ -88,14 +88,20 @@ static void unlink_from_parent(struct tern_sock *sk)
 	sk->acc_next = NULL;
 }
 
-static void destroy(struct tern_stack *st, struct tern_sock *sk)
+/* Frees a socket out of the connection hash (its orphan count goes with it). */
+static void release(struct tern_stack *st, struct tern_sock *sk)
 {
 	if (sk->flags & SK_ORPHAN) {
 		TERN_ASSERT(st->tcp->orphans > 0);
 		st->tcp->orphans--;
 	}
-	tern__ehash_remove(st, sk);
 	tern__sock_free(st, sk);
+}
+
+static void destroy(struct tern_stack *st, struct tern_sock *sk)
+{
+	tern__ehash_remove(st, sk);
+	release(st, sk);
 }
 
 /* Linux's tcp_done: the connection is over. A socket nobody holds (an orphan, or a
@@ -107,13 +113,21 @@ void tern__tcp_done(struct tern_stack *st, struct tern_sock *sk)
 	if (attempt)
 		tern__count(st, TERN_CTR_TcpAttemptFails);
 	tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
+	if (sk->fd < 0) {
+		/* Freed at once (the usual end of a closed connection): the state
+		 * change took it out of the connection hash, and tern__sock_free
+		 * stops its timers. */
+		tern__sk_xfer_trim(st, sk);
+		if (sk->parent)
+			unlink_from_parent(sk);
+		release(st, sk);
+		return;
+	}
 	tern__tcp_clear_timers(st, sk);
 	tern__sk_xfer_trim(st, sk);
 	sk->flags |= SK_SHUT_RD | SK_SHUT_WR;
 	if (sk->parent)
 		unlink_from_parent(sk);
-	if (sk->fd < 0)
-		destroy(st, sk);
 }
 
 /* Linux's tcp_reset: the peer reset the connection (spec §7.1 for the errors). */

@@ -387,13 +387,12 @@ void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk)
 	sk->flags |= SK_HASHED;
 }
 
-void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk)
+/* Takes a hashed `sk` off its chain; `hash` is its tuple's. */
+static void ehash_unlink(struct tern_stack *st, struct tern_sock *sk, uint32_t hash)
 {
 	struct tern_tcp_tables *t = st->tcp;
+	uintptr_t *b = &t->ehash[hash & t->ehash_mask];
 
-	if (!(sk->flags & SK_HASHED))
-		return;
-	uintptr_t *b = &t->ehash[sk_hash(st, sk) & t->ehash_mask];
 	if (eh_first(*b) == sk) {
 		*b = eh_make(sk->hash_next, sk->hash_rest);
 	} else {
@@ -409,6 +408,19 @@ void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk)
 	sk->hash_rest = 0;
 	sk->flags &= ~SK_HASHED;
 	t->ehash_count--;
+}
+
+void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (sk->flags & SK_HASHED)
+		ehash_unlink(st, sk, sk_hash(st, sk));
+}
+
+void tern__ehash_remove_hashed(struct tern_stack *st, struct tern_sock *sk, uint32_t hash)
+{
+	TERN_ASSERT(hash == sk_hash(st, sk));
+	if (sk->flags & SK_HASHED)
+		ehash_unlink(st, sk, hash);
 }
 
 struct tern_sock *tern__ehash_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,

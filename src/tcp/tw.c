@@ -180,13 +180,12 @@ static void rearm_timer(struct tern_stack *st)
 		tern__timer_arm_tick(&st->timers, &t->timer, tick < 0 ? 0 : (uint64_t)tick);
 }
 
-static void schedule(struct tern_stack *st, struct tern_tw *tw, tern_time timeout)
+/* Files an entry that is on no list, `timeout` from now; `was_head` says it
+ * headed its list before. */
+static void file_entry(struct tern_stack *st, struct tern_tw *tw, tern_time timeout, bool was_head)
 {
 	struct tern_tw_table *t = table(st);
-	bool was_head = t->head[tw->list] == idx1(t, tw);
 
-	if (tw->prev || tw->next || was_head)
-		list_unlink(t, tw);
 	tw->list = (tw->substate == TERN_TCP_TIME_WAIT ? LIST_TW : LIST_FW2) & 0xf;
 	/* Rounded up from the exact deadline: an entry never leaves early. */
 	tw->expires_ms = (uint32_t)((st->now + timeout + TERN_NS_PER_MS - 1) / TERN_NS_PER_MS);
@@ -195,6 +194,16 @@ static void schedule(struct tern_stack *st, struct tern_tw *tw, tern_time timeou
 	 * new TIME-WAIT entry but the first) leaves it alone. */
 	if (was_head || !tw->prev)
 		rearm_timer(st);
+}
+
+static void schedule(struct tern_stack *st, struct tern_tw *tw, tern_time timeout)
+{
+	struct tern_tw_table *t = table(st);
+	bool was_head = t->head[tw->list] == idx1(t, tw);
+
+	if (tw->prev || tw->next || was_head)
+		list_unlink(t, tw);
+	file_entry(st, tw, timeout, was_head);
 }
 
 /* The lifetime ran out: the entry goes silently (spec §6.5). */
@@ -223,41 +232,40 @@ static struct tw_addr *addr_find(const struct tern_tw_table *t, uint32_t laddr)
 	return NULL;
 }
 
-/* Makes sure laddr:port has a counter, so that counting an entry in cannot fail.
- * false when memory runs out. */
-static bool ports_reserve(struct tern_tw_table *t, uint32_t laddr, uint16_t port)
+/* Makes sure laddr:port has a counter, so that counting an entry in cannot fail:
+ * the address's counters, or NULL when memory runs out. */
+static struct tw_addr *ports_reserve(struct tern_tw_table *t, uint32_t laddr, uint16_t port)
 {
 	struct tw_addr *a = addr_find(t, laddr);
 
 	if (!a) {
 		struct tw_addr **grown = realloc(t->addrs, (t->naddrs + 1) * sizeof(*grown));
 		if (!grown)
-			return false;
+			return NULL;
 		t->addrs = grown;
 		a = calloc(1, sizeof(*a));
 		if (!a)
-			return false;
+			return NULL;
 		a->laddr = laddr;
 		t->addrs[t->naddrs++] = a;
 	}
 	if (a->page[port >> 8])
-		return true;
+		return a;
 	a->page[port >> 8] = calloc(1, sizeof(struct tw_port_page));
 	if (a->page[port >> 8])
-		return true;
+		return a;
 	if (!a->count) {
 		/* Do not keep an address that holds nothing. */
 		t->addrs[--t->naddrs] = NULL;
 		free(a);
 	}
-	return false;
+	return NULL;
 }
 
-/* Counts an entry in (+1, after ports_reserve) or out (-1) of its port. Pages and
- * addresses go when their last entry does. */
-static void ports_hold(struct tern_tw_table *t, const struct tern_tw *tw, int delta)
+/* Counts an entry in (+1, after ports_reserve) or out (-1) of its port on its
+ * address `a`. Pages and addresses go when their last entry does. */
+static void ports_hold(struct tern_tw_table *t, struct tw_addr *a, const struct tern_tw *tw, int delta)
 {
-	struct tw_addr *a = addr_find(t, tw->laddr);
 	struct tw_port_page *pg = a->page[tw->lport >> 8];
 	uint32_t d = (uint32_t)delta;
 
@@ -442,7 +450,7 @@ void tern__tw_kill(struct tern_stack *st, struct tern_tw *tw)
 			}
 		}
 	}
-	ports_hold(t, tw, -1);
+	ports_hold(t, addr_find(t, tw->laddr), tw, -1);
 	bool was_head = !tw->prev;
 	list_unlink(t, tw);
 	tw->flags = 0;
@@ -458,44 +466,48 @@ void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern
 {
 	struct tern_tw_table *t = table(st);
 	struct tern_tw *tw = NULL;
+	struct tw_addr *a = NULL;
 
 	TERN_ASSERT(state == TERN_TCP_TIME_WAIT || state == TERN_TCP_FIN_WAIT2);
 	if (t->count >= (uint64_t)st->sys.tcp_max_tw_buckets) {
 		/* No room: no time-wait at all, no reset, no log (spec §6.5). */
 		tern__count(st, TERN_CTR_TcpExtTCPTimeWaitOverflow);
 	} else if ((t->count <= t->mask || grow_hash(st) || t->count < 4 * (t->mask + 1)) &&
-		   ports_reserve(t, sk->laddr, sk->lport) &&
+		   (a = ports_reserve(t, sk->laddr, sk->lport)) != NULL &&
 		   (tw = entry_alloc(t)) != NULL) {
-		memset(tw, 0, sizeof(*tw));
-		tw->flags = TW_IN_USE | ((sk->flags & SK_REUSEADDR) ? TW_REUSEADDR : 0) |
-			    ((sk->flags & SK_REUSEPORT) ? TW_REUSEPORT : 0);
-		tw->laddr = sk->laddr;
-		tw->raddr = sk->raddr;
-		tw->lport = sk->lport;
-		tw->rport = sk->rport;
-		tw->snd_nxt = sk->snd_nxt;
-		tw->rcv_nxt = sk->rcv_nxt;
 		int32_t win = (int32_t)(sk->rcv_wup + sk->rcv_wnd - sk->rcv_nxt);
-		tw->rcv_wnd = win > 0 ? (uint32_t)win : 0;
-		tw->rcv_wscale = sk->neg.rcv_wscale & 0xf;
+		/* Written whole, on no list yet (prev, next 0). */
+		*tw = (struct tern_tw){
+			.laddr = sk->laddr, .raddr = sk->raddr,
+			.lport = sk->lport, .rport = sk->rport,
+			.snd_nxt = sk->snd_nxt, .rcv_nxt = sk->rcv_nxt,
+			.rcv_wnd = win > 0 ? (uint32_t)win : 0,
+			.entry_ms = ms_now(st),
+			.substate = (uint8_t)state & 0xf,
+			.rcv_wscale = sk->neg.rcv_wscale & 0xf,
+			.flags = (TW_IN_USE | ((sk->flags & SK_REUSEADDR) ? TW_REUSEADDR : 0) |
+				  ((sk->flags & SK_REUSEPORT) ? TW_REUSEPORT : 0)) & 0xf,
+		};
 		if (sk->neg.ts_ok) {
 			uint32_t stamp = (uint32_t)(sk->ts_recent_stamp / TERN_NS_PER_SEC) + 1;
 			tw->flags |= TW_HAS_TS;
 			tw->ts_recent = sk->ts_recent;
 			set_ts_stamp(tw, secs_now(st) - TERN_MIN(secs_now(st) - stamp, PAWS_WRAP_S));
 		}
-		tw->entry_ms = ms_now(st);
-		tw->substate = (uint8_t)state & 0xf;
 		uint32_t hash = tw_hash(st, tw);
 		uint32_t *bucket = &t->buckets[hash & t->mask];
 		tw->hnext = *bucket & TW_IDX_MASK;
 		*bucket = (*bucket & ~TW_IDX_MASK) | summary_bit(hash) | idx1(t, tw);
-		ports_hold(t, tw, +1);
+		ports_hold(t, a, tw, +1);
 		t->count++;
 		/* TW counts time-wait entered with a timeout above 4 s, TWKilled the rest
 		 * (what they count is entry, despite the names: spec §10.3). */
 		tern__count(st, timeout > 4 * TERN_NS_PER_SEC ? TERN_CTR_TcpExtTW : TERN_CTR_TcpExtTWKilled);
-		schedule(st, tw, timeout);
+		file_entry(st, tw, timeout, false);
+		/* The entry has the socket's 4-tuple, so its hash is the socket's: the
+		 * socket leaves the connection hash here rather than have tcp_done's
+		 * state change hash the tuple again. */
+		tern__ehash_remove_hashed(st, sk, hash);
 	} else {
 		tern__count(st, TERN_CTR_TcpExtTCPTimeWaitOverflow);
 	}
