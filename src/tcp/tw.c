@@ -4,8 +4,14 @@
  *
  * Design. A busy client or server holds tens of thousands of TIME-WAIT entries, a
  * flood of short connections millions. Linux keeps a ~200-byte tw_sock with its
- * own timer; tern keeps what §6.5 lists in a 56-byte entry of one growable array,
- * linked by index: a hash chain by 4-tuple and an expiry list.
+ * own timer; tern keeps what §6.5 lists in a 48-byte entry of one growable array,
+ * linked by index: a hash chain by 4-tuple and an expiry list. The expiry list's
+ * links (8 bytes an entry) are a second array beside the first: removing an entry
+ * writes its two neighbours' links, and a SYN that reopens a 4-tuple removes an
+ * entry from the middle of the list; with tens of thousands of entries those
+ * neighbours are cold, and their links are far likelier to be in cache in an
+ * array a seventh the size (in a 1 MiB cache model of the lifecycle benchmark,
+ * 1.2 misses of 11 per lifecycle were these two writes).
  *
  * bind() must see a port held by time-wait entries as taken, unless the closed
  * sockets had SO_REUSEADDR (spec §8.3). Rather than chaining every entry by port
@@ -35,7 +41,7 @@
 #include "tcp/tw.h"
 #include "tern/errors.h"
 
-_Static_assert(sizeof(struct tern_tw) == 56, "a time-wait entry is 56 bytes");
+_Static_assert(sizeof(struct tern_tw) == 48, "a time-wait entry is 48 bytes");
 
 #define TW_HASH_INITIAL 256u
 #define LIST_TW 0
@@ -62,8 +68,14 @@ struct tw_addr {
 	struct tw_port_page *page[256];
 };
 
+/* An entry's place on its expiry list (indices plus one; 0: none). */
+struct tw_link {
+	uint32_t prev, next;
+};
+
 struct tern_tw_table {
 	struct tern_tw *tws;
+	struct tw_link *links;       /* links[i] is tws[i]'s */
 	uint32_t cap, high, free_head, count;
 	uint32_t *buckets;
 	uint32_t mask;
@@ -86,6 +98,11 @@ static struct tern_tw *at(struct tern_tw_table *t, uint32_t i1)
 static uint32_t idx1(struct tern_tw_table *t, const struct tern_tw *tw)
 {
 	return (uint32_t)(tw - t->tws) + 1;
+}
+
+static struct tw_link *link_of(struct tern_tw_table *t, uint32_t i1)
+{
+	return &t->links[i1 - 1];
 }
 
 static uint32_t ms_now(const struct tern_stack *st)
@@ -120,15 +137,17 @@ static void set_ts_stamp(struct tern_tw *tw, uint32_t secs)
 
 static void list_unlink(struct tern_tw_table *t, struct tern_tw *tw)
 {
-	if (tw->prev)
-		at(t, tw->prev)->next = tw->next;
+	struct tw_link *l = link_of(t, idx1(t, tw));
+
+	if (l->prev)
+		link_of(t, l->prev)->next = l->next;
 	else
-		t->head[tw->list] = tw->next;
-	if (tw->next)
-		at(t, tw->next)->prev = tw->prev;
+		t->head[tw->list] = l->next;
+	if (l->next)
+		link_of(t, l->next)->prev = l->prev;
 	else
-		t->tail[tw->list] = tw->prev;
-	tw->prev = tw->next = 0;
+		t->tail[tw->list] = l->prev;
+	l->prev = l->next = 0;
 }
 
 /* Inserts in expiry order, walking back from the tail (O(1) when lifetimes are
@@ -136,18 +155,19 @@ static void list_unlink(struct tern_tw_table *t, struct tern_tw *tw)
 static void list_insert(struct tern_tw_table *t, struct tern_tw *tw)
 {
 	uint32_t me = idx1(t, tw);
+	struct tw_link *l = link_of(t, me);
 	uint32_t after = t->tail[tw->list];
 
 	while (after && (int32_t)(at(t, after)->expires_ms - tw->expires_ms) > 0)
-		after = at(t, after)->prev;
-	tw->prev = after;
-	tw->next = after ? at(t, after)->next : t->head[tw->list];
-	if (tw->next)
-		at(t, tw->next)->prev = me;
+		after = link_of(t, after)->prev;
+	l->prev = after;
+	l->next = after ? link_of(t, after)->next : t->head[tw->list];
+	if (l->next)
+		link_of(t, l->next)->prev = me;
 	else
 		t->tail[tw->list] = me;
 	if (after)
-		at(t, after)->next = me;
+		link_of(t, after)->next = me;
 	else
 		t->head[tw->list] = me;
 }
@@ -192,16 +212,17 @@ static void file_entry(struct tern_stack *st, struct tern_tw *tw, tern_time time
 	list_insert(t, tw);
 	/* The wheel follows the heads only: an entry queued behind others (every
 	 * new TIME-WAIT entry but the first) leaves it alone. */
-	if (was_head || !tw->prev)
+	if (was_head || !link_of(t, idx1(t, tw))->prev)
 		rearm_timer(st);
 }
 
 static void schedule(struct tern_stack *st, struct tern_tw *tw, tern_time timeout)
 {
 	struct tern_tw_table *t = table(st);
+	const struct tw_link *l = link_of(t, idx1(t, tw));
 	bool was_head = t->head[tw->list] == idx1(t, tw);
 
-	if (tw->prev || tw->next || was_head)
+	if (l->prev || l->next || was_head)
 		list_unlink(t, tw);
 	file_entry(st, tw, timeout, was_head);
 }
@@ -313,6 +334,7 @@ void tern__tw_fini(struct tern_stack *st)
 		return;
 	tern__timer_cancel(&st->timers, &t->timer);
 	free(t->tws);
+	free(t->links);
 	free(t->buckets);
 	for (uint32_t i = 0; i < t->naddrs; i++) {
 		for (int p = 0; p < 256; p++)
@@ -387,8 +409,14 @@ static struct tern_tw *entry_alloc(struct tern_tw_table *t)
 		if (!grown)
 			return NULL;
 		t->tws = grown;
+		struct tw_link *links = realloc(t->links, (size_t)n * sizeof(*links));
+		if (!links)
+			return NULL;   /* the larger entry array is kept; cap says the old size */
+		t->links = links;
 		t->cap = n;
 	}
+	/* A new entry is on no list; a reused one left its list when killed. */
+	t->links[t->high] = (struct tw_link){ 0, 0 };
 	return &t->tws[t->high++];
 }
 
@@ -451,7 +479,7 @@ void tern__tw_kill(struct tern_stack *st, struct tern_tw *tw)
 		}
 	}
 	ports_hold(t, addr_find(t, tw->laddr), tw, -1);
-	bool was_head = !tw->prev;
+	bool was_head = !link_of(t, me)->prev;
 	list_unlink(t, tw);
 	tw->flags = 0;
 	tw->hnext = t->free_head;
@@ -476,7 +504,7 @@ void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern
 		   (a = ports_reserve(t, sk->laddr, sk->lport)) != NULL &&
 		   (tw = entry_alloc(t)) != NULL) {
 		int32_t win = (int32_t)(sk->rcv_wup + sk->rcv_wnd - sk->rcv_nxt);
-		/* Written whole, on no list yet (prev, next 0). */
+		/* Written whole; on no list yet (its links are zero). */
 		*tw = (struct tern_tw){
 			.laddr = sk->laddr, .raddr = sk->raddr,
 			.lport = sk->lport, .rport = sk->rport,
