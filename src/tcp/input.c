@@ -386,17 +386,19 @@ static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const s
 		/* nothing */
 	} else if (seg->payload_len || (seg->flags & (TERN_TCP_FIN | TERN_TCP_SYN))) {
 		tern__tcp_data_queue(st, sk, seg);
+		/* The orphan's FIN-WAIT-2 timer, armed here rather than when the ACK
+		 * of our FIN moved it there (only a segment with a FIN defers it, so
+		 * it comes this way): that FIN usually makes TIME-WAIT, and arming
+		 * the wheel only to cancel it was most of the step's cost. Linux arms
+		 * it there (tcp_rcv_state_process's "bad case"); nothing since
+		 * (data_queue with no new data: an orphan with new data was reset
+		 * above) touched the socket's timers, and the clock is the same, so
+		 * the deadline and the arming order are too. A FIN out of order or
+		 * beyond the window leaves the socket in FIN-WAIT-2, and the timer
+		 * runs. */
+		if (fin_wait2_timer && sk->state == TERN_TCP_FIN_WAIT2)
+			tern__tcp_orphan_fin_wait2(st, sk, true);
 	}
-	/* The orphan's FIN-WAIT-2 timer, armed here rather than when the ACK of our
-	 * FIN moved it there: the FIN on the same segment usually makes TIME-WAIT,
-	 * and arming the wheel only to cancel it is most of that step's cost. Linux
-	 * arms it there (tcp_rcv_state_process's "bad case"); nothing since then
-	 * (data_queue with no new data: an orphan with new data was reset above)
-	 * touched the socket's timers or read the clock, so arming it now gives
-	 * the same deadline and order. A FIN out of order or beyond the window
-	 * leaves the socket in FIN-WAIT-2, and the timer runs. */
-	if (fin_wait2_timer && sk->state == TERN_TCP_FIN_WAIT2)
-		tern__tcp_orphan_fin_wait2(st, sk, true);
 	if (sk->state != TERN_TCP_CLOSE) {
 		tern__tcp_push(st, sk);
 		tern__tcp_ack_snd_check(st, sk);
