@@ -310,14 +310,19 @@ static bool synrecv_ack(struct tern_stack *st, struct tern_sock *sk, const struc
 }
 
 /* The ACK of our FIN moves the closing states on (spec §6.3). `seg_fin`: the same
- * segment carries the peer's FIN, which will take the socket on at once. */
-static void fin_acked(struct tern_stack *st, struct tern_sock *sk, bool seg_fin)
+ * segment carries the peer's FIN, which will take the socket on at once. Returns
+ * true when the orphan's FIN-WAIT-2 timer is left for the caller to arm once the
+ * FIN has been processed (see established_rcv). */
+static bool fin_acked(struct tern_stack *st, struct tern_sock *sk, bool seg_fin)
 {
 	switch (sk->state) {
 	case TERN_TCP_FIN_WAIT1:
 		tern__tcp_set_state(st, sk, TERN_TCP_FIN_WAIT2);
-		if (sk->flags & SK_ORPHAN)
-			tern__tcp_orphan_fin_wait2(st, sk, seg_fin);
+		if (!(sk->flags & SK_ORPHAN))
+			break;
+		if (seg_fin && sk->linger2_s >= 0)
+			return true;
+		tern__tcp_orphan_fin_wait2(st, sk, seg_fin);
 		break;
 	case TERN_TCP_CLOSING:
 		tern__tw_enter(st, sk, TERN_TCP_TIME_WAIT, TERN_TCP_TIMEWAIT_NS);
@@ -328,13 +333,14 @@ static void fin_acked(struct tern_stack *st, struct tern_sock *sk, bool seg_fin)
 	default:
 		break;
 	}
+	return false;
 }
 
 /* RFC 9293 §3.10.7.4 for every state after SYN-SENT. Returns true when the
  * segment should be answered with a reset built from it. */
 static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
 {
-	bool reset = false;
+	bool reset = false, fin_wait2_timer = false;
 
 	/* Linux drops a segment with none of ACK, RST and SYN before anything else. */
 	if (!(seg->flags & (TERN_TCP_ACK | TERN_TCP_RST | TERN_TCP_SYN)))
@@ -356,7 +362,7 @@ static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const s
 	}
 	/* tern__tcp_ack, which synrecv_ack calls too, stamped rcv_tstamp. */
 	if (sk->snd_una == sk->snd_nxt && (sk->flags & SK_FIN_SENT))
-		fin_acked(st, sk, seg->flags & TERN_TCP_FIN);
+		fin_wait2_timer = fin_acked(st, sk, seg->flags & TERN_TCP_FIN);
 	if (sk->state == TERN_TCP_CLOSE)
 		return false;
 	/* A segment without data is shorter than rcv_mss (at least 1 there), so
@@ -380,6 +386,18 @@ static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const s
 		/* nothing */
 	} else if (seg->payload_len || (seg->flags & (TERN_TCP_FIN | TERN_TCP_SYN))) {
 		tern__tcp_data_queue(st, sk, seg);
+		/* The orphan's FIN-WAIT-2 timer, armed here rather than when the ACK
+		 * of our FIN moved it there (only a segment with a FIN defers it, so
+		 * it comes this way): that FIN usually makes TIME-WAIT, and arming
+		 * the wheel only to cancel it was most of the step's cost. Linux arms
+		 * it there (tcp_rcv_state_process's "bad case"); nothing since
+		 * (data_queue with no new data: an orphan with new data was reset
+		 * above) touched the socket's timers, and the clock is the same, so
+		 * the deadline and the arming order are too. A FIN out of order or
+		 * beyond the window leaves the socket in FIN-WAIT-2, and the timer
+		 * runs. */
+		if (fin_wait2_timer && sk->state == TERN_TCP_FIN_WAIT2)
+			tern__tcp_orphan_fin_wait2(st, sk, true);
 	}
 	if (sk->state != TERN_TCP_CLOSE) {
 		tern__tcp_push(st, sk);
