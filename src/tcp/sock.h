@@ -193,14 +193,19 @@ struct tern_xfer {
 	tern_seq psh_first;             /* first pending mark */
 	uint32_t psh_step;
 	uint16_t psh_count;             /* pending marks (0: none) */
-	uint8_t tail_psh;               /* the tail skb is marked */
-	uint8_t rack_advanced;          /* a delivery since the last loss check */
+	/* Flags as single bits sharing one byte, so that the block ends within its
+	 * third cache line (the assertion below); all are only ever 0 or 1. */
+	uint8_t tail_psh : 1;           /* the tail skb is marked */
+	uint8_t rack_advanced : 1;      /* a delivery since the last loss check */
 	/* D-SACK (RFC 2883) for the next ACK; the SACK blocks live in `ooo` */
-	uint8_t dsack;                  /* dsack_block goes first in the next ACK */
-	uint8_t ooo_fin;                /* a FIN arrived beyond rcv_nxt, at ooo_fin_seq */
+	uint8_t dsack : 1;              /* dsack_block goes first in the next ACK */
+	uint8_t ooo_fin : 1;            /* a FIN arrived beyond rcv_nxt, at ooo_fin_seq */
 	struct tern_sack_block dsack_block;
 	tern_seq ooo_fin_seq;
 };
+
+/* Three cache lines: a pool object starts on a line, so the block spans no more. */
+_Static_assert(sizeof(struct tern_xfer) <= 192, "struct tern_xfer grew past three cache lines");
 
 extern const struct tern_xfer tern__xfer_none;
 
