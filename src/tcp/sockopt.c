@@ -305,7 +305,8 @@ int tern_getsockopt(struct tern_stack *st, int fd, int level, int name, void *va
 	case TERN_TCP_KEEPIDLE:
 		return put_int(val, len, sk->opts->keepidle_s ? sk->opts->keepidle_s : (int)st->sys.tcp_keepalive_time);
 	case TERN_TCP_KEEPINTVL:
-		return put_int(val, len, sk->opts->keepintvl_s ? sk->opts->keepintvl_s : (int)st->sys.tcp_keepalive_intvl);
+		return put_int(val, len,
+			       sk->opts->keepintvl_s ? sk->opts->keepintvl_s : (int)st->sys.tcp_keepalive_intvl);
 	case TERN_TCP_KEEPCNT:
 		return put_int(val, len, sk->opts->keepcnt ? sk->opts->keepcnt : (int)st->sys.tcp_keepalive_probes);
 	case TERN_TCP_SYNCNT:

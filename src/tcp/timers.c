@@ -45,7 +45,8 @@ static uint32_t rto_min_us(const struct tern_stack *st)
 /* tcp_fin_time: TCP_LINGER2 or tcp_fin_timeout, at least 3.5 RTO. */
 static tern_time fin_time(const struct tern_stack *st, const struct tern_sock *sk)
 {
-	tern_time tmo = (tern_time)(sk->opts->linger2_s ? sk->opts->linger2_s : st->sys.tcp_fin_timeout) * TERN_NS_PER_SEC;
+	tern_time tmo = (tern_time)(sk->opts->linger2_s ? sk->opts->linger2_s : st->sys.tcp_fin_timeout) *
+			TERN_NS_PER_SEC;
 	tern_time rto = (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US;
 	return TERN_MAX(tmo, rto * 7 / 2);
 }
@@ -334,7 +335,8 @@ static tern_time keepalive_time(const struct tern_stack *st, const struct tern_s
 
 static tern_time keepalive_intvl(const struct tern_stack *st, const struct tern_sock *sk)
 {
-	return (tern_time)(sk->opts->keepintvl_s ? sk->opts->keepintvl_s : st->sys.tcp_keepalive_intvl) * TERN_NS_PER_SEC;
+	return (tern_time)(sk->opts->keepintvl_s ? sk->opts->keepintvl_s : st->sys.tcp_keepalive_intvl) *
+	       TERN_NS_PER_SEC;
 }
 
 void tern__tcp_arm_keepalive(struct tern_stack *st, struct tern_sock *sk)
@@ -361,7 +363,8 @@ static void keepalive_fire(struct tern_stack *st, struct tern_sock *sk)
 	if (sk->xfer->packets_out || tern__tcp_unsent(sk) != 0) {
 		next = keepalive_time(st, sk);
 	} else if (idle >= keepalive_time(st, sk)) {
-		bool user_out = sk->opts->user_timeout_ms && idle >= (tern_time)sk->opts->user_timeout_ms * TERN_NS_PER_MS &&
+		bool user_out = sk->opts->user_timeout_ms &&
+				idle >= (tern_time)sk->opts->user_timeout_ms * TERN_NS_PER_MS &&
 				sk->probes_out > 0;
 		if (user_out || (!sk->opts->user_timeout_ms && sk->probes_out >= probes)) {
 			tern__tcp_send_active_reset(st, sk);
