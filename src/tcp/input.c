@@ -60,8 +60,8 @@ static void negotiate(struct tern_stack *st, struct tern_sock *sk, const struct 
 	const struct tern_tcp_opts *o = &seg->opt;
 
 	sk->neg.mss_clamp = (o->present & TERN_TCPOPT_HAS_MSS) && o->mss ? o->mss : TERN_TCP_DEFAULT_MSS;
-	if (sk->user_mss && sk->user_mss < sk->neg.mss_clamp)
-		sk->neg.mss_clamp = sk->user_mss;
+	if (sk->opts->user_mss && sk->opts->user_mss < sk->neg.mss_clamp)
+		sk->neg.mss_clamp = sk->opts->user_mss;
 	sk->neg.ts_ok = (o->present & TERN_TCPOPT_HAS_TS) && st->sys.tcp_timestamps;
 	sk->neg.sack_ok = (o->present & TERN_TCPOPT_HAS_SACK_PERM) && st->sys.tcp_sack;
 	sk->neg.wscale_ok = (o->present & TERN_TCPOPT_HAS_WSCALE) && st->sys.tcp_window_scaling;
@@ -280,7 +280,7 @@ static bool validate(struct tern_stack *st, struct tern_sock *sk, const struct t
 	/* RFC 5961 §4.2: a SYN in a synchronized state draws a challenge ACK, except
 	 * the SYN-ACK that completes a simultaneous open: in SYN-RECV, acking our
 	 * SYN and repeating the peer's (Linux's tcp_validate_incoming). */
-	if ((seg->flags & TERN_TCP_SYN) && sk->state == TERN_TCP_SYN_RECV && !sk->parent &&
+	if ((seg->flags & TERN_TCP_SYN) && sk->state == TERN_TCP_SYN_RECV && !tern__sk_parent(sk) &&
 	    (seg->flags & TERN_TCP_ACK) && seg->payload_len == 0 && seg->seq + 1 == sk->rcv_nxt &&
 	    seg->ack == sk->snd_nxt)
 		return true;

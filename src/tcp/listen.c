@@ -48,8 +48,8 @@ static uint32_t ms_clock(const struct tern_stack *st)
 static uint16_t advmss_of(const struct tern_stack *st, const struct tern_sock *lsk)
 {
 	uint32_t mss = st->mtu - TERN_IPV4_HDR_LEN - TERN_TCP_HDR_LEN;
-	if (lsk->user_mss && lsk->user_mss < mss)
-		mss = lsk->user_mss;
+	if (lsk->opts->user_mss && lsk->opts->user_mss < mss)
+		mss = lsk->opts->user_mss;
 	return (uint16_t)mss;
 }
 
@@ -65,7 +65,7 @@ static void send_synack(struct tern_stack *st, const struct tern_sock *lsk, stru
 		.src = sa->laddr,
 		.dst = sa->raddr,
 		.proto = TERN_IPPROTO_TCP,
-		.tos = lsk->ip_tos,
+		.tos = lsk->opts->ip_tos,
 		.df = true,
 		.id = -1,
 	};
@@ -145,7 +145,7 @@ static void req_send_ack(struct tern_stack *st, const struct tern_sock *lsk, str
 	};
 	struct tern_ip_out out = {
 		.src = req->laddr, .dst = req->raddr, .proto = TERN_IPPROTO_TCP,
-		.tos = lsk->ip_tos, .df = true, .id = -1,
+		.tos = lsk->opts->ip_tos, .df = true, .id = -1,
 	};
 
 	seg.win = (uint16_t)(TERN_MIN(rcv_wnd, 65535u << ws) >> ws);
@@ -187,25 +187,26 @@ static struct tern_sock *create_child(struct tern_stack *st, struct tern_sock *l
 
 	if (!sk)
 		return NULL;
+	/* Children inherit the listener's options (Linux copies the socket): a
+	 * listener that set none shares the defaults with them. */
+	if (lsk->opts != &tern__sk_opts_none) {
+		struct tern_sk_opts *o = tern__sk_opts(st, sk);
+		if (!o) {
+			tern__sock_free(st, sk);
+			return NULL;
+		}
+		*o = *lsk->opts;
+		o->linger_until = 0;   /* the listener's close, not an option */
+	}
 	sk->laddr = ip->dst;
 	sk->raddr = ip->src;
 	sk->lport = seg->dport;
 	sk->rport = seg->sport;
 	sk->parent = lsk;
-	/* Children inherit the listener's options (Linux copies the socket). */
-	sk->flags = lsk->flags & (SK_REUSEADDR | SK_REUSEPORT | SK_KEEPALIVE | SK_NODELAY | SK_LINGER |
-				  SK_RCVBUF_LOCK | SK_SNDBUF_LOCK);
-	sk->keepidle_s = lsk->keepidle_s;
-	sk->keepintvl_s = lsk->keepintvl_s;
-	sk->keepcnt = lsk->keepcnt;
-	sk->syncnt = lsk->syncnt;
-	sk->linger2_s = lsk->linger2_s;
-	sk->linger_s = lsk->linger_s;
-	sk->user_timeout_ms = lsk->user_timeout_ms;
-	sk->user_mss = lsk->user_mss;
+	sk->flags = SK_CHILD | (lsk->flags & (SK_REUSEADDR | SK_REUSEPORT | SK_KEEPALIVE | SK_NODELAY | SK_LINGER |
+					      SK_RCVBUF_LOCK | SK_SNDBUF_LOCK));
 	sk->rcvbuf = lsk->rcvbuf;
 	sk->sndbuf = lsk->sndbuf;
-	sk->ip_tos = lsk->ip_tos;
 	sk->ip_id = (uint16_t)tern__prng_u32(&st->prng);
 	tern__cc_init(&sk->cc, lsk->cc.ops);
 	tern__port_inherit(st, sk, lsk);
@@ -325,8 +326,8 @@ static void send_cookie_synack(struct tern_stack *st, struct tern_sock *lsk, con
 	uint16_t mss_used;
 	bool ts = (seg->opt.present & TERN_TCPOPT_HAS_TS) && st->sys.tcp_timestamps;
 
-	if (lsk->user_mss && lsk->user_mss < peer_mss)
-		peer_mss = lsk->user_mss;
+	if (lsk->opts->user_mss && lsk->opts->user_mss < peer_mss)
+		peer_mss = lsk->opts->user_mss;
 	unsigned idx = tern__cookie_mss_index(peer_mss, &mss_used);
 	struct synack sa = {
 		.laddr = ip->dst, .raddr = ip->src, .lport = seg->dport, .rport = seg->sport,
@@ -396,8 +397,8 @@ static void listen_syn(struct tern_stack *st, struct tern_sock *lsk, const struc
 	req->irs = seg->seq;
 	req->iss = tw_isn ? tw_isn : tern__isn(st, ip->dst, ip->src, seg->dport, seg->sport);
 	req->mss = (seg->opt.present & TERN_TCPOPT_HAS_MSS) && seg->opt.mss ? seg->opt.mss : TERN_TCP_DEFAULT_MSS;
-	if (lsk->user_mss && lsk->user_mss < req->mss)
-		req->mss = lsk->user_mss;
+	if (lsk->opts->user_mss && lsk->opts->user_mss < req->mss)
+		req->mss = lsk->opts->user_mss;
 	if ((seg->opt.present & TERN_TCPOPT_HAS_TS) && st->sys.tcp_timestamps) {
 		req->flags |= REQ_TS_OK;
 		req->ts_recent = seg->opt.ts_val;
@@ -571,7 +572,7 @@ void tern__req_rcv(struct tern_stack *st, struct tern_req *req, const struct ter
 	if (!(flags & TERN_TCP_ACK))
 		return;
 	/* 8. TCP_DEFER_ACCEPT: a bare ACK waits for data (spec §4.4). */
-	if (lsk->defer_accept && req->num_timeout < lsk->defer_accept && seg->payload_len == 0 &&
+	if (lsk->opts->defer_accept && req->num_timeout < lsk->opts->defer_accept && seg->payload_len == 0 &&
 	    !(flags & TERN_TCP_FIN)) {
 		req->flags |= REQ_ACKED;
 		tern__count(st, TERN_CTR_TcpExtTCPDeferAcceptDrop);
@@ -609,7 +610,7 @@ void tern__listen_req_timeout(struct tern_stack *st, struct tern_req *req)
 		tern__req_remove(st, req);   /* the listener is gone: silently */
 		return;
 	}
-	unsigned max_retries = lsk->syncnt ? (unsigned)lsk->syncnt : (unsigned)st->sys.tcp_synack_retries;
+	unsigned max_retries = lsk->opts->syncnt ? (unsigned)lsk->opts->syncnt : (unsigned)st->sys.tcp_synack_retries;
 	uint32_t qlen = lsk->lq->syn_len;
 	/* Queue pressure: fewer than half the requests young costs a retry, fewer
 	 * than a quarter two, and so on, never below 2 (evaluated at each tick with
@@ -622,7 +623,7 @@ void tern__listen_req_timeout(struct tern_stack *st, struct tern_req *req)
 		}
 	}
 	bool acked = req->flags & REQ_ACKED;
-	unsigned d = (unsigned)lsk->defer_accept;
+	unsigned d = (unsigned)lsk->opts->defer_accept;
 	bool expire, resend = true;
 	if (d) {
 		expire = req->num_timeout >= max_retries && (!acked || req->num_timeout >= d);

@@ -54,8 +54,8 @@ void tern__tcp_init_mss(struct tern_stack *st, struct tern_sock *sk)
 {
 	uint32_t mss = st->mtu - TERN_IPV4_HDR_LEN - TERN_TCP_HDR_LEN;
 
-	if (sk->user_mss && sk->user_mss < mss)
-		mss = sk->user_mss;
+	if (sk->opts->user_mss && sk->opts->user_mss < mss)
+		mss = sk->opts->user_mss;
 	sk->advmss = (uint16_t)mss;
 }
 
@@ -102,8 +102,8 @@ static inline __attribute__((always_inline)) uint32_t current_mss(struct tern_st
 	uint32_t mss = TERN_MIN((uint32_t)sk->neg.mss_clamp, st->mtu - 40u);
 	uint32_t floor = (uint32_t)st->sys.tcp_min_snd_mss;
 
-	if (sk->user_mss && sk->user_mss < mss)
-		mss = sk->user_mss;
+	if (sk->opts->user_mss && sk->opts->user_mss < mss)
+		mss = sk->opts->user_mss;
 	if (sk->neg.ts_ok)
 		mss -= TCPOLEN_TS_ALIGNED;
 	if (sk->max_window) {
@@ -518,7 +518,7 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 		tern__count(st, TERN_CTR_TcpOutSegs);
 	if (flags & TERN_TCP_RST)
 		tern__count(st, TERN_CTR_TcpOutRsts);
-	tern__ip_send(st, sk->laddr, sk->raddr, TERN_IPPROTO_TCP, sk->ip_tos, id, TERN_IP_DF, n);
+	tern__ip_send(st, sk->laddr, sk->raddr, TERN_IPPROTO_TCP, sk->opts->ip_tos, id, TERN_IP_DF, n);
 }
 
 /* Sends a segment whose options already sit in place in the transmit buffer

@@ -90,7 +90,7 @@ static void ready_push(struct tern_epoll *ep, struct tern_epitem *it)
 void tern__sock_wakeup(struct tern_stack *st, struct tern_sock *sk)
 {
 	(void)st;
-	for (struct tern_epitem *it = sk->epitems; it; it = it->sk_next)
+	for (struct tern_epitem *it = tern__sk_epitems(sk); it; it = it->sk_next)
 		ready_push(it->ep, it);
 }
 
@@ -126,7 +126,7 @@ static void item_free(struct tern_stack *st, struct tern_epitem *it)
 
 void tern__sock_epoll_detach(struct tern_stack *st, struct tern_sock *sk)
 {
-	while (sk->epitems)
+	while (tern__sk_epitems(sk))
 		item_free(st, sk->epitems);
 }
 

@@ -110,6 +110,8 @@ struct tern_txseg {
 #define SK_OVERFLOWED   0x200000 /* listener: last_overflow is set */
 #define SK_SYNFLOOD_WARNED 0x400000 /* listener: the SYN flood message was logged */
 #define SK_LINGER_WAIT  0x800000 /* close() with SO_LINGER > 0 waits for the FIN's ACK */
+#define SK_CHILD        0x1000000 /* a child not yet accepted: parent and acc_next
+				     hold the socket's shared words (struct tern_sock) */
 
 /* A connection's timers (Linux's icsk_retransmit_timer, icsk_delack_timer and
  * sk_timer), kept as three deadlines behind one wheel timer (timers.c). */
@@ -141,6 +143,35 @@ struct tern_listen_q {
 	int backlog;                    /* backlog' = min(backlog, somaxconn) */
 	tern_time last_overflow;        /* last time the SYN queue overflowed (cookies) */
 };
+
+/*
+ * Options few sockets set, kept apart (opts_pool) so that each socket carries one
+ * pointer for them. A socket that never set one points at tern__sk_opts_none, a
+ * constant block of the defaults (all zero), so reading needs no test; writing
+ * goes through tern__sk_opts(), which takes a block of the socket's own (and may
+ * fail: malloc, reported as -ENOMEM). A child copies its listener's block when
+ * that is not the default one (Linux copies the socket). Writing to
+ * tern__sk_opts_none faults (it is read-only).
+ *
+ * Sizes follow Linux's bounds: MAX_TCP_KEEPIDLE/KEEPINTVL 32767, MAX_TCP_KEEPCNT
+ * and MAX_TCP_SYNCNT 127, TCP_LINGER2 at most 120 s, DEFER_ACCEPT < 256.
+ */
+struct tern_sk_opts {
+	uint32_t linger_until;          /* end of a lingering close() (SK_LINGER_WAIT;
+					   tern__sk_ms): only with linger_s > 0, so
+					   only in a block of the socket's own */
+	int linger_s;                   /* SO_LINGER seconds when SK_LINGER */
+	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0 = off */
+	int16_t keepidle_s, keepintvl_s; /* 0 = the sysctl */
+	int16_t linger2_s;              /* TCP_LINGER2: 0 = tcp_fin_timeout, <0 = RST */
+	uint16_t user_mss;              /* TCP_MAXSEG before connect, 0 = none */
+	uint8_t keepcnt;                /* 0 = the sysctl */
+	uint8_t syncnt;                 /* 0 = tcp_syn_retries / tcp_synack_retries */
+	uint8_t defer_accept;           /* TCP_DEFER_ACCEPT in retransmission periods */
+	uint8_t ip_tos;                 /* TOS of the IP header (no option sets it yet) */
+};
+
+extern const struct tern_sk_opts tern__sk_opts_none;
 
 /*
  * What a connection needs only while data moves: its send and receive queues,
@@ -193,14 +224,22 @@ struct tern_xfer {
 	tern_seq psh_first;             /* first pending mark */
 	uint32_t psh_step;
 	uint16_t psh_count;             /* pending marks (0: none) */
-	uint8_t tail_psh;               /* the tail skb is marked */
-	uint8_t rack_advanced;          /* a delivery since the last loss check */
+	/* Flags as single bits sharing one byte, so that the block ends within its
+	 * third cache line (the assertion below); all are only ever 0 or 1. */
+	uint8_t tail_psh : 1;           /* the tail skb is marked */
+	uint8_t rack_advanced : 1;      /* a delivery since the last loss check */
 	/* D-SACK (RFC 2883) for the next ACK; the SACK blocks live in `ooo` */
-	uint8_t dsack;                  /* dsack_block goes first in the next ACK */
-	uint8_t ooo_fin;                /* a FIN arrived beyond rcv_nxt, at ooo_fin_seq */
+	uint8_t dsack : 1;              /* dsack_block goes first in the next ACK */
+	uint8_t ooo_fin : 1;            /* a FIN arrived beyond rcv_nxt, at ooo_fin_seq */
 	struct tern_sack_block dsack_block;
 	tern_seq ooo_fin_seq;
 };
+
+/* Three cache lines. A pool's chunk starts on a line and its objects follow one
+ * another, so a size that is a multiple of the line keeps every block on lines of
+ * its own; a block of any other size would straddle one more. */
+_Static_assert(sizeof(struct tern_xfer) <= 192 && sizeof(struct tern_xfer) % 64 == 0,
+	       "struct tern_xfer: at most three cache lines, and a whole number of them");
 
 extern const struct tern_xfer tern__xfer_none;
 
@@ -212,20 +251,28 @@ struct tern_sock {
 	uint32_t laddr, raddr;          /* host order; laddr 0 = wildcard */
 	uint16_t lport, rport;
 	uint8_t state;
-	uint8_t ip_tos;
+	uint8_t soft_err;
 	uint16_t ip_id;                 /* next IP ID (connected sockets, Linux inet_id) */
 	int fd;                         /* -1 once orphaned or for an unaccepted child */
 	uint32_t flags;                 /* SK_* */
-	uint8_t err;                    /* pending SO_ERROR (a positive errno: all are
-					   below 256) */
-	uint8_t soft_err;
-	uint16_t user_mss;              /* TCP_MAXSEG before connect, 0 = none */
-	uint32_t ts_offset;             /* added to our ms clock for TSval (spec §7.2) */
+	const struct tern_sk_opts *opts; /* rare options (see above) */
 
-	/* ---- listener, and a child on its accept queue */
-	struct tern_listen_q *lq;       /* a listener's queues (from its first listen()) */
-	struct tern_sock *parent;       /* the listener of a child not yet accepted */
-	struct tern_sock *acc_next;     /* next child on that accept queue */
+	/* ---- a child not yet accepted, or else a socket the user holds (SK_CHILD
+	 * says which). The child has no descriptor, so no epoll registration and
+	 * no listen(); the user's socket never has a listener. Read parent through
+	 * tern__sk_parent and epitems through tern__sk_epitems, which check. */
+	union {
+		struct {
+			struct tern_listen_q *lq;       /* a listener's queues (from its
+							   first listen()) */
+			struct tern_epitem *epitems;    /* epoll registrations watching
+							   this socket */
+		};
+		struct {
+			struct tern_sock *parent;       /* the listener of the child */
+			struct tern_sock *acc_next;     /* next child on that accept queue */
+		};
+	};
 
 	/* ---- buffers, scoreboard and loss recovery while data moves (see above) */
 	struct tern_xfer *xfer;
@@ -255,9 +302,8 @@ struct tern_sock {
 	uint16_t mss_cache;             /* payload bytes per full segment we send */
 
 	/* ---- timestamps (RFC 7323) */
+	uint32_t ts_offset;             /* added to our ms clock for TSval (spec §7.2) */
 	uint32_t ts_recent;             /* peer's TSval to echo */
-	uint32_t rcv_rtt_x8_us;         /* receiver's RTT estimate, << 3 (Linux's
-					   rcv_rtt_est.rtt_us); 0: none */
 	tern_time ts_recent_stamp;      /* when ts_recent was set (ns); 0 = never */
 
 	/* ---- RTT, RTO, congestion */
@@ -303,30 +349,46 @@ struct tern_sock {
 	tern_seq rcv_rtt_seq;           /* the per-window RTT sample ends when rcv_nxt
 					   reaches this ... */
 	uint32_t rcv_rtt_time;          /* ... having begun then (tern__sk_us); 0: none */
-
-	/* ---- per-socket options */
-	/* (sized by Linux's bounds: MAX_TCP_KEEPIDLE/KEEPINTVL 32767, MAX_TCP_KEEPCNT
-	 * and MAX_TCP_SYNCNT 127, TCP_LINGER2 at most 120 s, DEFER_ACCEPT < 256) */
-	uint32_t linger_until;          /* end of a lingering close() (SK_LINGER_WAIT;
-					   tern__sk_ms) */
-	int linger_s;                   /* SO_LINGER seconds when SK_LINGER */
-	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0 = off */
-	int16_t keepidle_s, keepintvl_s; /* 0 = the sysctl */
-	int16_t linger2_s;              /* TCP_LINGER2: 0 = tcp_fin_timeout, <0 = RST */
-	uint8_t keepcnt;                /* 0 = the sysctl */
-	uint8_t syncnt;                 /* 0 = tcp_syn_retries / tcp_synack_retries */
-	uint8_t defer_accept;           /* TCP_DEFER_ACCEPT in retransmission periods */
+	uint32_t rcv_rtt_x8_us;         /* receiver's RTT estimate, << 3 (Linux's
+					   rcv_rtt_est.rtt_us); 0: none */
 
 	/* ---- timers (timers.c): three deadlines, one wheel timer at the earliest */
 	uint8_t timer_armed;            /* bit 1 << kind for each armed deadline */
 	uint8_t timer_order;            /* the kinds in the order they were last armed */
 	uint8_t rtx_kind;               /* RTX_*: what the TERN_SKT_RTX deadline is for */
+	uint8_t err;                    /* pending SO_ERROR (a positive errno: all are
+					   below 256); here to fill padding */
 	uint32_t timer_due[TERN_SKT_KINDS]; /* wheel tick of each armed deadline, low 32 bits */
 	struct tern_timer timer;
-
-	/* ---- readiness */
-	struct tern_epitem *epitems;    /* epoll registrations watching this socket */
 };
+
+/* Seven cache lines, and a whole number of them so that every socket of the pool
+ * starts on a line (as for struct tern_xfer). */
+_Static_assert(sizeof(struct tern_sock) <= 448 && sizeof(struct tern_sock) % 64 == 0,
+	       "struct tern_sock: at most seven cache lines, and a whole number of them");
+
+/* The listener of a child not yet accepted; NULL for any other socket. */
+static inline struct tern_sock *tern__sk_parent(const struct tern_sock *sk)
+{
+	return (sk->flags & SK_CHILD) ? sk->parent : NULL;
+}
+
+/* The epoll registrations watching the socket (none for a child not yet
+ * accepted, whose words hold its accept-queue link instead). */
+static inline struct tern_epitem *tern__sk_epitems(const struct tern_sock *sk)
+{
+	return (sk->flags & SK_CHILD) ? NULL : sk->epitems;
+}
+
+/* The listener's queues, or NULL (never listened, or a child). */
+static inline struct tern_listen_q *tern__sk_lq(const struct tern_sock *sk)
+{
+	return (sk->flags & SK_CHILD) ? NULL : sk->lq;
+}
+
+/* The socket's own options block, taken (a copy of the defaults) on first use;
+ * NULL when memory runs out. */
+struct tern_sk_opts *tern__sk_opts(struct tern_stack *st, struct tern_sock *sk);
 
 /* Linux's TCP_FASTRETRANS_THRESH: duplicate ACKs that start fast retransmit. */
 #define TERN_TCP_FASTRETRANS_THRESH 3
@@ -482,6 +544,7 @@ struct tern_tcp_tables {
 	struct tern_pool ooo_pool;      /* out-of-order queues, only while data waits */
 	struct tern_pool xfer_pool;     /* transfer blocks, only while data moves */
 	struct tern_pool listen_pool;   /* listeners' queues */
+	struct tern_pool opts_pool;     /* rare options, only for sockets that set them */
 	struct tern_req_table *reqs;    /* the SYN queues' requests (reqsk.c) */
 	struct tern_tw_table *tws;      /* time-wait entries (tw.c) */
 	uint32_t orphans;

@@ -64,7 +64,7 @@ void tern__tcp_set_state(struct tern_stack *st, struct tern_sock *sk, int state)
  * listener. */
 static void unlink_from_parent(struct tern_sock *sk)
 {
-	struct tern_sock *lsk = sk->parent;
+	struct tern_sock *lsk = tern__sk_parent(sk);
 
 	if (!lsk)
 		return;
@@ -84,6 +84,8 @@ static void unlink_from_parent(struct tern_sock *sk)
 		}
 		sk->flags &= ~SK_ACCQ;
 	}
+	/* The words become the user's socket's: no listener, no registration. */
+	sk->flags &= ~SK_CHILD;
 	sk->parent = NULL;
 	sk->acc_next = NULL;
 }
@@ -118,7 +120,7 @@ void tern__tcp_done(struct tern_stack *st, struct tern_sock *sk)
 		 * change took it out of the connection hash, and tern__sock_free
 		 * stops its timers. */
 		tern__sk_xfer_trim(st, sk);
-		if (sk->parent)
+		if (tern__sk_parent(sk))
 			unlink_from_parent(sk);
 		release(st, sk);
 		return;
@@ -126,7 +128,7 @@ void tern__tcp_done(struct tern_stack *st, struct tern_sock *sk)
 	tern__tcp_clear_timers(st, sk);
 	tern__sk_xfer_trim(st, sk);
 	sk->flags |= SK_SHUT_RD | SK_SHUT_WR;
-	if (sk->parent)
+	if (tern__sk_parent(sk))
 		unlink_from_parent(sk);
 }
 
@@ -146,7 +148,7 @@ void tern__tcp_reset(struct tern_stack *st, struct tern_sock *sk)
 		sk->err = TERN_ECONNRESET;
 		break;
 	}
-	if (sk->state == TERN_TCP_SYN_RECV && sk->parent)
+	if (sk->state == TERN_TCP_SYN_RECV && tern__sk_parent(sk))
 		tern__count(st, TERN_CTR_TcpExtEmbryonicRsts);
 	if (tern__sk_has_xfer(sk))
 		tern__stream_clear(&sk->xfer->sndq, &st->tcp->chunk_pool);
@@ -158,7 +160,7 @@ void tern__tcp_reset(struct tern_stack *st, struct tern_sock *sk)
 void tern__tcp_established(struct tern_stack *st, struct tern_sock *sk)
 {
 	struct tern_cc_conn c = { .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt };
-	struct tern_sock *lsk = sk->parent;
+	struct tern_sock *lsk = tern__sk_parent(sk);
 
 	tern__tcp_set_state(st, sk, TERN_TCP_ESTABLISHED);
 	tern__tcp_init_buffer_space(st, sk);
@@ -624,7 +626,7 @@ static int close_finish(struct tern_stack *st, struct tern_sock *sk, int fd)
 bool tern__tcp_linger_done(const struct tern_stack *st, const struct tern_sock *sk)
 {
 	return (sk->state != TERN_TCP_FIN_WAIT1 && sk->state != TERN_TCP_CLOSING && sk->state != TERN_TCP_LAST_ACK) ||
-	       (int32_t)(tern__sk_ms(st) - sk->linger_until) >= 0;
+	       (int32_t)(tern__sk_ms(st) - sk->opts->linger_until) >= 0;
 }
 
 int tern_close(struct tern_stack *st, int fd)
@@ -668,7 +670,7 @@ int tern_close(struct tern_stack *st, int fd)
 		tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
 		tern__tcp_send_active_reset(st, sk);
 		tern__count(st, TERN_CTR_TcpExtTCPAbortOnClose);
-	} else if ((sk->flags & SK_LINGER) && sk->linger_s == 0) {
+	} else if ((sk->flags & SK_LINGER) && sk->opts->linger_s == 0) {
 		/* 5. SO_LINGER with zero time: abort. */
 		abort_linger0(st, sk);
 	} else if (close_state(st, sk)) {
@@ -677,10 +679,12 @@ int tern_close(struct tern_stack *st, int fd)
 		 * answers -EINPROGRESS, keeps the descriptor (poll says POLLHUP when the
 		 * wait is over) and finishes on the next tern_close. */
 		send_fin(st, sk);
-		if ((sk->flags & SK_LINGER) && sk->linger_s > 0) {
-			/* Rounded up: the wait is never shorter than asked. */
-			sk->linger_until = (uint32_t)((st->now + (tern_time)sk->linger_s * TERN_NS_PER_SEC +
-						       TERN_NS_PER_MS - 1) / TERN_NS_PER_MS) + 1;
+		if ((sk->flags & SK_LINGER) && sk->opts->linger_s > 0) {
+			/* Rounded up: the wait is never shorter than asked. A nonzero
+			 * linger_s lives only in a block of the socket's own. */
+			struct tern_sk_opts *o = (struct tern_sk_opts *)sk->opts;
+			o->linger_until = (uint32_t)((st->now + (tern_time)o->linger_s * TERN_NS_PER_SEC +
+						      TERN_NS_PER_MS - 1) / TERN_NS_PER_MS) + 1;
 			if (!tern__tcp_linger_done(st, sk)) {
 				sk->flags |= SK_LINGER_WAIT;
 				return -TERN_EINPROGRESS;

@@ -76,12 +76,15 @@ static int set_sol_socket(struct tern_stack *st, struct tern_sock *sk, int name,
 		if (len < sizeof(l))
 			return -TERN_EINVAL;
 		memcpy(&l, optval, sizeof(l));
+		struct tern_sk_opts *o = tern__sk_opts(st, sk);
+		if (!o)
+			return -TERN_ENOMEM;
 		if (l.l_onoff) {
 			sk->flags |= SK_LINGER;
-			sk->linger_s = l.l_linger < 0 ? 0 : l.l_linger;
+			o->linger_s = l.l_linger < 0 ? 0 : l.l_linger;
 		} else {
 			sk->flags &= ~SK_LINGER;
-			sk->linger_s = 0;
+			o->linger_s = 0;
 		}
 		return 0;
 	}
@@ -109,6 +112,8 @@ static int set_sol_socket(struct tern_stack *st, struct tern_sock *sk, int name,
 static int set_sol_tcp(struct tern_stack *st, struct tern_sock *sk, int name, int val, const void *optval,
 		       size_t len)
 {
+	struct tern_sk_opts *o;   /* the socket's own options block, taken once the value is valid */
+
 	switch (name) {
 	case TERN_TCP_NODELAY:
 		sk->flags = val ? sk->flags | SK_NODELAY : sk->flags & ~SK_NODELAY;
@@ -123,35 +128,49 @@ static int set_sol_tcp(struct tern_stack *st, struct tern_sock *sk, int name, in
 	case TERN_TCP_MAXSEG:
 		if (val && (val < TCP_MIN_MSS || val > MAX_TCP_WINDOW))
 			return -TERN_EINVAL;
-		sk->user_mss = (uint16_t)val;
+		if (!(o = tern__sk_opts(st, sk)))
+			return -TERN_ENOMEM;
+		o->user_mss = (uint16_t)val;
 		return 0;
 	case TERN_TCP_KEEPIDLE:
 		if (val < 1 || val > MAX_TCP_KEEPIDLE)
 			return -TERN_EINVAL;
-		sk->keepidle_s = (int16_t)val;
+		if (!(o = tern__sk_opts(st, sk)))
+			return -TERN_ENOMEM;
+		o->keepidle_s = (int16_t)val;
 		if (sk->state == TERN_TCP_ESTABLISHED || sk->state == TERN_TCP_CLOSE_WAIT)
 			tern__tcp_arm_keepalive(st, sk);
 		return 0;
 	case TERN_TCP_KEEPINTVL:
 		if (val < 1 || val > MAX_TCP_KEEPINTVL)
 			return -TERN_EINVAL;
-		sk->keepintvl_s = (int16_t)val;
+		if (!(o = tern__sk_opts(st, sk)))
+			return -TERN_ENOMEM;
+		o->keepintvl_s = (int16_t)val;
 		return 0;
 	case TERN_TCP_KEEPCNT:
 		if (val < 1 || val > MAX_TCP_KEEPCNT)
 			return -TERN_EINVAL;
-		sk->keepcnt = (uint8_t)val;
+		if (!(o = tern__sk_opts(st, sk)))
+			return -TERN_ENOMEM;
+		o->keepcnt = (uint8_t)val;
 		return 0;
 	case TERN_TCP_SYNCNT:
 		if (val < 1 || val > MAX_TCP_SYNCNT)
 			return -TERN_EINVAL;
-		sk->syncnt = (uint8_t)val;
+		if (!(o = tern__sk_opts(st, sk)))
+			return -TERN_ENOMEM;
+		o->syncnt = (uint8_t)val;
 		return 0;
 	case TERN_TCP_LINGER2:
-		sk->linger2_s = (int16_t)(val < 0 ? -1 : TERN_MIN(val, TCP_FIN_TIMEOUT_MAX_S));
+		if (!(o = tern__sk_opts(st, sk)))
+			return -TERN_ENOMEM;
+		o->linger2_s = (int16_t)(val < 0 ? -1 : TERN_MIN(val, TCP_FIN_TIMEOUT_MAX_S));
 		return 0;
 	case TERN_TCP_DEFER_ACCEPT:
-		sk->defer_accept = (uint8_t)secs_to_retrans(val);
+		if (!(o = tern__sk_opts(st, sk)))
+			return -TERN_ENOMEM;
+		o->defer_accept = (uint8_t)secs_to_retrans(val);
 		return 0;
 	case TERN_TCP_QUICKACK:
 		/* 0: interactive mode (delay ACKs), undone by the next delayed-ACK
@@ -173,7 +192,9 @@ static int set_sol_tcp(struct tern_stack *st, struct tern_sock *sk, int name, in
 	case TERN_TCP_USER_TIMEOUT:
 		if (val < 0)
 			return -TERN_EINVAL;
-		sk->user_timeout_ms = (uint32_t)val;
+		if (!(o = tern__sk_opts(st, sk)))
+			return -TERN_ENOMEM;
+		o->user_timeout_ms = (uint32_t)val;
 		return 0;
 	case TERN_TCP_CONGESTION: {
 		char name_buf[16];
@@ -255,7 +276,7 @@ int tern_getsockopt(struct tern_stack *st, int fd, int level, int name, void *va
 			return put_int(val, len, e);
 		}
 		case TERN_SO_LINGER: {
-			struct tern_linger l = { !!(sk->flags & SK_LINGER), sk->linger_s };
+			struct tern_linger l = { !!(sk->flags & SK_LINGER), sk->opts->linger_s };
 			size_t n = TERN_MIN(*len, sizeof(l));
 			memcpy(val, &l, n);
 			*len = n;
@@ -277,24 +298,25 @@ int tern_getsockopt(struct tern_stack *st, int fd, int level, int name, void *va
 			tern__tcp_push(st, sk);   /* refreshes mss_cache */
 			v = sk->mss_cache;
 		}
-		if (sk->user_mss && (sk->state == TERN_TCP_CLOSE || sk->state == TERN_TCP_LISTEN))
-			v = sk->user_mss;
+		if (sk->opts->user_mss && (sk->state == TERN_TCP_CLOSE || sk->state == TERN_TCP_LISTEN))
+			v = sk->opts->user_mss;
 		return put_int(val, len, v);
 	}
 	case TERN_TCP_KEEPIDLE:
-		return put_int(val, len, sk->keepidle_s ? sk->keepidle_s : (int)st->sys.tcp_keepalive_time);
+		return put_int(val, len, sk->opts->keepidle_s ? sk->opts->keepidle_s : (int)st->sys.tcp_keepalive_time);
 	case TERN_TCP_KEEPINTVL:
-		return put_int(val, len, sk->keepintvl_s ? sk->keepintvl_s : (int)st->sys.tcp_keepalive_intvl);
+		return put_int(val, len,
+			       sk->opts->keepintvl_s ? sk->opts->keepintvl_s : (int)st->sys.tcp_keepalive_intvl);
 	case TERN_TCP_KEEPCNT:
-		return put_int(val, len, sk->keepcnt ? sk->keepcnt : (int)st->sys.tcp_keepalive_probes);
+		return put_int(val, len, sk->opts->keepcnt ? sk->opts->keepcnt : (int)st->sys.tcp_keepalive_probes);
 	case TERN_TCP_SYNCNT:
-		return put_int(val, len, sk->syncnt ? sk->syncnt : (int)st->sys.tcp_syn_retries);
+		return put_int(val, len, sk->opts->syncnt ? sk->opts->syncnt : (int)st->sys.tcp_syn_retries);
 	case TERN_TCP_LINGER2:
-		return put_int(val, len, sk->linger2_s < 0 ? -1 : sk->linger2_s ? sk->linger2_s
+		return put_int(val, len, sk->opts->linger2_s < 0 ? -1 : sk->opts->linger2_s ? sk->opts->linger2_s
 										  : (int)st->sys.tcp_fin_timeout);
-	case TERN_TCP_DEFER_ACCEPT: return put_int(val, len, retrans_to_secs(sk->defer_accept));
+	case TERN_TCP_DEFER_ACCEPT: return put_int(val, len, retrans_to_secs(sk->opts->defer_accept));
 	case TERN_TCP_QUICKACK: return put_int(val, len, !sk->pingpong);
-	case TERN_TCP_USER_TIMEOUT: return put_int(val, len, (int)sk->user_timeout_ms);
+	case TERN_TCP_USER_TIMEOUT: return put_int(val, len, (int)sk->opts->user_timeout_ms);
 	case TERN_TCP_WINDOW_CLAMP: return put_int(val, len, (int)sk->window_clamp);
 	case TERN_TCP_CONGESTION: {
 		const char *n = sk->cc.ops ? sk->cc.ops->name : "";

@@ -113,6 +113,14 @@ void tern__stream_put_chunk(struct tern_stream *s, struct tern_pool *pool, struc
 	link_tail(s, c);
 }
 
+/* The absolute position of the cursor's chunk (s->cur set). The cursor is never
+ * behind front nor more than len (< 2^31) past it, so its distance from front is
+ * the difference of the low 32 bits, taken modulo 2^32. */
+static inline uint64_t cursor_pos(const struct tern_stream *s)
+{
+	return s->front + (uint32_t)(s->cur_pos - (uint32_t)s->front);
+}
+
 /* The chunk holding absolute position `target` (which must be held), with the
  * absolute position of its first valid byte in *pos. Starts from the cursor when
  * the cursor is not past the target, and leaves the cursor on the chunk found. */
@@ -120,9 +128,9 @@ static struct tern_chunk *locate(struct tern_stream *s, uint64_t target, uint64_
 {
 	struct tern_chunk *c = s->head;
 	uint64_t p = s->front;
-	if (s->cur && s->cur_pos <= target) {
+	if (s->cur && cursor_pos(s) <= target) {
 		c = s->cur;
-		p = s->cur_pos;
+		p = cursor_pos(s);
 	}
 	while (target - p >= tern__chunk_len(c)) {
 		p += tern__chunk_len(c);
@@ -131,7 +139,7 @@ static struct tern_chunk *locate(struct tern_stream *s, uint64_t target, uint64_
 		TERN_ASSERT(c != NULL);
 	}
 	s->cur = c;
-	s->cur_pos = p;
+	s->cur_pos = (uint32_t)p;
 	*pos = p;
 	return c;
 }
@@ -144,9 +152,9 @@ size_t tern__stream_peek(struct tern_stream *s, size_t off, void *out, size_t le
 	uint64_t target = s->front + off;
 	struct tern_chunk *c = s->head;
 	uint64_t pos = s->front;
-	if (s->cur && s->cur_pos <= target) {
+	if (s->cur && cursor_pos(s) <= target) {
 		c = s->cur;
-		pos = s->cur_pos;
+		pos = cursor_pos(s);
 	}
 	size_t first = (size_t)(target - pos) + len;
 	if (first < tern__chunk_len(c) || (first == tern__chunk_len(c) && !c->next)) {
@@ -154,7 +162,7 @@ size_t tern__stream_peek(struct tern_stream *s, size_t off, void *out, size_t le
 		 * is): one copy, and the cursor left where the loop below leaves it. */
 		memcpy(out, c->data + c->lo + (target - pos), len);
 		s->cur = c;
-		s->cur_pos = pos;
+		s->cur_pos = (uint32_t)pos;
 		return len;
 	}
 	c = locate(s, target, &pos);
@@ -177,7 +185,7 @@ size_t tern__stream_peek(struct tern_stream *s, size_t off, void *out, size_t le
 		}
 	}
 	s->cur = c;
-	s->cur_pos = pos;
+	s->cur_pos = (uint32_t)pos;
 	return done;
 }
 
@@ -206,7 +214,7 @@ size_t tern__stream_consume(struct tern_stream *s, struct tern_pool *pool, size_
 			 * positions, so a cursor on it just moves its start. */
 			h->lo = (uint16_t)(h->lo + left);
 			if (s->cur == h)
-				s->cur_pos += left;
+				s->cur_pos += (uint32_t)left;
 			s->front += left;
 			s->len -= left;
 			break;
@@ -258,7 +266,7 @@ bool tern__stream_check(const struct tern_stream *s)
 		if (c->lo >= c->hi || c->hi > TERN_CHUNK_DATA)
 			return false; /* no empty chunk is ever kept */
 		if (c == s->cur) {
-			if (s->cur_pos != pos)
+			if (s->cur_pos != (uint32_t)pos)
 				return false;
 			cursor_seen = true;
 		}

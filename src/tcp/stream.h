@@ -68,9 +68,16 @@ struct tern_stream {
 	uint32_t nchunks;               /* chunks held */
 	uint64_t front;                 /* absolute position of the first byte held */
 	struct tern_chunk *cur;         /* cursor: a chunk of the list, or NULL */
-	uint64_t cur_pos;               /* absolute position of cur's first valid byte */
+	uint32_t cur_pos;               /* low 32 bits of the absolute position of cur's
+					   first valid byte: it lies in [front, front + len],
+					   under 2^31 past front, so front and these bits
+					   give it back whole (stream.c's cursor_pos) */
 	uint32_t hops;                  /* chunk-to-chunk steps taken by lookups (for tests) */
 };
+
+/* Two of them sit in every transfer block (tcp/sock.h), which must stay within
+ * three cache lines. */
+_Static_assert(sizeof(struct tern_stream) <= 48, "struct tern_stream grew past 48 bytes");
 
 /* Prepares `p` as a chunk pool: objects of TERN_CHUNK_BYTES, at most `max_chunks`
  * in use at once (0: no ceiling). Allocates nothing. */

@@ -48,6 +48,7 @@ int tern__tcp_init(struct tern_stack *st)
 	tern__pool_init(&t->ooo_pool, sizeof(struct tern_ooo), 0, 0);
 	tern__pool_init(&t->xfer_pool, sizeof(struct tern_xfer), 0, 0);
 	tern__pool_init(&t->listen_pool, sizeof(struct tern_listen_q), 16, 0);
+	tern__pool_init(&t->opts_pool, sizeof(struct tern_sk_opts), 16, 0);
 	for (int i = 0; i < TERN_PERTURB_SIZE; i++)
 		t->perturb[i] = tern__prng_u32(&st->prng);
 	st->tcp = t;
@@ -80,6 +81,7 @@ void tern__tcp_fini(struct tern_stack *st)
 	tern__pool_destroy(&t->ooo_pool);
 	tern__pool_destroy(&t->xfer_pool);
 	tern__pool_destroy(&t->listen_pool);
+	tern__pool_destroy(&t->opts_pool);
 	for (int i = 0; i < t->nfds; i++)
 		if (tern__fd_kind(t, i) == FD_EPOLL)
 			free(tern__fd_obj(t, i));
@@ -221,6 +223,7 @@ struct tern_sock *tern__sock_alloc(struct tern_stack *st)
 	sk->state = TERN_TCP_CLOSE;
 	sk->scaling_ratio = TERN_TCP_DEFAULT_SCALING_RATIO;
 	sk->xfer = (struct tern_xfer *)&tern__xfer_none;
+	sk->opts = &tern__sk_opts_none;
 	tern__rtt_init(&sk->rtt);
 	tern__tcp_timers_init(sk);
 	return sk;
@@ -236,9 +239,25 @@ void tern__sock_free(struct tern_stack *st, struct tern_sock *sk)
 	xfer_release(st, sk);
 	if (sk->flags & SK_BOUND)
 		tern__port_unbind(st, sk);
-	if (sk->lq)
+	if (tern__sk_lq(sk))
 		tern__pool_put(&t->listen_pool, sk->lq);
+	if (sk->opts != &tern__sk_opts_none)
+		tern__pool_put(&t->opts_pool, (void *)sk->opts);
 	tern__pool_put(&t->sock_pool, sk);
+}
+
+const struct tern_sk_opts tern__sk_opts_none = { 0 };
+
+struct tern_sk_opts *tern__sk_opts(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (sk->opts != &tern__sk_opts_none)
+		return (struct tern_sk_opts *)sk->opts;
+	struct tern_sk_opts *o = tern__pool_get(&st->tcp->opts_pool);
+	if (!o)
+		return NULL;
+	*o = tern__sk_opts_none;
+	sk->opts = o;
+	return o;
 }
 
 struct tern_ooo *tern__sk_ooo_get(struct tern_stack *st, struct tern_sock *sk)

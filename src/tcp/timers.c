@@ -45,7 +45,8 @@ static uint32_t rto_min_us(const struct tern_stack *st)
 /* tcp_fin_time: TCP_LINGER2 or tcp_fin_timeout, at least 3.5 RTO. */
 static tern_time fin_time(const struct tern_stack *st, const struct tern_sock *sk)
 {
-	tern_time tmo = (tern_time)(sk->linger2_s ? sk->linger2_s : st->sys.tcp_fin_timeout) * TERN_NS_PER_SEC;
+	tern_time tmo = (tern_time)(sk->opts->linger2_s ? sk->opts->linger2_s : st->sys.tcp_fin_timeout) *
+			TERN_NS_PER_SEC;
 	tern_time rto = (tern_time)tern__rtt_rto_us(&sk->rtt) * TERN_NS_PER_US;
 	return TERN_MAX(tmo, rto * 7 / 2);
 }
@@ -98,7 +99,7 @@ static bool budget_spent(struct tern_stack *st, const struct tern_sock *sk, unsi
 
 	if (!sk->retransmits)
 		return false;
-	budget = sk->user_timeout_ms ? (uint64_t)sk->user_timeout_ms * 1000u
+	budget = sk->opts->user_timeout_ms ? (uint64_t)sk->opts->user_timeout_ms * 1000u
 				     : tern__timeout_budget_us(boundary, base_us, rto_max_us(st));
 	return st->now - sk->retrans_stamp >= us(budget);
 }
@@ -140,7 +141,7 @@ static bool write_timeout(struct tern_stack *st, struct tern_sock *sk)
 	bool expired;
 
 	if (sk->state == TERN_TCP_SYN_SENT || sk->state == TERN_TCP_SYN_RECV) {
-		unsigned retries = sk->syncnt ? (unsigned)sk->syncnt : (unsigned)st->sys.tcp_syn_retries;
+		unsigned retries = sk->opts->syncnt ? (unsigned)sk->opts->syncnt : (unsigned)st->sys.tcp_syn_retries;
 		unsigned max = retries;
 		if (sk->state == TERN_TCP_SYN_SENT)
 			max += (unsigned)st->sys.tcp_syn_linear_timeouts;
@@ -329,12 +330,13 @@ void tern__tcp_arm_delack(struct tern_stack *st, struct tern_sock *sk)
 
 static tern_time keepalive_time(const struct tern_stack *st, const struct tern_sock *sk)
 {
-	return (tern_time)(sk->keepidle_s ? sk->keepidle_s : st->sys.tcp_keepalive_time) * TERN_NS_PER_SEC;
+	return (tern_time)(sk->opts->keepidle_s ? sk->opts->keepidle_s : st->sys.tcp_keepalive_time) * TERN_NS_PER_SEC;
 }
 
 static tern_time keepalive_intvl(const struct tern_stack *st, const struct tern_sock *sk)
 {
-	return (tern_time)(sk->keepintvl_s ? sk->keepintvl_s : st->sys.tcp_keepalive_intvl) * TERN_NS_PER_SEC;
+	return (tern_time)(sk->opts->keepintvl_s ? sk->opts->keepintvl_s : st->sys.tcp_keepalive_intvl) *
+	       TERN_NS_PER_SEC;
 }
 
 void tern__tcp_arm_keepalive(struct tern_stack *st, struct tern_sock *sk)
@@ -353,7 +355,7 @@ static void keepalive_fire(struct tern_stack *st, struct tern_sock *sk)
 {
 	tern_time idle = tern__sk_ms_age(st, sk->rcv_tstamp);
 	tern_time next;
-	int probes = sk->keepcnt ? sk->keepcnt : (int)st->sys.tcp_keepalive_probes;
+	int probes = sk->opts->keepcnt ? sk->opts->keepcnt : (int)st->sys.tcp_keepalive_probes;
 
 	if (!(sk->flags & SK_KEEPALIVE) || sk->state == TERN_TCP_CLOSE || sk->state == TERN_TCP_SYN_SENT)
 		return;
@@ -361,9 +363,10 @@ static void keepalive_fire(struct tern_stack *st, struct tern_sock *sk)
 	if (sk->xfer->packets_out || tern__tcp_unsent(sk) != 0) {
 		next = keepalive_time(st, sk);
 	} else if (idle >= keepalive_time(st, sk)) {
-		bool user_out = sk->user_timeout_ms && idle >= (tern_time)sk->user_timeout_ms * TERN_NS_PER_MS &&
+		bool user_out = sk->opts->user_timeout_ms &&
+				idle >= (tern_time)sk->opts->user_timeout_ms * TERN_NS_PER_MS &&
 				sk->probes_out > 0;
-		if (user_out || (!sk->user_timeout_ms && sk->probes_out >= probes)) {
+		if (user_out || (!sk->opts->user_timeout_ms && sk->probes_out >= probes)) {
 			tern__tcp_send_active_reset(st, sk);
 			write_err(st, sk);
 			return;
@@ -384,7 +387,7 @@ static void ka_fire(struct tern_stack *st, struct tern_sock *sk)
 	if (sk->state == TERN_TCP_FIN_WAIT2 && (sk->flags & SK_ORPHAN)) {
 		/* Linux's tcp_keepalive_timer for an orphan in FIN_WAIT2 (spec §6.4). */
 		tern_time rest = fin_time(st, sk) - TERN_TCP_TIMEWAIT_NS;
-		if (sk->linger2_s >= 0 && rest > 0) {
+		if (sk->opts->linger2_s >= 0 && rest > 0) {
 			tern__tw_enter(st, sk, TERN_TCP_FIN_WAIT2, rest);
 		} else {
 			tern__tcp_send_active_reset(st, sk);
@@ -405,7 +408,7 @@ void tern__tcp_orphan_fin_wait2(struct tern_stack *st, struct tern_sock *sk, boo
 {
 	tern_time tmo = fin_time(st, sk);
 
-	if (sk->linger2_s < 0) {
+	if (sk->opts->linger2_s < 0) {
 		tern__count(st, TERN_CTR_TcpExtTCPAbortOnLinger);
 		tern__tcp_send_active_reset(st, sk);
 		tern__tcp_done(st, sk);
