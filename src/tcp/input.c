@@ -320,7 +320,7 @@ static bool fin_acked(struct tern_stack *st, struct tern_sock *sk, bool seg_fin)
 		tern__tcp_set_state(st, sk, TERN_TCP_FIN_WAIT2);
 		if (!(sk->flags & SK_ORPHAN))
 			break;
-		if (seg_fin && sk->linger2_s >= 0)
+		if (seg_fin && sk->opts->linger2_s >= 0)
 			return true;
 		tern__tcp_orphan_fin_wait2(st, sk, seg_fin);
 		break;
