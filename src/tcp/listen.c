@@ -177,6 +177,9 @@ static bool acceptq_full(const struct tern_sock *lsk)
 	return lsk->lq->acc_len > (uint32_t)lsk->lq->backlog;
 }
 
+/* create_child compares options blocks with memcmp: their fields fill them. */
+_Static_assert(sizeof(struct tern_sk_opts) == 3 * 4 + 4 * 2 + 4, "struct tern_sk_opts has padding");
+
 /* Linux's tcp_v4_syn_recv_sock + tcp_child_process: a connection socket from a
  * completed handshake, which then takes the final ACK itself (moving to
  * ESTABLISHED and onto the accept queue, and queueing any data it carries). */
@@ -187,16 +190,23 @@ static struct tern_sock *create_child(struct tern_stack *st, struct tern_sock *l
 
 	if (!sk)
 		return NULL;
-	/* Children inherit the listener's options (Linux copies the socket): a
-	 * listener that set none shares the defaults with them. */
+	/* Children inherit the listener's options (Linux copies the socket), all but
+	 * two: a lingering close() is the listener's own, and TCP_DEFER_ACCEPT lives
+	 * in Linux's accept queue, which the clone starts empty (getsockopt on an
+	 * accepted socket reads 0). A child left with nothing but defaults shares
+	 * them, as a listener that set none does. */
 	if (lsk->opts != &tern__sk_opts_none) {
-		struct tern_sk_opts *o = tern__sk_opts(st, sk);
-		if (!o) {
-			tern__sock_free(st, sk);
-			return NULL;
+		struct tern_sk_opts inherit = *lsk->opts;
+		inherit.linger_until = 0;
+		inherit.defer_accept = 0;
+		if (memcmp(&inherit, &tern__sk_opts_none, sizeof(inherit)) != 0) {
+			struct tern_sk_opts *o = tern__sk_opts(st, sk);
+			if (!o) {
+				tern__sock_free(st, sk);
+				return NULL;
+			}
+			*o = inherit;
 		}
-		*o = *lsk->opts;
-		o->linger_until = 0;   /* the listener's close, not an option */
 	}
 	sk->laddr = ip->dst;
 	sk->raddr = ip->src;
