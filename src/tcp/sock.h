@@ -149,8 +149,9 @@ struct tern_listen_q {
  * pointer for them. A socket that never set one points at tern__sk_opts_none, a
  * constant block of the defaults (all zero), so reading needs no test; writing
  * goes through tern__sk_opts(), which takes a block of the socket's own (and may
- * fail: malloc, reported as -ENOMEM). A child copies its listener's block when
- * that is not the default one (Linux copies the socket). Writing to
+ * fail: malloc, reported as -ENOMEM). A child inherits its listener's options
+ * but TCP_DEFER_ACCEPT and a lingering close (create_child, listen.c), taking a
+ * block only when that leaves it other than the defaults. Writing to
  * tern__sk_opts_none faults (it is read-only).
  *
  * Sizes follow Linux's bounds: MAX_TCP_KEEPIDLE/KEEPINTVL 32767, MAX_TCP_KEEPCNT
