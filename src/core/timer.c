@@ -98,10 +98,15 @@ static void timer_place(uint64_t expires, uint64_t now, unsigned *level, unsigne
 		*slot = digit_of(now, 0);
 		return;
 	}
-	unsigned top_bit = 63u - (unsigned)__builtin_clzll(expires ^ now);
-	unsigned l = top_bit / TERN_WHEEL_BITS;
-	if (l > TOP_LEVEL)
-		l = TOP_LEVEL; /* past the horizon: wait in the top level's ring */
+	/* The level of the highest differing bit: its digit, and past the horizon
+	 * the top level's ring. A table rather than a division by 6 and a cap. */
+	static const uint8_t level_of_bit[64] = {
+		0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3,
+		3, 3, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+		5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+	};
+	_Static_assert(TERN_WHEEL_BITS == 6 && TOP_LEVEL == 5, "the table is for 6 levels of 6 bits");
+	unsigned l = level_of_bit[63u - (unsigned)__builtin_clzll(expires ^ now)];
 	*level = l;
 	*slot = digit_of(expires, l);
 }

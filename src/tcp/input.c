@@ -455,7 +455,7 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, unsigned
 		}
 		struct tern_req *req = tern__req_lookup_hashed(st, hash, ip->dst, seg.dport, ip->src, seg.sport);
 		if (req) {
-			tern__req_rcv(st, req, ip, &seg);
+			tern__req_rcv(st, req, hash, ip, &seg);
 			return;
 		}
 		sk = tern__lhash_lookup(st, ip->dst, seg.dport);

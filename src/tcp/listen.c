@@ -496,14 +496,14 @@ void tern__listen_syn_reopen(struct tern_stack *st, struct tern_sock *lsk, const
 
 /* ------------------------------------------------------------ segments for a request */
 
-static void req_drop(struct tern_stack *st, struct tern_req *req)
+static void req_drop(struct tern_stack *st, struct tern_req *req, uint32_t hash)
 {
-	tern__req_remove(st, req);
+	tern__req_remove_hashed(st, req, hash);
 	tern__count(st, TERN_CTR_TcpExtEmbryonicRsts);
 }
 
 /* spec §5, steps 1 to 9, with §13.1 and §13.5. */
-void tern__req_rcv(struct tern_stack *st, struct tern_req *req, const struct tern_ipv4 *ip,
+void tern__req_rcv(struct tern_stack *st, struct tern_req *req, uint32_t hash, const struct tern_ipv4 *ip,
 		   const struct tern_tcp *seg)
 {
 	struct tern_sock *lsk = tern__req_listener(st, req);
@@ -515,7 +515,7 @@ void tern__req_rcv(struct tern_stack *st, struct tern_req *req, const struct ter
 	if (!lsk) {
 		/* Its listener is gone: the request goes, and the segment is answered as
 		 * one for no socket (spec §2.4). */
-		tern__req_remove(st, req);
+		tern__req_remove_hashed(st, req, hash);
 		tern__tcp_send_reset(st, ip, seg);
 		return;
 	}
@@ -569,13 +569,13 @@ void tern__req_rcv(struct tern_stack *st, struct tern_req *req, const struct ter
 			return;
 		}
 		tern__count(st, TERN_CTR_TcpAttemptFails);
-		req_drop(st, req);
+		req_drop(st, req, hash);
 		return;
 	}
 	if (flags & TERN_TCP_SYN) {
 		tern__count(st, TERN_CTR_TcpAttemptFails);
 		tern__tcp_send_reset(st, ip, seg);
-		req_drop(st, req);
+		req_drop(st, req, hash);
 		return;
 	}
 	/* 7. Nothing to act on without ACK. */
@@ -604,7 +604,7 @@ void tern__req_rcv(struct tern_stack *st, struct tern_req *req, const struct ter
 	 * once (Linux's tcp_synack_rtt_meas); it left one interval before expiry. */
 	if (!p.ts_ok && req->num_retrans == 0)
 		p.rtt_us = (st->now - (tern__req_expires(st, req) - tern__req_interval(req))) / TERN_NS_PER_US;
-	tern__req_remove(st, req);
+	tern__req_remove_hashed(st, req, hash);
 	if (!create_child(st, lsk, ip, seg, &p))
 		listen_drop(st);
 }

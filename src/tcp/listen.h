@@ -18,8 +18,9 @@ void tern__listen_rcv(struct tern_stack *st, struct tern_sock *lsk, const struct
  * SYN with the ISN `isn`, skipping the SYN-queue limits (spec §1.3 step 1). */
 void tern__listen_syn_reopen(struct tern_stack *st, struct tern_sock *lsk, const struct tern_ipv4 *ip,
 			     const struct tern_tcp *seg, tern_seq isn);
-/* A segment for a half-open request (Linux's tcp_check_req). */
-void tern__req_rcv(struct tern_stack *st, struct tern_req *req, const struct tern_ipv4 *ip,
+/* A segment for a half-open request (Linux's tcp_check_req); `hash` is the
+ * request's tern__tuple_hash, which the caller's lookup used. */
+void tern__req_rcv(struct tern_stack *st, struct tern_req *req, uint32_t hash, const struct tern_ipv4 *ip,
 		   const struct tern_tcp *seg);
 /* A request's timer tick (Linux's reqsk_timer_handler): resend or expire. */
 void tern__listen_req_timeout(struct tern_stack *st, struct tern_req *req);

@@ -308,6 +308,11 @@ struct tern_req *tern__req_add(struct tern_stack *st, struct tern_sock *lsk, uin
 
 void tern__req_remove(struct tern_stack *st, struct tern_req *req)
 {
+	tern__req_remove_hashed(st, req, tern__tuple_hash(st, req->laddr, req->lport, req->raddr, req->rport));
+}
+
+void tern__req_remove_hashed(struct tern_stack *st, struct tern_req *req, uint32_t hash)
+{
 	struct tern_req_table *t = table(st);
 	struct tern_sock *lsk = tern__req_listener(st, req);
 	uint32_t me = idx1_of(t, req);
@@ -317,7 +322,7 @@ void tern__req_remove(struct tern_stack *st, struct tern_req *req)
 		if (req->num_timeout == 0)
 			lsk->lq->young--;
 	}
-	for (uint32_t *pp = &t->buckets[tern__tuple_hash(st, req->laddr, req->lport, req->raddr, req->rport) & t->mask]; *pp;
+	for (uint32_t *pp = &t->buckets[hash & t->mask]; *pp;
 	     pp = &t->reqs[*pp - 1].hnext) {
 		if (*pp == me) {
 			*pp = req->hnext;

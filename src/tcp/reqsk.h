@@ -67,6 +67,8 @@ struct tern_req *tern__req_add(struct tern_stack *st, struct tern_sock *lsk, uin
 			       uint32_t raddr, uint16_t rport);
 /* Removes a request (and uncounts it from its listener, if that still exists). */
 void tern__req_remove(struct tern_stack *st, struct tern_req *req);
+/* The same, for a caller that has the request's tern__tuple_hash already. */
+void tern__req_remove_hashed(struct tern_stack *st, struct tern_req *req, uint32_t hash);
 /* Next tick at now + the current interval (1 s << num_timeout, capped at 120 s). */
 void tern__req_rearm(struct tern_stack *st, struct tern_req *req);
 /* When the request's next timer tick is due. */

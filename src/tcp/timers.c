@@ -492,6 +492,18 @@ void tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_s
 
 	TERN_ASSERT(tick < st->timers.now + (1ull << 31));
 	sk->timer_due[kind] = (uint32_t)tick;
+	if (!sk->timer_armed) {
+		/* Nothing armed (a new connection's SYN, an idle socket's delayed
+		 * ACK): the wheel timer is idle, since whatever disarms the last
+		 * deadline cancels it, and the order is left as it is. It matters
+		 * only among armed kinds, and every later arming moves its kind
+		 * last, behind this one, as it would have if this one had been moved
+		 * last now. */
+		TERN_ASSERT(!tern__timer_pending(&sk->timer));
+		sk->timer_armed = (uint8_t)(1u << kind);
+		tern__timer_arm_tick(&st->timers, &sk->timer, st->timers.now + ticks_left(st, (uint32_t)tick));
+		return;
+	}
 	sk->timer_armed |= (uint8_t)(1u << kind);
 	sk->timer_order = order_move_last(sk->timer_order, kind);
 	/* timer_sync, with the earliest deadline known when this is the only one
