@@ -255,7 +255,7 @@ struct tern_sock {
 
 	/* ---- line 0: the lookup that finds the socket, what every visit reads
 	 * next (flags, state, the xfer block), and the first fields a segment
-	 * being built reads (addresses, IP ID, the TSval offset, the window) */
+	 * being built reads (addresses, IP ID, the TSval offset, rcv_ssthresh) */
 	struct tern_sock *hash_next;    /* connection hash or listener chain */
 	/* buffers, scoreboard and loss recovery while data moves (see above) */
 	struct tern_xfer *xfer;
@@ -296,9 +296,10 @@ struct tern_sock {
 	/* receive-buffer autotuning (Linux's rcvq_space and rcv_rtt_est; the rest
 	 * is on lines 5 and 6) */
 	uint32_t rcvq_space;            /* most bytes the application read in one RTT */
-	tern_seq rcvq_seq;              /* copied_seq when this RTT's count began ... */
+	tern_seq rcvq_seq;              /* copied_seq when this RTT's count began
+					   (rcvq_time says when) */
 	tern_seq rcv_rtt_seq;           /* the per-window RTT sample ends when rcv_nxt
-					   reaches this ... */
+					   reaches this (begun at rcv_rtt_time) */
 
 	/* ---- line 2: the sequence spaces and windows that every segment in and
 	 * every segment out reads, and the timers' deadlines */
@@ -357,7 +358,8 @@ struct tern_sock {
 	tern_seq snd_wl1;
 	tern_seq tlp_high_seq;          /* snd_nxt at the loss probe; 0: none pending */
 	uint32_t last_rcv_data;         /* last data segment arrival (tern__sk_ms) */
-	uint32_t rcv_rtt_time;          /* ... having begun then (tern__sk_us); 0: none */
+	uint32_t rcv_rtt_time;          /* when the sample ending at rcv_rtt_seq began
+					   (tern__sk_us); 0: none */
 
 	/* ---- line 6: what the application's calls and epoll reach (the listener's
 	 * queues or the epoll registrations, the descriptor), and the wheel timer */
