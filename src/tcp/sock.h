@@ -245,20 +245,127 @@ _Static_assert(sizeof(struct tern_xfer) <= 192 && sizeof(struct tern_xfer) % 64 
 extern const struct tern_xfer tern__xfer_none;
 
 struct tern_sock {
-	/* ---- identity and tables */
+	/* The fields are ordered by use, not by topic. With hundreds of connections
+	 * in flight a socket has left L1 by the time it is visited again (a segment,
+	 * an application call, a timer), so every line a visit touches is a miss;
+	 * what counts is which fields share a line, not their order within it. The
+	 * grouping below was found by replaying a memory trace of `tern bench
+	 * lifecycle` through a simulated L1 for candidate orders, and checked with
+	 * cachegrind (docs/bench/notes/lifecycle.md, twelfth round). Moving a field
+	 * to another line may cost a miss per segment: measure it. */
+
+	/* ---- line 0: the lookup that finds the socket, what every visit reads
+	 * next (flags, state, the xfer block), and the first fields a segment
+	 * being built reads (addresses, IP ID, the TSval offset, rcv_ssthresh) */
 	struct tern_sock *hash_next;    /* connection hash or listener chain */
-	struct tern_sock *bind_next;    /* sockets sharing the local port's chain */
-	struct tern_sock **bind_pprev;  /* what points at us there: O(1) unbind */
+	/* buffers, scoreboard and loss recovery while data moves (see above) */
+	struct tern_xfer *xfer;
 	uint32_t laddr, raddr;          /* host order; laddr 0 = wildcard */
 	uint16_t lport, rport;
-	uint8_t state;
-	uint8_t soft_err;
-	uint16_t ip_id;                 /* next IP ID (connected sockets, Linux inet_id) */
-	int fd;                         /* -1 once orphaned or for an unaccepted child */
 	uint32_t flags;                 /* SK_* */
-	const struct tern_sk_opts *opts; /* rare options (see above) */
+	uint8_t state;
+	uint8_t err;                    /* pending SO_ERROR (a positive errno: all are
+					   below 256) */
+	uint8_t ack_pending;            /* ACK_* (delayed ACK, Linux icsk_ack) */
+	uint8_t quick_acks;             /* immediate ACKs left (quick-ACK mode) */
+	uint32_t sndbuf;                /* send limit in bytes (Linux sk_sndbuf) */
+	uint16_t ip_id;                 /* next IP ID (connected sockets, Linux inet_id) */
+	uint16_t hash_rest;             /* the connection hash's: the summary of the
+					   chain behind this socket (table.c) */
+	uint32_t rcv_ssthresh;          /* the window's current ceiling; grows as data
+					   arrives (Linux's tcp_grow_window) */
+	uint32_t ts_offset;             /* added to our ms clock for TSval (spec §7.2) */
+	uint32_t rcv_tstamp;            /* last time a segment arrived (tern__sk_ms) */
+	uint16_t advmss;                /* the MSS we advertise (MTU - 40) */
+	uint16_t rcv_mss;               /* estimate of the peer's segment size */
+	uint16_t scaling_ratio;         /* window per buffer byte, x256 (Linux's
+					   scaling_ratio: payload / skb truesize) */
+	uint8_t timer_order;            /* the kinds in the order they were last armed
+					   (timers, line 2) */
+	uint8_t rack_reord;             /* RACK: reordering seen, keep the reordering window */
 
-	/* ---- a child not yet accepted, or else a socket the user holds (SK_CHILD
+	/* ---- line 1: what sending data and an RTT sample update, and the
+	 * receive-buffer autotuning that a read or a data segment advances */
+	tern_time retrans_stamp;        /* first (re)transmission of the oldest segment */
+	struct tern_rtt rtt;
+	uint32_t lsndtime;              /* last time we sent data (tern__sk_ms) */
+	tern_seq snd_max;               /* highest sequence ever sent */
+	tern_seq pushed_seq;            /* write_seq at the last push mark (spec §14.8) */
+	tern_seq snd_sml;               /* end of the last small segment sent (Minshall) */
+	tern_seq compressed_ack_rcv_nxt;   /* rcv_nxt the SACK compression counter
+					      (line 3) belongs to */
+	/* receive-buffer autotuning (Linux's rcvq_space and rcv_rtt_est; the rest
+	 * is on lines 5 and 6) */
+	uint32_t rcvq_space;            /* most bytes the application read in one RTT */
+	tern_seq rcvq_seq;              /* copied_seq when this RTT's count began
+					   (rcvq_time says when) */
+	tern_seq rcv_rtt_seq;           /* the per-window RTT sample ends when rcv_nxt
+					   reaches this (begun at rcv_rtt_time) */
+
+	/* ---- line 2: the sequence spaces and windows that every segment in and
+	 * every segment out reads, and the timers' deadlines */
+	/* send sequence space (RFC 9293 §3.3.1; Linux keeps neither SND.UP nor
+	 * SND.WL2, whose role its window rule gives to SND.UNA; SND.WL1 is on
+	 * line 5) */
+	tern_seq snd_una, snd_nxt;
+	uint32_t snd_wnd;               /* peer's window, scaled to bytes */
+	uint32_t max_window;            /* largest window the peer offered */
+	tern_seq write_seq;             /* end of the data the user queued */
+	/* receive sequence space (IRS is needed only while the handshake runs,
+	 * which the request or the SYN-SENT socket's rcv_nxt covers) */
+	tern_seq rcv_nxt, rcv_wup;      /* rcv_wup: rcv_nxt when the window was last sent */
+	uint32_t rcv_wnd;               /* window last advertised, in bytes */
+	/* timestamps (RFC 7323) */
+	uint32_t ts_recent;             /* peer's TSval to echo */
+	struct tern_tcp_neg neg;
+	uint16_t mss_cache;             /* payload bytes per full segment we send */
+	/* timers (timers.c): three deadlines, one wheel timer (line 6) at the
+	 * earliest */
+	uint8_t rtx_kind;               /* RTX_*: what the TERN_SKT_RTX deadline is for */
+	uint8_t timer_armed;            /* bit 1 << kind for each armed deadline */
+	uint32_t timer_due[TERN_SKT_KINDS]; /* wheel tick of each armed deadline, low 32 bits */
+	uint8_t probes_out;             /* unanswered persist or keepalive probes */
+	uint8_t retransmits;            /* consecutive RTO expiries */
+	uint8_t tlp_retrans;            /* the pending loss probe was a retransmission */
+	uint8_t soft_err;
+	/* RFC 5961 challenge ACK limit */
+	uint32_t last_oow_ack;          /* last rate-limited ACK we sent (tern__sk_ms);
+					   0: none */
+
+	/* ---- line 3: the options, the rest of the receive window's inputs, and
+	 * congestion control's head (ops, cwnd, ssthresh, ca_state) */
+	const struct tern_sk_opts *opts; /* rare options (see above) */
+	uint32_t rcvbuf;                /* receive limit in bytes (Linux sk_rcvbuf) */
+	tern_seq copied_seq;            /* next byte the user will read (the peer's FIN,
+					   with SK_PEER_FIN, is at rcv_nxt - 1) */
+	uint32_t window_clamp;          /* largest window we will offer */
+	uint8_t pingpong;               /* interactive: delay ACKs */
+	/* SACK compression (spec §14.5): while one hole persists, duplicate
+	 * ACKs after the third wait for the delack timer, armed short */
+	uint8_t compressed_ack;         /* dupacks folded into the pending one */
+	uint8_t dup_ack_counter;        /* immediate dupacks sent for this hole */
+	uint8_t backoff;                /* RTO doublings since the last valid sample */
+	/* ---- line 4: cc's tail (CUBIC's state, delay_min among it) shares its
+	 * line with the min-RTT filter: an RTT sample updates both */
+	struct tern_cc cc;
+	struct tern_minrtt min_rtt;     /* windowed minimum RTT (all zero: none yet) */
+
+	/* ---- line 5: the delayed-ACK timeout, the timestamp's age, binding, and
+	 * what a data segment updates beyond the window */
+	tern_time ato;                  /* current delayed-ACK timeout */
+	tern_time ts_recent_stamp;      /* when ts_recent was set (ns); 0 = never */
+	struct tern_sock *bind_next;    /* sockets sharing the local port's chain */
+	struct tern_sock **bind_pprev;  /* what points at us there: O(1) unbind */
+	tern_seq snd_wl1;
+	tern_seq tlp_high_seq;          /* snd_nxt at the loss probe; 0: none pending */
+	uint32_t last_rcv_data;         /* last data segment arrival (tern__sk_ms) */
+	uint32_t rcv_rtt_time;          /* when the sample ending at rcv_rtt_seq began
+					   (tern__sk_us); 0: none */
+
+	/* ---- line 6: what the application's calls and epoll reach (the listener's
+	 * queues or the epoll registrations, the descriptor), and the wheel timer */
+
+	/* A child not yet accepted, or else a socket the user holds (SK_CHILD
 	 * says which). The child has no descriptor, so no epoll registration and
 	 * no listen(); the user's socket never has a listener. Read parent through
 	 * tern__sk_parent and epitems through tern__sk_epitems, which check. */
@@ -274,93 +381,13 @@ struct tern_sock {
 			struct tern_sock *acc_next;     /* next child on that accept queue */
 		};
 	};
-
-	/* ---- buffers, scoreboard and loss recovery while data moves (see above) */
-	struct tern_xfer *xfer;
-	uint32_t sndbuf, rcvbuf;        /* limits in bytes (Linux sk_sndbuf/sk_rcvbuf) */
-
-	/* ---- send sequence space (RFC 9293 §3.3.1; Linux keeps neither SND.UP nor
-	 * SND.WL2, whose role its window rule gives to SND.UNA) */
-	tern_seq iss, snd_una, snd_nxt, snd_wl1;
-	tern_seq write_seq;             /* end of the data the user queued */
-	tern_seq snd_max;               /* highest sequence ever sent */
-	tern_seq pushed_seq;            /* write_seq at the last push mark (spec §14.8) */
-	tern_seq snd_sml;               /* end of the last small segment sent (Minshall) */
-	uint32_t snd_wnd;               /* peer's window, scaled to bytes */
-	uint32_t max_window;            /* largest window the peer offered */
-	/* ---- receive sequence space (IRS is needed only while the handshake runs,
-	 * which the request or the SYN-SENT socket's rcv_nxt covers) */
-	tern_seq rcv_nxt, rcv_wup;      /* rcv_wup: rcv_nxt when the window was last sent */
-	uint32_t rcv_wnd;               /* window last advertised, in bytes */
-	uint32_t window_clamp;          /* largest window we will offer */
-	uint32_t rcv_ssthresh;          /* the window's current ceiling; grows as data
-					   arrives (Linux's tcp_grow_window) */
-	tern_seq copied_seq;            /* next byte the user will read (the peer's FIN,
-					   with SK_PEER_FIN, is at rcv_nxt - 1) */
-
-	struct tern_tcp_neg neg;
-	uint16_t advmss;                /* the MSS we advertise (MTU - 40) */
-	uint16_t mss_cache;             /* payload bytes per full segment we send */
-
-	/* ---- timestamps (RFC 7323) */
-	uint32_t ts_offset;             /* added to our ms clock for TSval (spec §7.2) */
-	uint32_t ts_recent;             /* peer's TSval to echo */
-	tern_time ts_recent_stamp;      /* when ts_recent was set (ns); 0 = never */
-
-	/* ---- RTT, RTO, congestion */
-	struct tern_rtt rtt;
-	struct tern_minrtt min_rtt;     /* windowed minimum RTT (all zero: none yet) */
-	struct tern_cc cc;
-	tern_time retrans_stamp;        /* first (re)transmission of the oldest segment */
-	uint32_t lsndtime;              /* last time we sent data (tern__sk_ms) */
-	uint32_t rcv_tstamp;            /* last time a segment arrived (tern__sk_ms) */
-	tern_seq tlp_high_seq;          /* snd_nxt at the loss probe; 0: none pending */
-	uint8_t tlp_retrans;            /* the pending loss probe was a retransmission */
-	uint8_t rack_reord;             /* RACK: reordering seen, keep the reordering window */
-	uint8_t backoff;                /* RTO doublings since the last valid sample */
-	uint8_t retransmits;            /* consecutive RTO expiries */
-
-	/* ---- delayed ACK (Linux icsk_ack) */
-	tern_time ato;                  /* current delayed-ACK timeout */
-	uint32_t last_rcv_data;         /* last data segment arrival (tern__sk_ms) */
-	uint16_t rcv_mss;               /* estimate of the peer's segment size */
-	uint16_t scaling_ratio;         /* window per buffer byte, x256 (Linux's
-					   scaling_ratio: payload / skb truesize) */
-	uint8_t ack_pending;            /* ACK_* */
-	uint8_t quick_acks;             /* immediate ACKs left (quick-ACK mode) */
-	uint8_t pingpong;               /* interactive: delay ACKs */
-	uint8_t probes_out;             /* unanswered persist or keepalive probes */
-
-	/* ---- SACK compression (spec §14.5): while one hole persists, duplicate
-	 * ACKs after the third wait for the delack timer, armed short */
-	uint8_t dup_ack_counter;        /* immediate dupacks sent for this hole */
-	uint8_t compressed_ack;         /* dupacks folded into the pending one */
-	uint16_t hash_rest;             /* the connection hash's, here to fill padding: the
-					   summary of the chain behind this socket (table.c) */
-	tern_seq compressed_ack_rcv_nxt;   /* rcv_nxt the counter belongs to */
-
-	/* ---- RFC 5961 challenge ACK limit */
-	uint32_t last_oow_ack;          /* last rate-limited ACK we sent (tern__sk_ms);
-					   0: none */
-
-	/* ---- receive-buffer autotuning (Linux's rcvq_space and rcv_rtt_est) */
-	uint32_t rcvq_space;            /* most bytes the application read in one RTT */
-	tern_seq rcvq_seq;              /* copied_seq when this RTT's count began ... */
-	uint32_t rcvq_time;             /* ... and when (tern__sk_us) */
-	tern_seq rcv_rtt_seq;           /* the per-window RTT sample ends when rcv_nxt
-					   reaches this ... */
-	uint32_t rcv_rtt_time;          /* ... having begun then (tern__sk_us); 0: none */
+	struct tern_timer timer;
+	int fd;                         /* -1 once orphaned or for an unaccepted child */
+	tern_seq iss;
+	uint32_t rcvq_time;             /* autotuning: when rcvq_seq was taken
+					   (tern__sk_us) */
 	uint32_t rcv_rtt_x8_us;         /* receiver's RTT estimate, << 3 (Linux's
 					   rcv_rtt_est.rtt_us); 0: none */
-
-	/* ---- timers (timers.c): three deadlines, one wheel timer at the earliest */
-	uint8_t timer_armed;            /* bit 1 << kind for each armed deadline */
-	uint8_t timer_order;            /* the kinds in the order they were last armed */
-	uint8_t rtx_kind;               /* RTX_*: what the TERN_SKT_RTX deadline is for */
-	uint8_t err;                    /* pending SO_ERROR (a positive errno: all are
-					   below 256); here to fill padding */
-	uint32_t timer_due[TERN_SKT_KINDS]; /* wheel tick of each armed deadline, low 32 bits */
-	struct tern_timer timer;
 };
 
 /* Seven cache lines, and a whole number of them so that every socket of the pool
