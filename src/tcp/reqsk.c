@@ -313,6 +313,7 @@ void tern__req_remove(struct tern_stack *st, struct tern_req *req)
 
 void tern__req_remove_hashed(struct tern_stack *st, struct tern_req *req, uint32_t hash)
 {
+	TERN_ASSERT(hash == tern__tuple_hash(st, req->laddr, req->lport, req->raddr, req->rport));
 	struct tern_req_table *t = table(st);
 	struct tern_sock *lsk = tern__req_listener(st, req);
 	uint32_t me = idx1_of(t, req);

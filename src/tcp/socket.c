@@ -681,8 +681,9 @@ int tern_close(struct tern_stack *st, int fd)
 		send_fin(st, sk);
 		if ((sk->flags & SK_LINGER) && sk->opts->linger_s > 0) {
 			/* Rounded up: the wait is never shorter than asked. A nonzero
-			 * linger_s lives only in a block of the socket's own. */
-			struct tern_sk_opts *o = (struct tern_sk_opts *)sk->opts;
+			 * linger_s lives only in a block of the socket's own, which
+			 * tern__sk_opts returns without allocating. */
+			struct tern_sk_opts *o = tern__sk_opts(st, sk);
 			o->linger_until = (uint32_t)((st->now + (tern_time)o->linger_s * TERN_NS_PER_SEC +
 						      TERN_NS_PER_MS - 1) / TERN_NS_PER_MS) + 1;
 			if (!tern__tcp_linger_done(st, sk)) {

@@ -76,16 +76,19 @@ static int set_sol_socket(struct tern_stack *st, struct tern_sock *sk, int name,
 		if (len < sizeof(l))
 			return -TERN_EINVAL;
 		memcpy(&l, optval, sizeof(l));
+		if (!l.l_onoff) {
+			/* Off: linger_s back to 0, which a socket with no block of its
+			 * own has already. */
+			sk->flags &= ~SK_LINGER;
+			if (sk->opts != &tern__sk_opts_none)
+				tern__sk_opts(st, sk)->linger_s = 0;   /* its own: no allocation */
+			return 0;
+		}
 		struct tern_sk_opts *o = tern__sk_opts(st, sk);
 		if (!o)
 			return -TERN_ENOMEM;
-		if (l.l_onoff) {
-			sk->flags |= SK_LINGER;
-			o->linger_s = l.l_linger < 0 ? 0 : l.l_linger;
-		} else {
-			sk->flags &= ~SK_LINGER;
-			o->linger_s = 0;
-		}
+		sk->flags |= SK_LINGER;
+		o->linger_s = l.l_linger < 0 ? 0 : l.l_linger;
 		return 0;
 	}
 	case TERN_SO_RCVBUF: {

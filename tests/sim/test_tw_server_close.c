@@ -130,6 +130,14 @@ static int open_and_server_close(struct tcp_sim *ts, int lfd, bool client_closes
  * spec §6.4) made while a TIME-WAIT entry waits for its 60 s becomes the head of
  * its own list, earlier than the timer: it must leave at 5 s, not with the
  * TIME-WAIT entry. */
+/* The server's TIME-WAIT and FIN-WAIT-2 entries once the simulation reaches `t`. */
+static uint32_t server_entries_at(struct tcp_sim *ts, tern_time t)
+{
+	tern_sim_run_until(ts->sim, t);
+	tcp_sim_sync(ts);
+	return tern__tw_count(ts->server);
+}
+
 static void fin_wait2_behind_time_wait(void **state)
 {
 	(void)state;
@@ -150,19 +158,11 @@ static void fin_wait2_behind_time_wait(void **state)
 	assert_int_equal(ts.server->tcp->ehash_count, 0);
 	tern_time fw2_made = tern_sim_now(ts.sim);
 
-	tern_sim_run_until(ts.sim, fw2_made + 4 * TERN_NS_PER_SEC);
-	tcp_sim_sync(&ts);
-	assert_int_equal(tern__tw_count(ts.server), 2);
-	tern_sim_run_until(ts.sim, fw2_made + 6 * TERN_NS_PER_SEC);
-	tcp_sim_sync(&ts);
-	assert_int_equal(tern__tw_count(ts.server), 1);
+	assert_int_equal(server_entries_at(&ts, fw2_made + 4 * TERN_NS_PER_SEC), 2);
+	assert_int_equal(server_entries_at(&ts, fw2_made + 6 * TERN_NS_PER_SEC), 1);
 	/* The TIME-WAIT entry still leaves at its own 60 s. */
-	tern_sim_run_until(ts.sim, fw2_made + 58 * TERN_NS_PER_SEC);
-	tcp_sim_sync(&ts);
-	assert_int_equal(tern__tw_count(ts.server), 1);
-	tern_sim_run_until(ts.sim, fw2_made + 61 * TERN_NS_PER_SEC);
-	tcp_sim_sync(&ts);
-	assert_int_equal(tern__tw_count(ts.server), 0);
+	assert_int_equal(server_entries_at(&ts, fw2_made + 58 * TERN_NS_PER_SEC), 1);
+	assert_int_equal(server_entries_at(&ts, fw2_made + 61 * TERN_NS_PER_SEC), 0);
 
 	assert_int_equal(tern_close(ts.client, held), 0);
 	assert_int_equal(tern_close(ts.server, lfd), 0);
