@@ -31,19 +31,29 @@ static inline uint16_t wire_csum_fold(uint32_t sum)
 }
 
 /* The complemented sum of a 20-byte header, as tern_csum_fold(tern_csum_add(0,
- * p, 20)) gives it: five 32-bit words in native order (no carries lost in 64
- * bits), folded, then read back in network order (the byte-order argument of
- * checksum.c's opening comment). 0 for a header whose checksum field is right. */
+ * p, 20)) gives it: two 64-bit words and a 32-bit one in native order added
+ * with end-around carry (RFC 1071 §2(B)), folded to 32 then 16 bits, then read
+ * back in network order (the byte-order argument of checksum.c's opening
+ * comment). Read straight from the header: copied to an array first, GCC
+ * stored it to the stack and summed it back from there. A nonzero header
+ * never folds to 0, so this is the value every other way of summing gives.
+ * 0 for a header whose checksum field is right. */
 static inline uint16_t wire_csum_hdr20(const uint8_t *p)
 {
-	uint32_t w[5];
-	memcpy(w, p, sizeof(w));
-	uint64_t s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffffu) + (s >> 16);
-	s = (s & 0xffffu) + (s >> 16);
-	s = (s & 0xffffu) + (s >> 16);
-	uint16_t n16 = (uint16_t)s;
+	uint64_t a, b;
+	uint32_t c;
+	memcpy(&a, p, sizeof(a));
+	memcpy(&b, p + 8, sizeof(b));
+	memcpy(&c, p + 16, sizeof(c));
+	uint64_t s = a + b;
+	s += s < a;
+	uint64_t t = s + c;
+	t += t < s;
+	uint32_t u = (uint32_t)t + (uint32_t)(t >> 32);
+	u += u < (uint32_t)t;
+	u = (u & 0xffffu) + (u >> 16);
+	u = (u & 0xffffu) + (u >> 16);
+	uint16_t n16 = (uint16_t)u;
 	uint8_t bytes[2];
 	memcpy(bytes, &n16, 2);
 	return (uint16_t)~tern_get16(bytes);
