@@ -16,6 +16,7 @@
 #include "tcp/tcp.h"
 #include "tcp/tw.h"
 #include "tern/errors.h"
+#include "wire/tcpparse.h"
 
 /* Counters for each way the header can be refused: Linux's MIB and ours. Linux
  * counts InErrs only for a bad data offset and a bad checksum; a segment too short
@@ -432,14 +433,18 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, unsigned
 	struct tern_sock *sk;
 
 	tern__count(st, TERN_CTR_TcpInSegs);
-	why = tern_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, !(flags & TERN_INPUT_CSUM_OK),
-			     &seg);
-	if (why != TERN_WIRE_OK) {
-		/* DEVIATION: a bad option length drops the segment here, where Linux would
-		 * stop parsing options and carry on: a header that lies about its own
-		 * layout is not worth acting on. */
-		count_refusal(st, why);
-		return;
+	/* The common segment's parse inline (no call, no arguments it does not
+	 * use); anything else the full one takes from the start. */
+	if (!wire_tcp_parse_plain(ip->payload, ip->payload_len, !(flags & TERN_INPUT_CSUM_OK), &seg)) {
+		why = tern_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, !(flags & TERN_INPUT_CSUM_OK),
+				     &seg);
+		if (why != TERN_WIRE_OK) {
+			/* DEVIATION: a bad option length drops the segment here, where
+			 * Linux would stop parsing options and carry on: a header that
+			 * lies about its own layout is not worth acting on. */
+			count_refusal(st, why);
+			return;
+		}
 	}
 	seg.gso_size = (uint16_t)(flags >> TERN_INPUT_GSO_SHIFT);
 
