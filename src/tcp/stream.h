@@ -62,6 +62,9 @@ static inline size_t tern__chunk_len(const struct tern_chunk *c)
 	return (size_t)(c->hi - c->lo);
 }
 
+/* The length and the chunk count come first: the transfer block puts the
+ * receive queue's first 16 bytes on the line that holds the send queue, so that
+ * giving the block back reads both counts from one line (tcp/sock.h). */
 struct tern_stream {
 	uint32_t len;                   /* bytes held (a socket buffer: under 2^31) */
 	uint32_t nchunks;               /* chunks held */
