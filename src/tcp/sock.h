@@ -205,8 +205,9 @@ extern const struct tern_sk_opts tern__sk_opts_none;
  * next loss check look at segments none of which were sent before that delivery.
  */
 struct tern_xfer {
-	struct tern_stream sndq;        /* bytes from snd_una to write_seq */
-	struct tern_stream rcvq;        /* bytes from copied_seq to rcv_nxt */
+	/* ---- line 0: what every ACK and every segment built read or write (the
+	 * scoreboard, RACK's last delivery, the SACK check) and the rest of what
+	 * giving the block back tests (tern__sk_xfer_trim) */
 	struct tern_ooo *ooo;           /* bytes beyond rcv_nxt: taken from ooo_pool with
 					   the first, given back when empty (NULL) */
 	struct tern_txseg *txq_head, *txq_tail;   /* sent, not fully acked */
@@ -215,23 +216,33 @@ struct tern_xfer {
 	tern_time rack_mstamp;          /* RACK: send time of the latest delivered segment */
 	tern_seq rack_end_seq;
 	uint32_t rack_rtt_us;           /* RTT of that delivery */
-	tern_seq high_seq;              /* snd_nxt when recovery began (RFC 6582 "recover") */
-	uint32_t prr_delivered, prr_out;   /* PRR (RFC 6937) since recovery began */
 	/* PSH placement follows Linux's skbs (spec §14.8): the unsent tail "skb" is
 	 * [tail_start, write_seq), at most tcp_xmit_size_goal bytes; a full skb
 	 * that was marked leaves its PSH at its end (psh_*: the pending marks, an
-	 * arithmetic progression, as one large write makes them). */
+	 * arithmetic progression, as one large write makes them; psh_first and
+	 * psh_step are on line 2). */
 	tern_seq tail_start;
-	tern_seq psh_first;             /* first pending mark */
-	uint32_t psh_step;
 	uint16_t psh_count;             /* pending marks (0: none) */
-	/* Flags as single bits sharing one byte, so that the block ends within its
-	 * third cache line (the assertion below); all are only ever 0 or 1. */
+	/* Flags as single bits sharing one byte, so that this line holds them
+	 * all; each is only ever 0 or 1. */
 	uint8_t tail_psh : 1;           /* the tail skb is marked */
 	uint8_t rack_advanced : 1;      /* a delivery since the last loss check */
-	/* D-SACK (RFC 2883) for the next ACK; the SACK blocks live in `ooo` */
 	uint8_t dsack : 1;              /* dsack_block goes first in the next ACK */
 	uint8_t ooo_fin : 1;            /* a FIN arrived beyond rcv_nxt, at ooo_fin_seq */
+
+	/* ---- line 1: the send queue whole, and the head of the receive queue
+	 * (its length and chunk count lead struct tern_stream), so that both
+	 * counts the trim tests share a line with what an ACK consumes */
+	struct tern_stream sndq;        /* bytes from snd_una to write_seq */
+	struct tern_stream rcvq;        /* bytes from copied_seq to rcv_nxt */
+
+	/* ---- line 2: the rest of the receive queue, and what only loss
+	 * recovery, PSH marks pending and D-SACK read */
+	tern_seq high_seq;              /* snd_nxt when recovery began (RFC 6582 "recover") */
+	uint32_t prr_delivered, prr_out;   /* PRR (RFC 6937) since recovery began */
+	tern_seq psh_first;             /* first pending mark */
+	uint32_t psh_step;
+	/* D-SACK (RFC 2883) for the next ACK; the SACK blocks live in `ooo` */
 	struct tern_sack_block dsack_block;
 	tern_seq ooo_fin_seq;
 };
@@ -241,6 +252,9 @@ struct tern_xfer {
  * its own; a block of any other size would straddle one more. */
 _Static_assert(sizeof(struct tern_xfer) <= 192 && sizeof(struct tern_xfer) % 64 == 0,
 	       "struct tern_xfer: at most three cache lines, and a whole number of them");
+_Static_assert(offsetof(struct tern_xfer, sndq) == 64 && offsetof(struct tern_xfer, rcvq) == 112 &&
+		       offsetof(struct tern_stream, nchunks) < 16,
+	       "struct tern_xfer: both queues' counts on line 1 (see the line comments)");
 
 extern const struct tern_xfer tern__xfer_none;
 

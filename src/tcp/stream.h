@@ -62,10 +62,13 @@ static inline size_t tern__chunk_len(const struct tern_chunk *c)
 	return (size_t)(c->hi - c->lo);
 }
 
+/* The length and the chunk count come first: the transfer block puts the
+ * receive queue's first 16 bytes on the line that holds the send queue, so that
+ * giving the block back reads both counts from one line (tcp/sock.h). */
 struct tern_stream {
-	struct tern_chunk *head, *tail; /* both NULL when empty */
 	uint32_t len;                   /* bytes held (a socket buffer: under 2^31) */
 	uint32_t nchunks;               /* chunks held */
+	struct tern_chunk *head, *tail; /* both NULL when empty */
 	uint64_t front;                 /* absolute position of the first byte held */
 	struct tern_chunk *cur;         /* cursor: a chunk of the list, or NULL */
 	uint32_t cur_pos;               /* low 32 bits of the absolute position of cur's
