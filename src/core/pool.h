@@ -52,6 +52,10 @@ static inline void *tern__pool_get(struct tern_pool *p)
 	if (!obj || (p->max_objects && p->in_use >= p->max_objects))
 		return tern__pool_get_slow(p);
 	p->free_list = *(void **)obj;
+	/* The next get's object, brought in now for writing: with hundreds of
+	 * connections in flight a freed object is cold by the time it is handed out
+	 * again, and reading its link would stall that get. */
+	__builtin_prefetch(p->free_list, 1);
 	if (++p->in_use > p->high_water)
 		p->high_water = p->in_use;
 	return obj;
