@@ -7,10 +7,14 @@
  * lines instead of straddling one more, and the others start at the same offsets
  * in every chunk; with hundreds of connections in flight their objects are cold at
  * each visit, so every line saved is a miss saved (lifecycle benchmark: about 2 of
- * its 13 misses per lifecycle out of a 1 MiB cache). Free objects are kept on an intrusive LIFO
- * list: the link is written into the first bytes of the free object itself, so the
- * list costs no memory, and the most recently returned (cache-warm) object is the
- * next one handed out. A pool grows one chunk at a time and only when the free list
+ * its 13 misses per lifecycle out of a 1 MiB cache). Free objects are kept on an
+ * intrusive LIFO list: the link is written into the first bytes of the free object
+ * itself, so the list costs no memory, and the most recently returned object is the
+ * next one handed out. Recent is not warm when hundreds of connections are in
+ * flight (an object comes back a whole flight after it was last touched), so a get
+ * also starts fetching the object the next get will hand out: the link that get
+ * reads is then in cache, and the new owner's first writes find their line. A pool
+ * grows one chunk at a time and only when the free list
  * is empty; chunks are returned to the allocator only by tern__pool_destroy, so a
  * pool's memory follows its high-water mark.
  *
