@@ -53,24 +53,32 @@ static void count_refusal(struct tern_stack *st, enum tern_wire_status why)
 
 /* ------------------------------------------------------------ options */
 
-/* What a SYN or SYN-ACK offers, as Linux's tcp_parse_options and the negotiation
- * of tcp_openreq_init / tcp_rcv_synsent_state_process take it: each option counts
- * only if our sysctl allows it (and, for a SYN-ACK, if we offered it). */
+/* What the peer's SYN-ACK (or, in a simultaneous open, its SYN) offers, as
+ * Linux's tcp_parse_options and tcp_rcv_synsent_state_process take it: each
+ * option counts only if our sysctl allows it and, for window scaling, if our SYN
+ * offered it (until now the agreement's wscale_ok and rcv_wscale hold our
+ * offer). The agreement is written whole, once, not field by field. */
 static void negotiate(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg)
 {
 	const struct tern_tcp_opts *o = &seg->opt;
+	uint16_t mss = (o->present & TERN_TCPOPT_HAS_MSS) && o->mss ? o->mss : TERN_TCP_DEFAULT_MSS;
+	bool ts_ok = (o->present & TERN_TCPOPT_HAS_TS) && st->sys.tcp_timestamps;
+	/* Both sides must have offered scaling. */
+	bool ws_ok = (o->present & TERN_TCPOPT_HAS_WSCALE) && st->sys.tcp_window_scaling && sk->neg.wscale_ok;
 
-	sk->neg.mss_clamp = (o->present & TERN_TCPOPT_HAS_MSS) && o->mss ? o->mss : TERN_TCP_DEFAULT_MSS;
-	if (sk->opts->user_mss && sk->opts->user_mss < sk->neg.mss_clamp)
-		sk->neg.mss_clamp = sk->opts->user_mss;
-	sk->neg.ts_ok = (o->present & TERN_TCPOPT_HAS_TS) && st->sys.tcp_timestamps;
-	sk->neg.sack_ok = (o->present & TERN_TCPOPT_HAS_SACK_PERM) && st->sys.tcp_sack;
-	sk->neg.wscale_ok = (o->present & TERN_TCPOPT_HAS_WSCALE) && st->sys.tcp_window_scaling;
-	/* RFC 7323 §2.3: a shift above 14 is taken as 14 (Linux logs and clamps). */
-	sk->neg.snd_wscale = sk->neg.wscale_ok ? (uint8_t)TERN_MIN(o->wscale, TERN_TCP_MAX_WSCALE) : 0;
-	if (!sk->neg.wscale_ok)
-		sk->neg.rcv_wscale = 0;
-	if (sk->neg.ts_ok) {
+	if (sk->opts->user_mss && sk->opts->user_mss < mss)
+		mss = sk->opts->user_mss;
+	sk->neg = (struct tern_tcp_neg){
+		.ts_ok = ts_ok,
+		.sack_ok = (o->present & TERN_TCPOPT_HAS_SACK_PERM) && st->sys.tcp_sack,
+		.wscale_ok = ws_ok,
+		/* RFC 7323 §2.3: a shift above 14 is taken as 14 (Linux logs and
+		 * clamps). */
+		.snd_wscale = ws_ok ? (uint8_t)TERN_MIN(o->wscale, TERN_TCP_MAX_WSCALE) : 0,
+		.rcv_wscale = ws_ok ? sk->neg.rcv_wscale : 0,
+		.mss_clamp = mss,
+	};
+	if (ts_ok) {
 		sk->ts_recent = o->ts_val;
 		sk->ts_recent_stamp = st->now ? st->now : 1;
 	}
@@ -125,14 +133,7 @@ static bool syn_sent_rcv(struct tern_stack *st, struct tern_sock *sk, const stru
 	sk->rcv_nxt = seg->seq + 1;
 	sk->copied_seq = sk->rcv_nxt;
 	sk->rcv_wup = sk->rcv_nxt;
-	bool offered_ws = sk->neg.wscale_ok;
-	uint8_t our_ws = sk->neg.rcv_wscale;
 	negotiate(st, sk, seg);
-	/* We offered window scaling only if the sysctl allowed; both must have. */
-	sk->neg.wscale_ok = sk->neg.wscale_ok && offered_ws;
-	sk->neg.rcv_wscale = sk->neg.wscale_ok ? our_ws : 0;
-	if (!sk->neg.wscale_ok)
-		sk->neg.snd_wscale = 0;
 	sk->snd_wnd = seg->win;   /* unscaled in a SYN (RFC 7323 §2.2) */
 	sk->max_window = seg->win;
 	sk->snd_wl1 = seg->seq;

@@ -299,7 +299,16 @@ int tern_accept(struct tern_stack *st, int fd, struct tern_sockaddr *peer, int f
 	int nfd = tern__fd_alloc(st, FD_SOCK, sk);
 	if (nfd < 0)
 		return nfd;
-	unlink_from_parent(sk);
+	/* The head of the queue leaves it: no search (unlink_from_parent's), and its
+	 * two words become the user's socket's, with no registration. */
+	struct tern_listen_q *lq = lsk->lq;
+	TERN_ASSERT(tern__sk_parent(sk) == lsk && (sk->flags & SK_ACCQ));
+	if (!(lq->acc_head = sk->acc_next))
+		lq->acc_tail = NULL;
+	lq->acc_len--;
+	sk->flags &= ~(SK_ACCQ | SK_CHILD);
+	sk->parent = NULL;
+	sk->acc_next = NULL;
 	sk->fd = nfd;
 	sk->flags |= SK_ACCEPTED;
 	if (flags & TERN_SOCK_NONBLOCK)
