@@ -217,8 +217,13 @@ static void update_window(struct tern_stack *st, struct tern_sock *sk, const str
 		sk->snd_wl1 = seg->seq;
 		if (sk->snd_wnd != nwin) {
 			sk->snd_wnd = nwin;
-			if (nwin > sk->max_window)
+			if (nwin > sk->max_window) {
 				sk->max_window = nwin;
+				/* The MSS push keeps (push_mss, output.c) holds while
+				 * the new window's cutoff still covers it. */
+				if (sk->mss_cache > (nwin > TERN_TCP_DEFAULT_MSS ? nwin / 2 : nwin))
+					sk->flags &= ~SK_MSS_CURRENT;
+			}
 		}
 	}
 	(void)st;

@@ -57,6 +57,8 @@ void tern__tcp_init_mss(struct tern_stack *st, struct tern_sock *sk)
 	if (sk->opts->user_mss && sk->opts->user_mss < mss)
 		mss = sk->opts->user_mss;
 	sk->advmss = (uint16_t)mss;
+	/* A handshake begins: the peer's MSS and timestamps are yet to be agreed. */
+	sk->flags &= ~SK_MSS_CURRENT;
 }
 
 /* The payload of a full segment now: the peer's MSS and our MTU, less the
@@ -96,7 +98,7 @@ static uint32_t sack_option_room(const struct tern_sock *sk)
 }
 
 /* Inline: push asks on every call, mostly with nothing to send, to keep
- * mss_cache current. */
+ * mss_cache current (push_mss below). */
 static inline __attribute__((always_inline)) uint32_t current_mss(struct tern_stack *st, struct tern_sock *sk)
 {
 	uint32_t mss = TERN_MIN((uint32_t)sk->neg.mss_clamp, st->mtu - 40u);
@@ -114,6 +116,41 @@ static inline __attribute__((always_inline)) uint32_t current_mss(struct tern_st
 	if (sack_due(sk))
 		mss -= sack_option_room(sk);
 	return mss;
+}
+
+/* current_mss for push, which stores it in mss_cache (what ss and TCP_MAXSEG
+ * show). The answer seldom changes within a connection, so SK_MSS_CURRENT says
+ * that mss_cache already holds it. Push sets it when the value came from the
+ * peer's MSS, the MTU and the timestamp option alone: no TCP_MAXSEG, neither
+ * the floor (tcp_min_snd_mss) nor half the peer's largest window reached, no
+ * SACK room taken, and within mss_cache's 16 bits. It is cleared when a
+ * handshake begins (tern__tcp_init_mss: the peer's MSS and timestamps are
+ * agreed after it) and when max_window grows so that its cutoff falls below
+ * the value (ack.c). The inputs that change elsewhere are tested on each call:
+ * TCP_MAXSEG still unset, the floor not above the value, no SACK due. The MTU
+ * is fixed when the stack is made. So the stored value is what the full
+ * computation would give. */
+static __attribute__((noinline)) uint32_t push_mss_refresh(struct tern_stack *st, struct tern_sock *sk)
+{
+	uint32_t floor = (uint32_t)st->sys.tcp_min_snd_mss;
+	uint32_t mss = current_mss(st, sk);
+
+	sk->mss_cache = (uint16_t)mss;
+	uint32_t cutoff = sk->max_window > TERN_TCP_DEFAULT_MSS ? sk->max_window / 2 : sk->max_window;
+	if (mss > floor && mss <= UINT16_MAX && (!sk->max_window || mss < cutoff) && !sk->opts->user_mss &&
+	    !sack_due(sk))
+		sk->flags |= SK_MSS_CURRENT;
+	else
+		sk->flags &= ~SK_MSS_CURRENT;
+	return mss;
+}
+
+static inline __attribute__((always_inline)) uint32_t push_mss(struct tern_stack *st, struct tern_sock *sk)
+{
+	if ((sk->flags & SK_MSS_CURRENT) && !sk->opts->user_mss &&
+	    (uint32_t)st->sys.tcp_min_snd_mss <= sk->mss_cache && !sack_due(sk))
+		return sk->mss_cache;
+	return push_mss_refresh(st, sk);
 }
 
 /* ------------------------------------------------------------ windows */
@@ -890,21 +927,14 @@ bool tern__tcp_send_probe_data(struct tern_stack *st, struct tern_sock *sk)
 /* Sends what the windows and Nagle allow, then the FIN if it is due (Linux's
  * tcp_write_xmit). Arms the persist timer when the peer's window stops us with
  * nothing in flight. */
-void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
+static __attribute__((noinline)) void push_send(struct tern_stack *st, struct tern_sock *sk)
 {
-	static const uint8_t sending_states[] = {
-		[TERN_TCP_ESTABLISHED] = 1, [TERN_TCP_CLOSE_WAIT] = 1, [TERN_TCP_FIN_WAIT1] = 1,
-		[TERN_TCP_CLOSING] = 1,     [TERN_TCP_LAST_ACK] = 1,
-	};
 	uint32_t mss;
 	bool sent = false;
 
-	if (sk->state >= sizeof(sending_states) || !sending_states[sk->state])
-		return;
 	if (sk->cc.ca_state >= TERN_CA_RECOVERY)
 		tern__tcp_retransmit_lost(st, sk);
-	mss = current_mss(st, sk);
-	sk->mss_cache = (uint16_t)mss;
+	mss = push_mss(st, sk);
 
 	for (;;) {
 		uint32_t unsent = tern__tcp_unsent(sk);
@@ -952,4 +982,24 @@ void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 		tern__tcp_arm_rto_and_probe(st, sk);
 	else if (sk->rtx_kind == RTX_RETRANS || sk->rtx_kind == RTX_PROBE)
 		tern__tcp_schedule_loss_probe(st, sk, false);
+}
+
+/* Most calls (after every segment in, five of eight in a connection's life)
+ * find nothing to send and no loss to repair: they only keep mss_cache
+ * current, without push_send's frame. */
+void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
+{
+	static const uint8_t sending_states[] = {
+		[TERN_TCP_ESTABLISHED] = 1, [TERN_TCP_CLOSE_WAIT] = 1, [TERN_TCP_FIN_WAIT1] = 1,
+		[TERN_TCP_CLOSING] = 1,     [TERN_TCP_LAST_ACK] = 1,
+	};
+
+	if (sk->state >= sizeof(sending_states) || !sending_states[sk->state])
+		return;
+	if (sk->cc.ca_state < TERN_CA_RECOVERY && !tern__tcp_unsent(sk) &&
+	    ((sk->flags & (SK_FIN_QUEUED | SK_FIN_SENT)) != SK_FIN_QUEUED)) {
+		push_mss(st, sk);
+		return;
+	}
+	push_send(st, sk);
 }

@@ -112,6 +112,8 @@ struct tern_txseg {
 #define SK_LINGER_WAIT  0x800000 /* close() with SO_LINGER > 0 waits for the FIN's ACK */
 #define SK_CHILD        0x1000000 /* a child not yet accepted: parent and acc_next
 				     hold the socket's shared words (struct tern_sock) */
+#define SK_MSS_CURRENT  0x2000000 /* mss_cache holds the MSS for the current
+				     inputs (output.c, push_mss) */
 
 /* A connection's timers (Linux's icsk_retransmit_timer, icsk_delack_timer and
  * sk_timer), kept as three deadlines behind one wheel timer (timers.c). */
