@@ -491,15 +491,15 @@ static void emit_built(struct tern_stack *st, const struct tern_ip_out *out, uin
 	tern__ip_output(st, out, n);
 }
 
-/* Builds and sends one segment: `len` bytes of the send queue from `seq` (its
- * offset from snd_una, which is never past seq). Every segment but a bare SYN
+/* Builds and sends one segment. `data_off` is the payload's offset in the send
+ * queue (from snd_una); `len` bytes of it go out. Every segment but a bare SYN
  * carries ACK; sending one settles any ACK we owed. The segment is laid out in
  * place in the transmit buffer: options, then the payload straight from the send
  * queue, then the fixed header and the IPv4 header in front, each written from
  * the socket's fields (no struct tern_tcp or tern_ip_out in between). Counted as
  * emit_built counts. */
-static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, uint8_t flags, size_t len,
-		     bool retrans)
+static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, uint8_t flags, size_t data_off,
+		     size_t len, bool retrans)
 {
 	uint8_t *th = tern__ip_payload_buf(st);
 	tern_seq ack = 0;
@@ -527,8 +527,7 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 	}
 
 	if (len) {
-		size_t got = tern__stream_peek(&sk->xfer->sndq, (size_t)(seq - sk->snd_una),
-					       th + TERN_TCP_HDR_LEN + optlen, len);
+		size_t got = tern__stream_peek(&sk->xfer->sndq, data_off, th + TERN_TCP_HDR_LEN + optlen, len);
 		TERN_ASSERT(got == len);
 		(void)got;
 	}
@@ -641,7 +640,7 @@ void tern__tcp_retransmit_seg(struct tern_stack *st, struct tern_sock *sk, struc
 		tern__tcp_send_syn(st, sk, true);
 		return;
 	}
-	transmit(st, sk, seq, flags, len, true);
+	transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len, true);
 	/* The give-up budget runs from the head's first transmission (spec §14.17). */
 	if (!sk->retrans_stamp)
 		sk->retrans_stamp = t->sent_at;
@@ -685,7 +684,7 @@ void tern__tcp_send_syn(struct tern_stack *st, struct tern_sock *sk, bool retran
 {
 	uint8_t flags = TERN_TCP_SYN | (sk->state == TERN_TCP_SYN_RECV ? TERN_TCP_ACK : 0);
 
-	transmit(st, sk, sk->iss, flags, 0, retransmit && flags == TERN_TCP_SYN);
+	transmit(st, sk, sk->iss, flags, 0, 0, retransmit && flags == TERN_TCP_SYN);
 	if (!retransmit) {
 		if (!txseg_add(st, sk, sk->iss, sk->iss + 1, TERN_TCP_SYN))
 			return;
@@ -706,13 +705,13 @@ void tern__tcp_send_ack(struct tern_stack *st, struct tern_sock *sk)
 {
 	if (sk->state == TERN_TCP_CLOSE || sk->state == TERN_TCP_LISTEN || sk->state == TERN_TCP_SYN_SENT)
 		return;
-	transmit(st, sk, sk->snd_nxt, TERN_TCP_ACK, 0, false);
+	transmit(st, sk, sk->snd_nxt, TERN_TCP_ACK, 0, 0, false);
 }
 
 /* Linux's tcp_send_active_reset: RST|ACK at snd_nxt acknowledging rcv_nxt. */
 void tern__tcp_send_active_reset(struct tern_stack *st, struct tern_sock *sk)
 {
-	transmit(st, sk, sk->snd_nxt, TERN_TCP_RST | TERN_TCP_ACK, 0, false);
+	transmit(st, sk, sk->snd_nxt, TERN_TCP_RST | TERN_TCP_ACK, 0, 0, false);
 }
 
 /* RFC 5961 §7 and tcp_invalid_ratelimit: at most one of these ACKs per socket per
@@ -744,7 +743,7 @@ void tern__tcp_send_challenge_ack(struct tern_stack *st, struct tern_sock *sk)
  * must answer with its current window. */
 void tern__tcp_send_probe(struct tern_stack *st, struct tern_sock *sk)
 {
-	transmit(st, sk, sk->snd_una - 1, TERN_TCP_ACK, 0, false);
+	transmit(st, sk, sk->snd_una - 1, TERN_TCP_ACK, 0, 0, false);
 }
 
 /* ------------------------------------------------------------ sending data */
@@ -877,7 +876,7 @@ static inline __attribute__((always_inline)) bool send_new(struct tern_stack *st
 	}
 	if (!txseg_add(st, sk, seq, seq + len + (with_fin ? 1 : 0), flags & (TERN_TCP_FIN | TERN_TCP_PSH)))
 		return false;
-	transmit(st, sk, seq, flags, len, false);
+	transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len, false);
 	/* Linux's tcp_event_new_data_sent: one per new segment, a lone FIN too. */
 	tern__count(st, TERN_CTR_TcpExtTCPOrigDataSent);
 	tern__tcp_prr_sent(sk, 1);
