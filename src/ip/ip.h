@@ -34,16 +34,23 @@ struct tern_ip_out {
 /* Sends the `payload_len` bytes at tern__ip_payload_buf(st) as one datagram. */
 void tern__ip_output(struct tern_stack *st, const struct tern_ip_out *out, size_t payload_len);
 
+/* Counts and hands to the link a datagram whose header is in place in the
+ * transmit buffer, in front of `payload_len` bytes. TCP output writes its IP
+ * header together with its own (wire/tcphdr.h) and sends with this. */
+static inline void tern__ip_emit(struct tern_stack *st, size_t payload_len)
+{
+	tern__count(st, TERN_CTR_IpOutRequests);
+	st->emit(st->emit_ctx, st->now, st->tx, TERN_IPV4_HDR_LEN + payload_len);
+}
+
 /* tern__ip_output's work once the ID and fragment field are known: the header,
- * the count, the link. Inline for TCP output, which sends from a connected
- * socket with DF and its own ID on every segment. */
+ * the count, the link. */
 static inline void tern__ip_send(struct tern_stack *st, uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos,
 				 uint16_t id, uint16_t frag, size_t payload_len)
 {
 	wire_ipv4_put_hdr20(st->tx, tos, (uint16_t)(TERN_IPV4_HDR_LEN + payload_len), id, frag, TERN_IP_DEFAULT_TTL,
 			    proto, src, dst);
-	tern__count(st, TERN_CTR_IpOutRequests);
-	st->emit(st->emit_ctx, st->now, st->tx, TERN_IPV4_HDR_LEN + payload_len);
+	tern__ip_emit(st, payload_len);
 }
 
 /* Upper-layer input, called by IP for a checked datagram addressed to the host. */

@@ -502,10 +502,15 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 		     size_t len, bool retrans)
 {
 	uint8_t *th = tern__ip_payload_buf(st);
-	uint16_t id = sk->ip_id++;   /* DF from a connected socket: its own ID */
 	tern_seq ack = 0;
 	uint16_t win;
 
+	/* Counted first (nothing below reads the counters before the link has the
+	 * segment), so that `retrans` need not be kept to the end. */
+	if (!retrans)
+		tern__count(st, TERN_CTR_TcpOutSegs);
+	if (flags & TERN_TCP_RST)
+		tern__count(st, TERN_CTR_TcpOutRsts);
 	size_t optlen = flags & TERN_TCP_SYN ? syn_options(st, sk, th + TERN_TCP_HDR_LEN, flags & TERN_TCP_ACK)
 					     : est_options(st, sk, th + TERN_TCP_HDR_LEN);
 	if (flags & TERN_TCP_ACK) {
@@ -549,13 +554,11 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 	size_t hdr_len = TERN_TCP_HDR_LEN + optlen;
 	size_t n = hdr_len + len;
 	TERN_ASSERT(optlen % 4 == 0 && optlen <= TERN_TCP_MAX_OPT_LEN && len <= UINT16_MAX - hdr_len);
-	wire_tcp_put_hdr20(th, sk->lport, sk->rport, seq, ack, (unsigned)hdr_len, flags, win, n, sk->laddr,
-			   sk->raddr, st->tx_csum_offload);
-	if (!retrans)
-		tern__count(st, TERN_CTR_TcpOutSegs);
-	if (flags & TERN_TCP_RST)
-		tern__count(st, TERN_CTR_TcpOutRsts);
-	tern__ip_send(st, sk->laddr, sk->raddr, TERN_IPPROTO_TCP, sk->opts->ip_tos, id, TERN_IP_DF, n);
+	/* DF from a connected socket: its own IP ID, taken here where it is used. */
+	uint16_t id = sk->ip_id++;
+	wire_ipv4_tcp_put_hdrs(st->tx, sk->opts->ip_tos, id, TERN_IP_DF, TERN_IP_DEFAULT_TTL, sk->laddr, sk->raddr,
+			       sk->lport, sk->rport, seq, ack, (unsigned)hdr_len, flags, win, n, st->tx_csum_offload);
+	tern__ip_emit(st, n);
 }
 
 /* Sends a segment whose options already sit in place in the transmit buffer
