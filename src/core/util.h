@@ -35,6 +35,30 @@ static inline uint32_t tern_get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
+
+/* Two adjacent big-endian fields at `p` (16-bit ones, or 32-bit ones) into two
+ * adjacent host-order fields at `dst`, the first first, with one store. For a
+ * parse whose two fields are soon read back as one wider load (a tuple hash
+ * taking both ports or both addresses at once): a load that spans two narrower
+ * stores still in the store buffer is not forwarded from them, and waits until
+ * both have reached the cache. Forced inline: left to itself GCC laid out IP
+ * input's common path a little worse (8 instructions a lifecycle more). */
+static inline __attribute__((always_inline)) void tern_get16x2(void *dst, const uint8_t *p)
+{
+	uint32_t v = tern_get32(p);   /* the first field in the high half */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = v >> 16 | v << 16;
+#endif
+	__builtin_memcpy(dst, &v, sizeof(v));
+}
+static inline __attribute__((always_inline)) void tern_get32x2(void *dst, const uint8_t *p)
+{
+	uint64_t v = (uint64_t)tern_get32(p) << 32 | tern_get32(p + 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = v >> 32 | v << 32;
+#endif
+	__builtin_memcpy(dst, &v, sizeof(v));
+}
 static inline void tern_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static inline void tern_put32(uint8_t *p, uint32_t v)
 {

@@ -62,6 +62,28 @@ void tern__tcp_set_state(struct tern_stack *st, struct tern_sock *sk, int state)
 
 /* Takes a child off its listener's accept queue (if it is on it) and forgets the
  * listener. */
+/* Takes `sk` off accept queue `lq`; `prev` is the child before it (NULL: the
+ * head). */
+static void accq_unlink(struct tern_listen_q *lq, struct tern_sock *prev, struct tern_sock *sk)
+{
+	if (prev)
+		prev->acc_next = sk->acc_next;
+	else
+		lq->acc_head = sk->acc_next;
+	if (lq->acc_tail == sk)
+		lq->acc_tail = prev;
+	lq->acc_len--;
+}
+
+/* The child's two shared words become the user's socket's: no listener, no
+ * registration (struct tern_sock). */
+static void child_detach(struct tern_sock *sk)
+{
+	sk->flags &= ~(SK_ACCQ | SK_CHILD);
+	sk->parent = NULL;
+	sk->acc_next = NULL;
+}
+
 static void unlink_from_parent(struct tern_sock *sk)
 {
 	struct tern_sock *lsk = tern__sk_parent(sk);
@@ -71,23 +93,13 @@ static void unlink_from_parent(struct tern_sock *sk)
 	if (sk->flags & SK_ACCQ) {
 		struct tern_sock *prev = NULL;
 		for (struct tern_sock *p = lsk->lq->acc_head; p; prev = p, p = p->acc_next) {
-			if (p != sk)
-				continue;
-			if (prev)
-				prev->acc_next = sk->acc_next;
-			else
-				lsk->lq->acc_head = sk->acc_next;
-			if (lsk->lq->acc_tail == sk)
-				lsk->lq->acc_tail = prev;
-			lsk->lq->acc_len--;
-			break;
+			if (p == sk) {
+				accq_unlink(lsk->lq, prev, sk);
+				break;
+			}
 		}
-		sk->flags &= ~SK_ACCQ;
 	}
-	/* The words become the user's socket's: no listener, no registration. */
-	sk->flags &= ~SK_CHILD;
-	sk->parent = NULL;
-	sk->acc_next = NULL;
+	child_detach(sk);
 }
 
 /* Frees a socket out of the connection hash (its orphan count goes with it). */
@@ -299,16 +311,10 @@ int tern_accept(struct tern_stack *st, int fd, struct tern_sockaddr *peer, int f
 	int nfd = tern__fd_alloc(st, FD_SOCK, sk);
 	if (nfd < 0)
 		return nfd;
-	/* The head of the queue leaves it: no search (unlink_from_parent's), and its
-	 * two words become the user's socket's, with no registration. */
-	struct tern_listen_q *lq = lsk->lq;
+	/* The head of the queue leaves it: no search (unlink_from_parent's). */
 	TERN_ASSERT(tern__sk_parent(sk) == lsk && (sk->flags & SK_ACCQ));
-	if (!(lq->acc_head = sk->acc_next))
-		lq->acc_tail = NULL;
-	lq->acc_len--;
-	sk->flags &= ~(SK_ACCQ | SK_CHILD);
-	sk->parent = NULL;
-	sk->acc_next = NULL;
+	accq_unlink(lsk->lq, NULL, sk);
+	child_detach(sk);
 	sk->fd = nfd;
 	sk->flags |= SK_ACCEPTED;
 	if (flags & TERN_SOCK_NONBLOCK)

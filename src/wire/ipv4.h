@@ -83,16 +83,11 @@ static inline __attribute__((always_inline)) void wire_ipv4_read_fixed(const uin
 	ip->ttl = buf[8];
 	ip->proto = buf[9];
 	ip->checksum = tern_get16(buf + 10);
-	/* Both addresses as one 64-bit store: segment input's tuple hash reads
-	 * them with one 64-bit load soon after, and a load that spans two
-	 * narrower stores still in flight is not forwarded from them. */
-	uint64_t addrs = (uint64_t)tern_get32(buf + 12) << 32 | tern_get32(buf + 16);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	addrs = addrs >> 32 | addrs << 32;
-#endif
+	/* Both addresses in one store: segment input's tuple hash reads them
+	 * with one 64-bit load soon after (tern_get32x2 says why). */
 	_Static_assert(offsetof(struct tern_ipv4, dst) == offsetof(struct tern_ipv4, src) + 4,
 		       "the addresses are one 64-bit word");
-	memcpy((uint8_t *)ip + offsetof(struct tern_ipv4, src), &addrs, sizeof(addrs));
+	tern_get32x2((uint8_t *)ip + offsetof(struct tern_ipv4, src), buf + 12);
 }
 
 /* The datagram nearly every arrival is: version 4, a 20-byte header, the right
