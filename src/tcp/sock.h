@@ -661,6 +661,11 @@ static inline uint32_t tern__tuple_hash(const struct tern_stack *st, uint32_t la
 	h ^= h >> 29;
 	return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
+/* Asks for the connection-hash bucket a tuple with this hash will look in. */
+static inline void tern__ehash_prefetch(const struct tern_stack *st, uint32_t hash)
+{
+	__builtin_prefetch(&st->tcp->ehash[hash & st->tcp->ehash_mask]);
+}
 void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk);
 void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk);
 /* The first socket of chain `i` (0 <= i <= ehash_mask). */
