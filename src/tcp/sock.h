@@ -649,22 +649,38 @@ void tern__sk_ooo_put(struct tern_stack *st, struct tern_sock *sk, bool drop);
  * secret so that a peer cannot aim its tuples at one chain, but not SipHash: the
  * value never leaves the stack, and this runs for every segment, so it is a keyed
  * multiply-xorshift mix in the class of Linux's jhash(net_secret) for inet_ehashfn.
- * SipHash stays where the output is seen by peers (ISNs, cookies, port offsets). */
+ * SipHash stays where the output is seen by peers (ISNs, cookies, port offsets).
+ *
+ * Unlike Linux's, it keeps runs of ports together. The low TERN_TUPLE_RUN_BITS of
+ * the ports do not enter the mix; they are added to its low bits instead, so the
+ * 512 tuples that differ only there fill 512 distinct, adjacent buckets of a
+ * group the mix chooses (a rotation of the table, while it is smaller than
+ * that). Short connections from one peer walk its ephemeral ports a few at a time
+ * (Linux's connect() steps by 2 to 16 per destination), so each new connection
+ * finds its bucket on a line or a page the last ones used: beside ten million
+ * idle connections the first lookup of a SYN was a miss to memory and a page
+ * walk, about 15 % of a lifecycle. A peer choosing its ports gains nothing: a run
+ * spreads evenly over its group (over the table, while that is smaller), and
+ * which group it lands in is the keyed mix's. */
+#define TERN_TUPLE_RUN_BITS 9
 static inline uint32_t tern__tuple_hash(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
 					uint32_t raddr, uint16_t rport)
 {
+	const uint32_t run = (1u << TERN_TUPLE_RUN_BITS) - 1;
 	uint64_t a = ((uint64_t)laddr << 32 | raddr) ^ st->secrets.port.k0;
-	uint64_t b = ((uint64_t)lport << 16 | rport) ^ st->secrets.port.k1;
+	uint64_t b = ((uint64_t)(lport & ~run) << 16 | (rport & ~run)) ^ st->secrets.port.k1;
 	uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
 	h ^= h >> 31;
 	h *= 0x94d049bb133111ebull;
 	h ^= h >> 29;
-	return (uint32_t)(h >> 32) ^ (uint32_t)h;
-}
-/* Asks for the connection-hash bucket a tuple with this hash will look in. */
-static inline void tern__ehash_prefetch(const struct tern_stack *st, uint32_t hash)
-{
-	__builtin_prefetch(&st->tcp->ehash[hash & st->tcp->ehash_mask]);
+	uint32_t x = (uint32_t)(h >> 32) ^ (uint32_t)h;
+	/* A server sees one local port and the peer's varying; a client the reverse. */
+	uint32_t low = (uint32_t)(lport ^ rport) & run;
+	/* The top four bits are the chains' summary tags (table.c, tw.c), far above
+	 * any bucket index: mixed with the low bits too, so that a run's tuples do
+	 * not all share one tag. */
+	x ^= (low * 0x9e3779b1u) & 0xf0000000u;
+	return (x & ~run) | ((x + low) & run);
 }
 void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk);
 void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk);

@@ -4,13 +4,15 @@
  * bucket's summary instead of walking a chain of sockets, so a SYN costs no cache
  * miss per idle socket sharing its bucket. A socket that leaves from the head of
  * its chain leaves the summary exact; one left stale by other removals heals on
- * the first lookup that walks the chain.
+ * the first lookup that walks the chain. And the tuple hash keeps a run of ports
+ * of one peer in one group of buckets, without letting the run share a bucket.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -138,10 +140,55 @@ static void summaries_spare_the_chains(void **state)
 	tern_stack_destroy(st);
 }
 
+/* The tuple hash keeps a run of 512 ports of one peer together (sock.h): in a
+ * table of at least 512 buckets the run fills 512 distinct buckets of one
+ * aligned group, on the server's side (the peer's port varies) and on the
+ * client's (its own port varies); in a smaller table it spreads evenly; and its
+ * summary tags still differ from tuple to tuple. */
+static void port_runs_stay_together(void **state)
+{
+	(void)state;
+	struct tern_stack_config cfg;
+	struct tern_stack *st;
+	const uint32_t run = 1u << TERN_TUPLE_RUN_BITS;
+
+	tern_stack_config_init(&cfg);
+	cfg.addr = tern_addr_v4(10, 0, 0, 2);
+	cfg.emit = no_emit;
+	assert_int_equal(tern_stack_create(&cfg, &st), 0);
+
+	for (int side = 0; side < 2; side++) {
+		for (uint32_t base = 1024; base < 65536; base += 7 * run) {
+			uint32_t first = base & ~(run - 1);
+			uint32_t group = 0, tags = 0;
+			static uint8_t seen[1u << 16];
+			uint32_t small[64] = { 0 };
+			memset(seen, 0, sizeof(seen));
+			for (uint32_t p = first; p < first + run; p++) {
+				uint16_t lport = side ? (uint16_t)p : 80, rport = side ? 80 : (uint16_t)p;
+				uint32_t h = tern__tuple_hash(st, 0x0a000002u, lport, 0x0a010203u, rport);
+				uint32_t b = h & 0xffffu;               /* a table of 2^16 buckets */
+				if (p == first)
+					group = b & ~(run - 1);
+				assert_int_equal(b & ~(run - 1), group);
+				assert_int_equal(seen[b], 0);
+				seen[b] = 1;
+				small[h & 63]++;                        /* a table of 64 */
+				tags |= 1u << (h >> 28);
+			}
+			for (uint32_t b = 0; b < 64; b++)
+				assert_int_equal(small[b], run / 64);
+			assert_true(__builtin_popcount(tags) >= 12);
+		}
+	}
+	tern_stack_destroy(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(summaries_spare_the_chains),
+		cmocka_unit_test(port_runs_stay_together),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
