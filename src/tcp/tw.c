@@ -481,11 +481,11 @@ static void prefetch_entry(struct tern_tw_table *t, uint32_t i1)
  * destination), and the server's side of its earlier connections on those ports
  * entered TIME-WAIT in the order of that earlier walk; so the entries the next
  * SYNs reopen are often a few places behind the one a SYN reopens now (in the
- * lifecycle benchmark, about four in ten of them within the four behind an
- * entry killed a few SYNs earlier). By then each is a whole pass of the port
- * range old and out of cache (tens of thousands of entries: more than L2 holds),
- * and its load was the largest single stall of a reconnecting client's
- * lifecycle. So a kill asks for the entries behind the one it kills; a wrong
+ * lifecycle benchmark, six in ten of the entries SYNs reopen are among those the
+ * last 64 kills fetched, one in ten by the kill just before). By then each is a
+ * whole pass of the port range old and out of cache (tens of thousands of
+ * entries: more than L2 holds), and its load was the largest single stall of a
+ * reconnecting client's lifecycle. So a kill asks for the entries behind the one it kills; a wrong
  * guess costs a prefetch.
  *
  * Forced inline: GCC takes a function that only prefetches for one without
