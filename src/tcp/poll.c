@@ -134,9 +134,11 @@ static struct tern_epoll *fd_epoll(struct tern_stack *st, int epfd)
 {
 	struct tern_tcp_tables *t = st->tcp;
 
-	if (epfd < 0 || epfd >= t->nfds || tern__fd_kind(t, epfd) != FD_EPOLL)
+	/* One unsigned comparison for both ends of the range; an instance's entry
+	 * less its kind is the instance. */
+	if ((unsigned int)epfd >= (unsigned int)t->nfds || tern__fd_kind(t, epfd) != FD_EPOLL)
 		return NULL;
-	return tern__fd_obj(t, epfd);
+	return (struct tern_epoll *)(t->fds[epfd] - FD_EPOLL);
 }
 
 int tern_epoll_create(struct tern_stack *st)

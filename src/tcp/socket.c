@@ -648,14 +648,16 @@ int tern_close(struct tern_stack *st, int fd)
 {
 	struct tern_tcp_tables *t = st->tcp;
 	int err;
+	struct tern_sock *sk = tern__fd_sock_any(st, fd, &err);
 
-	if (fd >= 0 && fd < t->nfds && tern__fd_kind(t, fd) == FD_EPOLL) {
+	if (!sk) {
+		/* A descriptor in use that is not a socket is an epoll instance (the
+		 * only other kind), so the socket's lookup comes first. */
+		if (err != -TERN_ENOTSOCK)
+			return err;
 		tern__epoll_destroy(st, fd);
 		return 0;
 	}
-	struct tern_sock *sk = tern__fd_sock_any(st, fd, &err);
-	if (!sk)
-		return err;
 	if (sk->flags & SK_LINGER_WAIT) {
 		/* The second call of a lingering close: done waiting or not, finish. */
 		if (!tern__tcp_linger_done(st, sk))

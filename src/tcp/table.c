@@ -141,15 +141,16 @@ struct tern_sock *tern__fd_sock_any(struct tern_stack *st, int fd, int *err)
 {
 	struct tern_tcp_tables *t = st->tcp;
 
+	/* The usual answer first: one unsigned comparison covers both ends of the
+	 * range, and a socket's entry less its kind is the socket. */
+	if ((unsigned int)fd < (unsigned int)t->nfds && tern__fd_kind(t, fd) == FD_SOCK)
+		return (struct tern_sock *)(t->fds[fd] - FD_SOCK);
 	if (fd < 0 || fd >= t->nfds || tern__fd_kind(t, fd) == FD_FREE) {
 		*err = -TERN_EBADF;
 		return NULL;
 	}
-	if (tern__fd_kind(t, fd) != FD_SOCK) {
-		*err = -TERN_ENOTSOCK;
-		return NULL;
-	}
-	return tern__fd_obj(t, fd);
+	*err = -TERN_ENOTSOCK;
+	return NULL;
 }
 
 /* ------------------------------------------------------------ transfer blocks */
