@@ -43,6 +43,20 @@ uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk)
 	bool rd_shut = sk->flags & (SK_SHUT_RD | SK_PEER_FIN);
 	bool wr_shut = sk->flags & SK_SHUT_WR;
 
+	/* The usual case first: an open connection that neither side has shut
+	 * down and no lingering close, for which the tests below come to readable
+	 * with data, writable with room, and the error. */
+	if (state == TERN_TCP_ESTABLISHED && !(sk->flags & (SK_LINGER_WAIT | SK_SHUT_RD | SK_PEER_FIN | SK_SHUT_WR))) {
+		if (tern__stream_len(&sk->xfer->rcvq))
+			mask |= TERN_POLLIN | TERN_POLLRDNORM;
+		size_t queued = tern__stream_len(&sk->xfer->sndq);
+		size_t limit = sk->sndbuf;
+		if (queued < limit && limit - queued >= queued / 2)
+			mask |= TERN_POLLOUT | TERN_POLLWRNORM;
+		if (sk->err)
+			mask |= TERN_POLLERR;
+		return mask;
+	}
 	if (sk->flags & SK_LINGER_WAIT)
 		return tern__tcp_linger_done(st, sk) ? TERN_POLLHUP : 0;
 	if (state == TERN_TCP_LISTEN)
