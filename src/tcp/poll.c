@@ -124,24 +124,35 @@ static void ready_remove(struct tern_epoll *ep, struct tern_epitem *it)
 	it->on_ready = 0;
 }
 
-static void item_free(struct tern_stack *st, struct tern_epitem *it)
+/* Frees a registration already off its socket's list. */
+static void item_release(struct tern_stack *st, struct tern_epitem *it)
 {
 	struct tern_epoll *ep = it->ep;
 
 	ready_remove(ep, it);
 	ep->nitems--;
+	tern__pool_put(&st->tcp->epitem_pool, it);
+}
+
+static void item_free(struct tern_stack *st, struct tern_epitem *it)
+{
 	for (struct tern_epitem **pp = &it->sk->epitems; *pp; pp = &(*pp)->sk_next)
 		if (*pp == it) {
 			*pp = it->sk_next;
 			break;
 		}
-	tern__pool_put(&st->tcp->epitem_pool, it);
+	item_release(st, it);
 }
 
+/* Every registration goes, each the first on the list: no search for it. */
 void tern__sock_epoll_detach(struct tern_stack *st, struct tern_sock *sk)
 {
-	while (tern__sk_epitems(sk))
-		item_free(st, sk->epitems);
+	struct tern_epitem *it;
+
+	while ((it = tern__sk_epitems(sk))) {
+		sk->epitems = it->sk_next;
+		item_release(st, it);
+	}
 }
 
 static struct tern_epoll *fd_epoll(struct tern_stack *st, int epfd)
