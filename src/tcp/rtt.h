@@ -187,8 +187,17 @@ struct tern_minrtt {
 /* Times are whole milliseconds, the stack's st->now_ms (so a socket's samples
  * need no division). */
 /* Forgets everything: all three choices become (now_ms, v). Linux starts each
- * socket with v = UINT32_MAX ("no minimum yet"). Returns v. */
-uint32_t tern__minrtt_reset_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t v);
+ * socket with v = UINT32_MAX ("no minimum yet"). Returns v. Inline: a steady
+ * RTT makes every sample a new minimum, so this is the usual outcome. */
+static inline uint32_t tern__minrtt_reset_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t v)
+{
+	struct tern_minrtt_sample s = { .t = now_ms, .v = v };
+
+	m->s[0] = s;
+	m->s[1] = s;
+	m->s[2] = s;
+	return v;
+}
 /* Adds a sample taken at `now_ms` (non-decreasing) to a filter of window `win_ms`;
  * returns the minimum over the window. */
 uint32_t tern__minrtt_update_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t win_ms, uint32_t rtt_us);
