@@ -85,8 +85,11 @@ static inline uint32_t tern__rtt_sample(struct tern_rtt *rtt, int64_t rtt_us, te
 		rtt_us = (int64_t)(UINT32_MAX >> 3);
 
 	if (rtt->srtt_x8_us == 0) {
-		/* First measurement: SRTT = R, mdev = R/2 (scaled: 8R and 2R). */
+		/* First measurement: SRTT = R, mdev = R/2 (scaled: 8R and 2R). 0
+		 * means "no sample": a 0 us RTT must not leave that. */
 		rtt->srtt_x8_us = (uint32_t)rtt_us << 3;
+		if (rtt->srtt_x8_us == 0)
+			rtt->srtt_x8_us = 1;
 		rtt->mdev_x4_us = (uint32_t)rtt_us << 1;
 		rtt->rttvar_us = TERN_MAX(rtt->mdev_x4_us, rto_min_us);
 		rtt->mdev_max_us = rtt->rttvar_us;
@@ -126,9 +129,8 @@ static inline uint32_t tern__rtt_sample(struct tern_rtt *rtt, int64_t rtt_us, te
 			rtt->mdev_max_us = rto_min_us;
 		}
 	}
-	if (rtt->srtt_x8_us == 0)
-		rtt->srtt_x8_us = 1; /* 0 means "no sample"; a 0 us RTT must not reset that */
-
+	/* A later sample leaves srtt above zero: it keeps 7/8 of a value of at
+	 * least 1 and adds R >= 0, and R < 2^29 keeps the sum below 2^32. */
 	rtt->rto_us = tern__rtt_rto_from_estimate(rtt, rto_max_us);
 	return rtt->rto_us;
 }
