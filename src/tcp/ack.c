@@ -275,8 +275,6 @@ static inline void take_ack(struct tern_stack *st, struct tern_sock *sk, const s
 	 * back from lsndtime here. */
 	*conn = (struct tern_cc_conn){ .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt };
 	tern__cc_pkts_acked(&sk->cc, conn, *acked_segs, ca_rtt_us);
-	if (!sk->xfer->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
-		sk->retrans_stamp = 0;
 }
 
 /* The common ACK, as Linux's tcp_ack handles one without FLAG_SLOWPATH: no SACK
@@ -339,6 +337,9 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 		 * what is still in flight, then the cancel below with nothing left
 		 * (the persist timer does not run). */
 		if (advanced) {
+			/* Nothing resent is outstanding and the state is open (the
+			 * plain test saw to both, and freeing segments keeps them). */
+			sk->retrans_stamp = 0;
 			if (acked_segs) {
 				bool cwnd_limited = tern__tcp_in_flight(sk) + acked_segs >= sk->cc.cwnd_segs;
 				tern__cc_cong_avoid(&sk->cc, &conn, delivered, cwnd_limited);
@@ -359,6 +360,9 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 		return 0;
 	}
 
+	/* Nothing resent left outstanding ends the retransmission episode. */
+	if (advanced && !sk->xfer->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
+		sk->retrans_stamp = 0;
 	/* Loss detection, recovery, the congestion window and the retransmission
 	 * timer (recovery.c). Linux's FLAG_NOT_DUP: the segment carried data or a
 	 * window update, or acked new data (RFC 5681 §2's duplicate ACK is the
