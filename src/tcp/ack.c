@@ -275,8 +275,6 @@ static inline void take_ack(struct tern_stack *st, struct tern_sock *sk, const s
 	 * back from lsndtime here. */
 	*conn = (struct tern_cc_conn){ .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt };
 	tern__cc_pkts_acked(&sk->cc, conn, *acked_segs, ca_rtt_us);
-	if (!sk->xfer->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
-		sk->retrans_stamp = 0;
 }
 
 /* The common ACK, as Linux's tcp_ack handles one without FLAG_SLOWPATH: no SACK
@@ -336,29 +334,41 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 	if (plain) {
 		/* Its effects in the full path's order: recovery.c's
 		 * tcp_cong_control (no cwnd reduction in CA_OPEN) and the timer for
-		 * what is still in flight, then the cancel below with nothing left
-		 * (the persist timer does not run). */
+		 * what is still in flight, or the full path's cancel with nothing
+		 * left (the persist timer does not run). */
 		if (advanced) {
+			/* Nothing resent is outstanding and the state is open (the
+			 * plain test saw to both, and freeing segments keeps them). */
+			sk->retrans_stamp = 0;
 			if (acked_segs) {
 				bool cwnd_limited = tern__tcp_in_flight(sk) + acked_segs >= sk->cc.cwnd_segs;
 				tern__cc_cong_avoid(&sk->cc, &conn, delivered, cwnd_limited);
 			}
-			if (sk->xfer->packets_out && !tern__tcp_schedule_loss_probe(st, sk, true))
-				tern__tcp_rearm_rto(st, sk);
 			tern__count_add(st, TERN_CTR_TcpExtTCPDelivered, delivered);
+			/* Arming leaves packets_out as it was, so the cancel is the
+			 * other branch of one test. */
+			if (sk->xfer->packets_out) {
+				if (!tern__tcp_schedule_loss_probe(st, sk, true))
+					tern__tcp_rearm_rto(st, sk);
+			} else if (sk->rtx_kind != RTX_NONE) {
+				tern__sk_timer_cancel(st, sk, TERN_SKT_RTX);
+				sk->rtx_kind = RTX_NONE;
+			}
+			/* A grown window wants a bigger buffer (Linux's tcp_new_space). */
+			tern__tcp_sndbuf_expand(st, sk);
+			tern__sock_wakeup(st, sk);
+			return 0;
 		}
 		if (!sk->xfer->packets_out && sk->rtx_kind != RTX_NONE) {
 			tern__sk_timer_cancel(st, sk, TERN_SKT_RTX);
 			sk->rtx_kind = RTX_NONE;
 		}
-		if (advanced) {
-			/* A grown window wants a bigger buffer (Linux's tcp_new_space). */
-			tern__tcp_sndbuf_expand(st, sk);
-			tern__sock_wakeup(st, sk);
-		}
 		return 0;
 	}
 
+	/* Nothing resent left outstanding ends the retransmission episode. */
+	if (advanced && !sk->xfer->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
+		sk->retrans_stamp = 0;
 	/* Loss detection, recovery, the congestion window and the retransmission
 	 * timer (recovery.c). Linux's FLAG_NOT_DUP: the segment carried data or a
 	 * window update, or acked new data (RFC 5681 §2's duplicate ACK is the

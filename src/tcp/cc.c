@@ -78,7 +78,11 @@ void tern__cc_pkts_acked(struct tern_cc *cc, const struct tern_cc_conn *conn, ui
 void tern__cc_cong_avoid(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t acked,
 			 bool cwnd_limited)
 {
-	cc->ops->cong_avoid(cc, conn, acked, cwnd_limited);
+	/* Every algorithm's cong_avoid returns at once when the connection is not
+	 * cwnd-limited (as each of Linux's does, tcp_is_cwnd_limited first): the
+	 * call is skipped then, which is most ACKs of a short exchange. */
+	if (cwnd_limited)
+		cc->ops->cong_avoid(cc, conn, acked, cwnd_limited);
 }
 
 void tern__cc_event(struct tern_cc *cc, const struct tern_cc_conn *conn, enum tern_cc_event ev)

@@ -133,7 +133,9 @@ struct tern_cc_ops {
 	void (*init)(struct tern_cc *cc, const struct tern_cc_conn *conn);
 	/* The new ssthresh for a loss or ECN reduction, from the current cwnd. */
 	uint32_t (*ssthresh)(struct tern_cc *cc);
-	/* Grows cwnd for `acked` newly acknowledged segments. */
+	/* Grows cwnd for `acked` newly acknowledged segments. Must change
+	 * nothing when not `cwnd_limited`: tern__cc_cong_avoid does not call it
+	 * then. */
 	void (*cong_avoid)(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t acked,
 			   bool cwnd_limited);
 	/* Sees every ACK of new data, with its RTT sample in us (-1 if none). */
@@ -185,7 +187,7 @@ static inline bool tern__cc_in_slow_start(const struct tern_cc *cc)
 /* Runs the algorithm's pkts_acked, if any. */
 void tern__cc_pkts_acked(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t acked, int64_t rtt_us);
 
-/* Runs the algorithm's cong_avoid. */
+/* Runs the algorithm's cong_avoid, when the connection is cwnd-limited. */
 void tern__cc_cong_avoid(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t acked,
 			 bool cwnd_limited);
 

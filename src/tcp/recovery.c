@@ -58,10 +58,12 @@ void tern__tcp_mark_lost(struct tern_stack *st, struct tern_sock *sk, struct ter
 void tern__tcp_min_rtt_update(struct tern_stack *st, struct tern_sock *sk, uint32_t rtt_us)
 {
 	/* The stack's millisecond clock is the filter's: no division per sample. */
-	uint32_t now_ms = (uint32_t)st->now_ms;
+	uint32_t now_ms = (uint32_t)st->now_ms, min = tern__minrtt_get(&sk->min_rtt);
 
 	rtt_us = TERN_MAX(rtt_us, 1u);
-	if (!tern__minrtt_get(&sk->min_rtt))
+	/* No minimum yet, or a new one (the filter's update would start over
+	 * too): every choice becomes this sample, here without the call. */
+	if (!min || rtt_us <= min)
 		tern__minrtt_reset_ms(&sk->min_rtt, now_ms, rtt_us);
 	else
 		tern__minrtt_update_ms(&sk->min_rtt, now_ms, (uint32_t)(TERN_TCP_MIN_RTT_WLEN_NS / TERN_NS_PER_MS), rtt_us);

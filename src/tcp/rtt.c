@@ -65,16 +65,6 @@ uint32_t tern__rtt_backoff_us(uint32_t rto_us, unsigned int backoff, uint32_t rt
 
 /* ------------------------------------------------------------ min-RTT filter */
 
-uint32_t tern__minrtt_reset_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t v)
-{
-	struct tern_minrtt_sample s = { .t = now_ms, .v = v };
-
-	m->s[0] = s;
-	m->s[1] = s;
-	m->s[2] = s;
-	return v;
-}
-
 /*
  * Ages the three choices against the window once a sample has been placed. If the
  * best choice is older than the window, the second and third move up and the new

@@ -85,8 +85,11 @@ static inline uint32_t tern__rtt_sample(struct tern_rtt *rtt, int64_t rtt_us, te
 		rtt_us = (int64_t)(UINT32_MAX >> 3);
 
 	if (rtt->srtt_x8_us == 0) {
-		/* First measurement: SRTT = R, mdev = R/2 (scaled: 8R and 2R). */
+		/* First measurement: SRTT = R, mdev = R/2 (scaled: 8R and 2R). 0
+		 * means "no sample": a 0 us RTT must not leave that. */
 		rtt->srtt_x8_us = (uint32_t)rtt_us << 3;
+		if (rtt->srtt_x8_us == 0)
+			rtt->srtt_x8_us = 1;
 		rtt->mdev_x4_us = (uint32_t)rtt_us << 1;
 		rtt->rttvar_us = TERN_MAX(rtt->mdev_x4_us, rto_min_us);
 		rtt->mdev_max_us = rtt->rttvar_us;
@@ -126,9 +129,8 @@ static inline uint32_t tern__rtt_sample(struct tern_rtt *rtt, int64_t rtt_us, te
 			rtt->mdev_max_us = rto_min_us;
 		}
 	}
-	if (rtt->srtt_x8_us == 0)
-		rtt->srtt_x8_us = 1; /* 0 means "no sample"; a 0 us RTT must not reset that */
-
+	/* A later sample leaves srtt above zero: it keeps 7/8 of a value of at
+	 * least 1 and adds R >= 0, and R < 2^29 keeps the sum below 2^32. */
 	rtt->rto_us = tern__rtt_rto_from_estimate(rtt, rto_max_us);
 	return rtt->rto_us;
 }
@@ -187,8 +189,17 @@ struct tern_minrtt {
 /* Times are whole milliseconds, the stack's st->now_ms (so a socket's samples
  * need no division). */
 /* Forgets everything: all three choices become (now_ms, v). Linux starts each
- * socket with v = UINT32_MAX ("no minimum yet"). Returns v. */
-uint32_t tern__minrtt_reset_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t v);
+ * socket with v = UINT32_MAX ("no minimum yet"). Returns v. Inline: a steady
+ * RTT makes every sample a new minimum, so this is the usual outcome. */
+static inline uint32_t tern__minrtt_reset_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t v)
+{
+	struct tern_minrtt_sample s = { .t = now_ms, .v = v };
+
+	m->s[0] = s;
+	m->s[1] = s;
+	m->s[2] = s;
+	return v;
+}
 /* Adds a sample taken at `now_ms` (non-decreasing) to a filter of window `win_ms`;
  * returns the minimum over the window. */
 uint32_t tern__minrtt_update_ms(struct tern_minrtt *m, uint32_t now_ms, uint32_t win_ms, uint32_t rtt_us);
