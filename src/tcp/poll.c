@@ -35,6 +35,16 @@ struct tern_epoll {
 
 _Static_assert(sizeof(struct tern_epitem) <= 64, "epitem pool objects are 64 bytes");
 
+/* Writable while at least a third of the send buffer is free (Linux's
+ * sk_stream_is_writeable: free space >= half of what is queued). */
+static bool send_room(const struct tern_sock *sk)
+{
+	size_t queued = tern__stream_len(&sk->xfer->sndq);
+	size_t limit = sk->sndbuf;
+
+	return queued < limit && limit - queued >= queued / 2;
+}
+
 /* Linux's tcp_poll. */
 uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk)
 {
@@ -49,9 +59,7 @@ uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk)
 	if (state == TERN_TCP_ESTABLISHED && !(sk->flags & (SK_LINGER_WAIT | SK_SHUT_RD | SK_PEER_FIN | SK_SHUT_WR))) {
 		if (tern__stream_len(&sk->xfer->rcvq))
 			mask |= TERN_POLLIN | TERN_POLLRDNORM;
-		size_t queued = tern__stream_len(&sk->xfer->sndq);
-		size_t limit = sk->sndbuf;
-		if (queued < limit && limit - queued >= queued / 2)
+		if (send_room(sk))
 			mask |= TERN_POLLOUT | TERN_POLLWRNORM;
 		if (sk->err)
 			mask |= TERN_POLLERR;
@@ -68,16 +76,8 @@ uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk)
 	if (state != TERN_TCP_SYN_SENT && state != TERN_TCP_SYN_RECV && state != TERN_TCP_CLOSE) {
 		if (tern__stream_len(&sk->xfer->rcvq))
 			mask |= TERN_POLLIN | TERN_POLLRDNORM;
-		/* Writable while at least a third of the send buffer is free (Linux's
-		 * sk_stream_is_writeable: free space >= half of what is queued). */
-		if (!wr_shut) {
-			size_t queued = tern__stream_len(&sk->xfer->sndq);
-			size_t limit = sk->sndbuf;
-			if (queued < limit && limit - queued >= queued / 2)
-				mask |= TERN_POLLOUT | TERN_POLLWRNORM;
-		} else {
+		if (wr_shut || send_room(sk))
 			mask |= TERN_POLLOUT | TERN_POLLWRNORM;
-		}
 	}
 	/* A connect that failed is writable with an error, as on Linux. */
 	if (sk->err)
@@ -159,11 +159,10 @@ static struct tern_epoll *fd_epoll(struct tern_stack *st, int epfd)
 {
 	struct tern_tcp_tables *t = st->tcp;
 
-	/* One unsigned comparison for both ends of the range; an instance's entry
-	 * less its kind is the instance. */
+	/* One unsigned comparison for both ends of the range. */
 	if ((unsigned int)epfd >= (unsigned int)t->nfds || tern__fd_kind(t, epfd) != FD_EPOLL)
 		return NULL;
-	return (struct tern_epoll *)(t->fds[epfd] - FD_EPOLL);
+	return tern__fd_obj_of(t, epfd, FD_EPOLL);
 }
 
 int tern_epoll_create(struct tern_stack *st)

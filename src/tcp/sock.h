@@ -624,6 +624,13 @@ static inline void *tern__fd_obj(const struct tern_tcp_tables *t, int fd)
 	return (void *)(t->fds[fd] & ~TERN_FD_KIND_MASK);
 }
 
+/* The same, for a caller that has just tested the kind: the entry less the kind
+ * (a subtraction folds into the load's address, where the mask does not). */
+static inline void *tern__fd_obj_of(const struct tern_tcp_tables *t, int fd, enum tern_fd_kind kind)
+{
+	return (void *)(t->fds[fd] - kind);
+}
+
 /* table.c */
 int tern__tcp_init(struct tern_stack *st);
 void tern__tcp_fini(struct tern_stack *st);

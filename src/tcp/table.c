@@ -142,9 +142,9 @@ struct tern_sock *tern__fd_sock_any(struct tern_stack *st, int fd, int *err)
 	struct tern_tcp_tables *t = st->tcp;
 
 	/* The usual answer first: one unsigned comparison covers both ends of the
-	 * range, and a socket's entry less its kind is the socket. */
+	 * range. */
 	if ((unsigned int)fd < (unsigned int)t->nfds && tern__fd_kind(t, fd) == FD_SOCK)
-		return (struct tern_sock *)(t->fds[fd] - FD_SOCK);
+		return tern__fd_obj_of(t, fd, FD_SOCK);
 	if (fd < 0 || fd >= t->nfds || tern__fd_kind(t, fd) == FD_FREE) {
 		*err = -TERN_EBADF;
 		return NULL;
