@@ -695,10 +695,63 @@ void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk);
 struct tern_sock *tern__ehash_chain(const struct tern_stack *st, uint32_t i);
 struct tern_sock *tern__ehash_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
 				     uint16_t rport);
-/* The same, for a caller that has the tuple's tern__tuple_hash already (segment
- * input hashes once for the connection, TIME-WAIT and request tables). */
-struct tern_sock *tern__ehash_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr, uint16_t lport,
-					    uint32_t raddr, uint16_t rport);
+
+/* A connection-hash bucket: its chain's first socket and, on x86-64 where user
+ * pointers fit in 48 bits, a 16-bit summary of the chain in the top bits, bit
+ * (hash >> 28) of each socket on it (table.c says how it is kept). */
+#if defined(__x86_64__) && UINTPTR_MAX == UINT64_MAX
+#define TERN_EH_TAGS 1
+#define TERN_EH_PTR_MASK ((uintptr_t)0xffffffffffff)
+#else
+#define TERN_EH_TAGS 0
+#define TERN_EH_PTR_MASK UINTPTR_MAX
+#endif
+
+static inline struct tern_sock *tern__eh_first(uintptr_t b)
+{
+	return (struct tern_sock *)(b & TERN_EH_PTR_MASK);
+}
+
+static inline uint16_t tern__eh_summary(uintptr_t b)
+{
+#if TERN_EH_TAGS
+	return (uint16_t)(b >> 48);
+#else
+	(void)b;
+	return 0;
+#endif
+}
+
+static inline uint16_t tern__eh_bit(uint32_t hash)
+{
+	return TERN_EH_TAGS ? (uint16_t)(1u << (hash >> 28)) : 0;
+}
+
+/* Rewrites bucket `b`'s summary after a walk of its chain found nothing. */
+void tern__ehash_heal(const struct tern_stack *st, uintptr_t *b);
+
+/* The same as tern__ehash_lookup, for a caller that has the tuple's
+ * tern__tuple_hash already (segment input hashes once for the connection,
+ * TIME-WAIT and request tables). Inline: every segment asks, most of them
+ * settle it on the summary or the chain's first socket, and the call around
+ * that cost as much as the test; the rare heal stays out of line. */
+static inline struct tern_sock *tern__ehash_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr,
+							  uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	struct tern_tcp_tables *t = st->tcp;
+	uintptr_t *b = &t->ehash[hash & t->ehash_mask];
+
+	if (TERN_EH_TAGS && !(tern__eh_summary(*b) & tern__eh_bit(hash)))
+		return NULL;
+	for (struct tern_sock *sk = tern__eh_first(*b); sk; sk = sk->hash_next) {
+		t->hash_probes++;
+		if (sk->lport == lport && sk->rport == rport && sk->laddr == laddr && sk->raddr == raddr)
+			return sk;
+	}
+	if (TERN_EH_TAGS && *b)
+		tern__ehash_heal(st, b);
+	return NULL;
+}
 void tern__lhash_insert(struct tern_stack *st, struct tern_sock *sk);
 void tern__lhash_remove(struct tern_stack *st, struct tern_sock *sk);
 struct tern_sock *tern__lhash_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport);

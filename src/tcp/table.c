@@ -306,39 +306,15 @@ void tern__sk_ooo_put(struct tern_stack *st, struct tern_sock *sk, bool drop)
  * bits, never too few, and a lookup that walks a whole chain in vain has just
  * read every socket on it and rewrites the bucket's and the first socket's
  * summaries exactly.
+ *
+ * The bucket's reading (tern__eh_first and the summary) and the lookup are in
+ * sock.h, inline in the segment path; the healing walk stays here.
  */
-#if defined(__x86_64__) && UINTPTR_MAX == UINT64_MAX
-#define EH_TAGS 1
-#define EH_PTR_MASK ((uintptr_t)0xffffffffffff)
-#else
-#define EH_TAGS 0
-#define EH_PTR_MASK UINTPTR_MAX
-#endif
-
-static struct tern_sock *eh_first(uintptr_t b)
-{
-	return (struct tern_sock *)(b & EH_PTR_MASK);
-}
-
-static uint16_t eh_summary(uintptr_t b)
-{
-#if EH_TAGS
-	return (uint16_t)(b >> 48);
-#else
-	(void)b;
-	return 0;
-#endif
-}
-
-static uint16_t eh_bit(uint32_t hash)
-{
-	return EH_TAGS ? (uint16_t)(1u << (hash >> 28)) : 0;
-}
 
 /* The bucket for chain `first` whose summary is `summary`. */
 static uintptr_t eh_make(struct tern_sock *first, uint16_t summary)
 {
-#if EH_TAGS
+#if TERN_EH_TAGS
 	return first ? (uintptr_t)first | (uintptr_t)summary << 48 : 0;
 #else
 	(void)summary;
@@ -354,21 +330,22 @@ static uint32_t sk_hash(const struct tern_stack *st, const struct tern_sock *sk)
 /* Puts `sk` first on the chain of bucket `b`. */
 static void eh_push(uintptr_t *b, struct tern_sock *sk, uint32_t hash)
 {
-	sk->hash_next = eh_first(*b);
-	sk->hash_rest = eh_summary(*b);
-	*b = eh_make(sk, sk->hash_rest | eh_bit(hash));
+	sk->hash_next = tern__eh_first(*b);
+	sk->hash_rest = tern__eh_summary(*b);
+	*b = eh_make(sk, sk->hash_rest | tern__eh_bit(hash));
 }
 
-/* Rewrites the summaries of bucket `b` and of its first socket exactly. */
-static void __attribute__((noinline)) eh_heal(const struct tern_stack *st, uintptr_t *b)
+/* Rewrites the summaries of bucket `b` and of its first socket exactly (out of
+ * line, and not in sock.h beside the lookup: a hit should not pay for it). */
+void __attribute__((noinline)) tern__ehash_heal(const struct tern_stack *st, uintptr_t *b)
 {
-	struct tern_sock *first = eh_first(*b);
+	struct tern_sock *first = tern__eh_first(*b);
 	uint16_t rest = 0;
 
 	for (struct tern_sock *sk = first->hash_next; sk; sk = sk->hash_next)
-		rest |= eh_bit(sk_hash(st, sk));
+		rest |= tern__eh_bit(sk_hash(st, sk));
 	first->hash_rest = rest;
-	*b = eh_make(first, rest | eh_bit(sk_hash(st, first)));
+	*b = eh_make(first, rest | tern__eh_bit(sk_hash(st, first)));
 }
 
 static void ehash_grow(struct tern_stack *st)
@@ -380,7 +357,7 @@ static void ehash_grow(struct tern_stack *st)
 	if (!grown)
 		return; /* keep the longer chains: slower, still correct */
 	for (uint32_t i = 0; i <= t->ehash_mask; i++) {
-		struct tern_sock *sk = eh_first(t->ehash[i]);
+		struct tern_sock *sk = tern__eh_first(t->ehash[i]);
 		while (sk) {
 			struct tern_sock *next = sk->hash_next;
 			uint32_t hash = sk_hash(st, sk);
@@ -398,7 +375,7 @@ void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk)
 	struct tern_tcp_tables *t = st->tcp;
 
 	TERN_ASSERT(!(sk->flags & SK_HASHED));
-	TERN_ASSERT(((uintptr_t)sk & ~EH_PTR_MASK) == 0);
+	TERN_ASSERT(((uintptr_t)sk & ~TERN_EH_PTR_MASK) == 0);
 	if (t->ehash_count > t->ehash_mask)
 		ehash_grow(st);
 	uint32_t hash = sk_hash(st, sk);
@@ -413,10 +390,10 @@ static void ehash_unlink(struct tern_stack *st, struct tern_sock *sk, uint32_t h
 	struct tern_tcp_tables *t = st->tcp;
 	uintptr_t *b = &t->ehash[hash & t->ehash_mask];
 
-	if (eh_first(*b) == sk) {
+	if (tern__eh_first(*b) == sk) {
 		*b = eh_make(sk->hash_next, sk->hash_rest);
 	} else {
-		struct tern_sock *prev = eh_first(*b);
+		struct tern_sock *prev = tern__eh_first(*b);
 		while (prev && prev->hash_next != sk)
 			prev = prev->hash_next;
 		TERN_ASSERT(prev && "hashed socket missing from its chain");
@@ -450,28 +427,10 @@ struct tern_sock *tern__ehash_lookup(struct tern_stack *st, uint32_t laddr, uint
 					 rport);
 }
 
-struct tern_sock *tern__ehash_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr, uint16_t lport,
-					    uint32_t raddr, uint16_t rport)
-{
-	struct tern_tcp_tables *t = st->tcp;
-	uintptr_t *b = &t->ehash[hash & t->ehash_mask];
-
-	if (EH_TAGS && !(eh_summary(*b) & eh_bit(hash)))
-		return NULL;
-	for (struct tern_sock *sk = eh_first(*b); sk; sk = sk->hash_next) {
-		t->hash_probes++;
-		if (sk->lport == lport && sk->rport == rport && sk->laddr == laddr && sk->raddr == raddr)
-			return sk;
-	}
-	if (EH_TAGS && *b)
-		eh_heal(st, b);
-	return NULL;
-}
-
 /* Every socket in the connection hash, for ss. */
 struct tern_sock *tern__ehash_chain(const struct tern_stack *st, uint32_t i)
 {
-	return eh_first(st->tcp->ehash[i]);
+	return tern__eh_first(st->tcp->ehash[i]);
 }
 
 /* ------------------------------------------------------------ listeners */
