@@ -74,11 +74,9 @@ struct tw_link {
 };
 
 struct tern_tw_table {
-	struct tern_tw *tws;
-	struct tw_link *links;       /* links[i] is tws[i]'s */
-	uint32_t cap, high, free_head, count;
-	uint32_t *buckets;
-	uint32_t mask;
+	struct tern_tw_index ix;     /* first: what the inline lookup (tw.h) reads */
+	struct tw_link *links;       /* links[i] is ix.tws[i]'s */
+	uint32_t cap, high, free_head;
 	struct tw_addr **addrs;      /* local addresses with entries, in no order */
 	uint32_t naddrs;
 	uint32_t head[2], tail[2];
@@ -92,12 +90,12 @@ static struct tern_tw_table *table(const struct tern_stack *st)
 
 static struct tern_tw *at(struct tern_tw_table *t, uint32_t i1)
 {
-	return i1 ? &t->tws[i1 - 1] : NULL;
+	return i1 ? &t->ix.tws[i1 - 1] : NULL;
 }
 
 static uint32_t idx1(struct tern_tw_table *t, const struct tern_tw *tw)
 {
-	return (uint32_t)(tw - t->tws) + 1;
+	return (uint32_t)(tw - t->ix.tws) + 1;
 }
 
 static struct tw_link *link_of(struct tern_tw_table *t, uint32_t i1)
@@ -315,12 +313,12 @@ int tern__tw_init(struct tern_stack *st)
 
 	if (!t)
 		return -TERN_ENOMEM;
-	t->buckets = calloc(TW_HASH_INITIAL, sizeof(*t->buckets));
-	if (!t->buckets) {
+	t->ix.buckets = calloc(TW_HASH_INITIAL, sizeof(*t->ix.buckets));
+	if (!t->ix.buckets) {
 		free(t);
 		return -TERN_ENOMEM;
 	}
-	t->mask = TW_HASH_INITIAL - 1;
+	t->ix.mask = TW_HASH_INITIAL - 1;
 	tern__timer_init(&t->timer, tw_timer_fire);
 	st->tcp->tws = t;
 	return 0;
@@ -333,9 +331,9 @@ void tern__tw_fini(struct tern_stack *st)
 	if (!t)
 		return;
 	tern__timer_cancel(&st->timers, &t->timer);
-	free(t->tws);
+	free(t->ix.tws);
 	free(t->links);
-	free(t->buckets);
+	free(t->ix.buckets);
 	for (uint32_t i = 0; i < t->naddrs; i++) {
 		for (int p = 0; p < 256; p++)
 			free(t->addrs[i]->page[p]);
@@ -348,23 +346,11 @@ void tern__tw_fini(struct tern_stack *st)
 
 uint32_t tern__tw_count(const struct tern_stack *st)
 {
-	return table(st)->count;
+	return table(st)->ix.count;
 }
 
-/* A bucket is the index (plus one) of its chain's first entry in the low 28 bits
- * and, in the top 4, a summary of the chain: bit (hash >> 30) of each entry that
- * joined it. A lookup whose bit is clear is a miss without reading an entry: every
- * SYN and handshake ACK of a new connection looks here first, and on a busy server
- * the entries are a hundred megabytes of cache misses. Removal leaves bits set; a
- * lookup that walks a chain in vain rewrites its summary. */
-#define TW_IDX_BITS 28
-#define TW_IDX_MASK ((1u << TW_IDX_BITS) - 1)
+/* The bucket format (an index and a summary of the chain) is in tw.h. */
 #define TW_MAX_ENTRIES TW_IDX_MASK
-
-static uint32_t summary_bit(uint32_t hash)
-{
-	return 1u << (TW_IDX_BITS + (hash >> 30));
-}
 
 static uint32_t tw_hash(const struct tern_stack *st, const struct tern_tw *tw)
 {
@@ -374,23 +360,23 @@ static uint32_t tw_hash(const struct tern_stack *st, const struct tern_tw *tw)
 static bool grow_hash(struct tern_stack *st)
 {
 	struct tern_tw_table *t = table(st);
-	uint32_t n = (t->mask + 1) * 2;
+	uint32_t n = (t->ix.mask + 1) * 2;
 	uint32_t *b = calloc(n, sizeof(*b));
 
 	if (!b)
 		return false;
 	for (uint32_t i = 0; i < t->high; i++) {
-		struct tern_tw *tw = &t->tws[i];
+		struct tern_tw *tw = &t->ix.tws[i];
 		if (!(tw->flags & TW_IN_USE))
 			continue;
 		uint32_t hash = tw_hash(st, tw);
 		uint32_t *bucket = &b[hash & (n - 1)];
 		tw->hnext = *bucket & TW_IDX_MASK;
-		*bucket = (*bucket & ~TW_IDX_MASK) | summary_bit(hash) | (i + 1);
+		*bucket = (*bucket & ~TW_IDX_MASK) | tern__tw_summary_bit(hash) | (i + 1);
 	}
-	free(t->buckets);
-	t->buckets = b;
-	t->mask = n - 1;
+	free(t->ix.buckets);
+	t->ix.buckets = b;
+	t->ix.mask = n - 1;
 	return true;
 }
 
@@ -407,10 +393,10 @@ static struct tern_tw *entry_alloc(struct tern_tw_table *t)
 		return NULL;   /* counted as an overflow: 2^28 entries is 15 GB */
 	if (t->high == t->cap) {
 		uint32_t n = t->cap ? TERN_MIN(t->cap * 2, TW_MAX_ENTRIES) : 256;
-		struct tern_tw *grown = realloc(t->tws, (size_t)n * sizeof(*grown));
+		struct tern_tw *grown = realloc(t->ix.tws, (size_t)n * sizeof(*grown));
 		if (!grown)
 			return NULL;
-		t->tws = grown;
+		t->ix.tws = grown;
 		struct tw_link *links = realloc(t->links, (size_t)n * sizeof(*links));
 		if (!links)
 			return NULL;   /* the larger entry array is kept; cap says the old size */
@@ -419,7 +405,7 @@ static struct tern_tw *entry_alloc(struct tern_tw_table *t)
 	}
 	/* A new entry is on no list; a reused one left its list when killed. */
 	t->links[t->high] = (struct tw_link){ 0, 0 };
-	return &t->tws[t->high++];
+	return &t->ix.tws[t->high++];
 }
 
 struct tern_tw *tern__tw_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
@@ -432,34 +418,14 @@ struct tern_tw *tern__tw_lookup(struct tern_stack *st, uint32_t laddr, uint16_t 
 /* A walk that found nothing rewrites its chain's summary from the entries in it
  * (removals leave bits set). Out of line: the hits that pass the summary test
  * should not pay for the hashing. */
-static void __attribute__((noinline)) heal(const struct tern_stack *st, uint32_t *bucket)
+void __attribute__((noinline)) tern__tw_heal(const struct tern_stack *st, uint32_t *bucket)
 {
 	struct tern_tw_table *t = table(st);
 	uint32_t summary = 0;
 
-	for (uint32_t i = *bucket & TW_IDX_MASK; i; i = t->tws[i - 1].hnext)
-		summary |= summary_bit(tw_hash(st, &t->tws[i - 1]));
+	for (uint32_t i = *bucket & TW_IDX_MASK; i; i = t->ix.tws[i - 1].hnext)
+		summary |= tern__tw_summary_bit(tw_hash(st, &t->ix.tws[i - 1]));
 	*bucket = (*bucket & TW_IDX_MASK) | summary;
-}
-
-struct tern_tw *tern__tw_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr, uint16_t lport,
-				       uint32_t raddr, uint16_t rport)
-{
-	struct tern_tw_table *t = table(st);
-
-	if (!t->count)
-		return NULL;
-	uint32_t *bucket = &t->buckets[hash & t->mask];
-	if (!(*bucket & summary_bit(hash)))
-		return NULL;
-	for (uint32_t i = *bucket & TW_IDX_MASK; i; i = t->tws[i - 1].hnext) {
-		struct tern_tw *tw = &t->tws[i - 1];
-		st->tcp->hash_probes++;
-		if (tw->lport == lport && tw->rport == rport && tw->laddr == laddr && tw->raddr == raddr)
-			return tw;
-	}
-	heal(st, bucket);
-	return NULL;
 }
 
 /* Entry `i1`, both ends of it: a 48-byte entry straddles two lines one time in
@@ -508,15 +474,15 @@ void tern__tw_kill(struct tern_stack *st, struct tern_tw *tw)
 
 	fetch_ahead(t, me);
 
-	uint32_t *bucket = &t->buckets[tw_hash(st, tw) & t->mask];
+	uint32_t *bucket = &t->ix.buckets[tw_hash(st, tw) & t->ix.mask];
 	if ((*bucket & TW_IDX_MASK) == me) {
 		/* An emptied chain has nothing to summarise. */
 		*bucket = tw->hnext ? (*bucket & ~TW_IDX_MASK) | tw->hnext : 0;
 	} else {
-		for (uint32_t i = *bucket & TW_IDX_MASK; i; i = t->tws[i - 1].hnext) {
+		for (uint32_t i = *bucket & TW_IDX_MASK; i; i = t->ix.tws[i - 1].hnext) {
 			st->tcp->hash_probes++;
-			if (t->tws[i - 1].hnext == me) {
-				t->tws[i - 1].hnext = tw->hnext;
+			if (t->ix.tws[i - 1].hnext == me) {
+				t->ix.tws[i - 1].hnext = tw->hnext;
 				break;
 			}
 		}
@@ -527,7 +493,7 @@ void tern__tw_kill(struct tern_stack *st, struct tern_tw *tw)
 	tw->flags = 0;
 	tw->hnext = t->free_head;
 	t->free_head = me;
-	t->count--;
+	t->ix.count--;
 	if (was_head)
 		rearm_timer(st);
 }
@@ -540,10 +506,10 @@ void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern
 	struct tw_addr *a = NULL;
 
 	TERN_ASSERT(state == TERN_TCP_TIME_WAIT || state == TERN_TCP_FIN_WAIT2);
-	if (t->count >= (uint64_t)st->sys.tcp_max_tw_buckets) {
+	if (t->ix.count >= (uint64_t)st->sys.tcp_max_tw_buckets) {
 		/* No room: no time-wait at all, no reset, no log (spec §6.5). */
 		tern__count(st, TERN_CTR_TcpExtTCPTimeWaitOverflow);
-	} else if ((t->count <= t->mask || grow_hash(st) || t->count < 4 * (t->mask + 1)) &&
+	} else if ((t->ix.count <= t->ix.mask || grow_hash(st) || t->ix.count < 4 * (t->ix.mask + 1)) &&
 		   (a = ports_reserve(t, sk->laddr, sk->lport)) != NULL &&
 		   (tw = entry_alloc(t)) != NULL) {
 		int32_t win = (int32_t)(sk->rcv_wup + sk->rcv_wnd - sk->rcv_nxt);
@@ -566,11 +532,11 @@ void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern
 			set_ts_stamp(tw, secs_now(st) - TERN_MIN(secs_now(st) - stamp, PAWS_WRAP_S));
 		}
 		uint32_t hash = tw_hash(st, tw);
-		uint32_t *bucket = &t->buckets[hash & t->mask];
+		uint32_t *bucket = &t->ix.buckets[hash & t->ix.mask];
 		tw->hnext = *bucket & TW_IDX_MASK;
-		*bucket = (*bucket & ~TW_IDX_MASK) | summary_bit(hash) | idx1(t, tw);
+		*bucket = (*bucket & ~TW_IDX_MASK) | tern__tw_summary_bit(hash) | idx1(t, tw);
 		ports_hold(t, a, tw, +1);
-		t->count++;
+		t->ix.count++;
 		/* TW counts time-wait entered with a timeout above 4 s, TWKilled the rest
 		 * (what they count is entry, despite the names: spec §10.3). */
 		tern__count(st, timeout > 4 * TERN_NS_PER_SEC ? TERN_CTR_TcpExtTW : TERN_CTR_TcpExtTWKilled);
@@ -814,7 +780,7 @@ int tern__tw_diag(struct tern_stack *st, tern_diag_fn fn, void *ctx)
 	uint32_t now = ms_now(st);
 
 	for (uint32_t i = 0; i < t->high; i++) {
-		struct tern_tw *tw = &t->tws[i];
+		struct tern_tw *tw = &t->ix.tws[i];
 		if (!(tw->flags & TW_IN_USE))
 			continue;
 		int32_t left = (int32_t)(tw->expires_ms - now);

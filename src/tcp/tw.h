@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/stack.h"
+#include "tcp/sock.h"
 #include "tern/diag.h"
 #include "tern/wire.h"
 
@@ -54,9 +55,55 @@ void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern
 
 struct tern_tw *tern__tw_lookup(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
 				uint16_t rport);
-/* The same, for a caller that has the tuple's tern__tuple_hash already. */
-struct tern_tw *tern__tw_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr, uint16_t lport,
-				       uint32_t raddr, uint16_t rport);
+
+/* The part of the time-wait table (tw.c) a lookup reads, first in it so that
+ * the inline lookup below can read it through the table's pointer. */
+struct tern_tw_index {
+	struct tern_tw *tws;         /* the entries, by index */
+	uint32_t *buckets;           /* 4-tuple hash chains */
+	uint32_t mask;               /* buckets - 1 */
+	uint32_t count;              /* entries in use */
+};
+
+/* A bucket is the index (plus one) of its chain's first entry in the low 28 bits
+ * and, in the top 4, a summary of the chain: bit (hash >> 30) of each entry that
+ * joined it. A lookup whose bit is clear is a miss without reading an entry: every
+ * SYN and handshake ACK of a new connection looks here first, and on a busy server
+ * the entries are a hundred megabytes of cache misses. Removal leaves bits set; a
+ * lookup that walks a chain in vain rewrites its summary (tern__tw_heal). */
+#define TW_IDX_BITS 28
+#define TW_IDX_MASK ((1u << TW_IDX_BITS) - 1)
+
+static inline uint32_t tern__tw_summary_bit(uint32_t hash)
+{
+	return 1u << (TW_IDX_BITS + (hash >> 30));
+}
+
+void tern__tw_heal(const struct tern_stack *st, uint32_t *bucket);
+
+/* The same as tern__tw_lookup, for a caller that has the tuple's
+ * tern__tuple_hash already. Inline for segment input, which asks for every
+ * segment that matches no socket and nearly always has its answer from the
+ * count or the summary; the heal stays out of line. */
+static inline struct tern_tw *tern__tw_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr,
+						     uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	const struct tern_tw_index *ix = (const struct tern_tw_index *)st->tcp->tws;
+
+	if (!ix->count)
+		return NULL;
+	uint32_t *bucket = &ix->buckets[hash & ix->mask];
+	if (!(*bucket & tern__tw_summary_bit(hash)))
+		return NULL;
+	for (uint32_t i = *bucket & TW_IDX_MASK; i; i = ix->tws[i - 1].hnext) {
+		struct tern_tw *tw = &ix->tws[i - 1];
+		st->tcp->hash_probes++;
+		if (tw->lport == lport && tw->rport == rport && tw->laddr == laddr && tw->raddr == raddr)
+			return tw;
+	}
+	tern__tw_heal(st, bucket);
+	return NULL;
+}
 /* A segment for a time-wait object (Linux's tcp_timewait_state_process and what
  * tcp_v4_rcv does with its verdict). */
 void tern__tw_rcv(struct tern_stack *st, struct tern_tw *tw, const struct tern_ipv4 *ip, const struct tern_tcp *seg);
