@@ -634,7 +634,23 @@ static inline void *tern__fd_obj_of(const struct tern_tcp_tables *t, int fd, enu
 /* table.c */
 int tern__tcp_init(struct tern_stack *st);
 void tern__tcp_fini(struct tern_stack *st);
-int tern__fd_alloc(struct tern_stack *st, enum tern_fd_kind kind, void *obj);
+/* tern__fd_alloc when the hint's descriptor is taken: the walk up, and growing. */
+int tern__fd_alloc_scan(struct tern_stack *st, enum tern_fd_kind kind, void *obj);
+/* The lowest free descriptor, now holding `obj` of `kind`. Inline for socket()
+ * and accept(): the descriptor close() freed last is nearly always the hint, and
+ * free. */
+static inline int tern__fd_alloc(struct tern_stack *st, enum tern_fd_kind kind, void *obj)
+{
+	struct tern_tcp_tables *t = st->tcp;
+	int fd = t->fd_hint;
+
+	if (fd >= t->nfds || tern__fd_kind(t, fd) != FD_FREE)
+		return tern__fd_alloc_scan(st, kind, obj);
+	TERN_ASSERT(((uintptr_t)obj & TERN_FD_KIND_MASK) == 0);
+	t->fds[fd] = (uintptr_t)obj | (uintptr_t)kind;
+	t->fd_hint = fd + 1;
+	return fd;
+}
 void tern__fd_free(struct tern_stack *st, int fd);
 struct tern_sock *tern__fd_sock(struct tern_stack *st, int fd, int *err);
 /* The same, also for a socket whose close() is lingering (for close and poll). */

@@ -93,7 +93,7 @@ void tern__tcp_fini(struct tern_stack *st)
 
 /* ------------------------------------------------------------ descriptors */
 
-int tern__fd_alloc(struct tern_stack *st, enum tern_fd_kind kind, void *obj)
+int tern__fd_alloc_scan(struct tern_stack *st, enum tern_fd_kind kind, void *obj)
 {
 	struct tern_tcp_tables *t = st->tcp;
 	int fd = t->fd_hint;
