@@ -705,7 +705,6 @@ static inline uint32_t tern__tuple_hash(const struct tern_stack *st, uint32_t la
 	x ^= (low * 0x9e3779b1u) & 0xf0000000u;
 	return (x & ~run) | ((x + low) & run);
 }
-void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk);
 void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk);
 /* The first socket of chain `i` (0 <= i <= ehash_mask). */
 struct tern_sock *tern__ehash_chain(const struct tern_stack *st, uint32_t i);
@@ -743,8 +742,45 @@ static inline uint16_t tern__eh_bit(uint32_t hash)
 	return TERN_EH_TAGS ? (uint16_t)(1u << (hash >> 28)) : 0;
 }
 
+/* The bucket for chain `first` whose summary is `summary`. */
+static inline uintptr_t tern__eh_make(struct tern_sock *first, uint16_t summary)
+{
+#if TERN_EH_TAGS
+	return first ? (uintptr_t)first | (uintptr_t)summary << 48 : 0;
+#else
+	(void)summary;
+	return (uintptr_t)first;
+#endif
+}
+
+/* Puts `sk` first on the chain of bucket `b`. */
+static inline void tern__eh_push(uintptr_t *b, struct tern_sock *sk, uint32_t hash)
+{
+	sk->hash_next = tern__eh_first(*b);
+	sk->hash_rest = tern__eh_summary(*b);
+	*b = tern__eh_make(sk, sk->hash_rest | tern__eh_bit(hash));
+}
+
 /* Rewrites bucket `b`'s summary after a walk of its chain found nothing. */
 void tern__ehash_heal(const struct tern_stack *st, uintptr_t *b);
+/* Doubles the connection hash (out of line: tern__ehash_insert's rare case). */
+void tern__ehash_grow(struct tern_stack *st);
+
+/* Hashes `sk` by its 4-tuple. Inline for connect() and the accepted child, one
+ * each a lifecycle; growing the table is the rare part. */
+static inline void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk)
+{
+	struct tern_tcp_tables *t = st->tcp;
+
+	TERN_ASSERT(!(sk->flags & SK_HASHED));
+	TERN_ASSERT(((uintptr_t)sk & ~TERN_EH_PTR_MASK) == 0);
+	if (t->ehash_count > t->ehash_mask)
+		tern__ehash_grow(st);
+	uint32_t hash = tern__tuple_hash(st, sk->laddr, sk->lport, sk->raddr, sk->rport);
+	tern__eh_push(&t->ehash[hash & t->ehash_mask], sk, hash);
+	t->ehash_count++;
+	sk->flags |= SK_HASHED;
+}
 
 /* The same as tern__ehash_lookup, for a caller that has the tuple's
  * tern__tuple_hash already (segment input hashes once for the connection,

@@ -311,28 +311,9 @@ void tern__sk_ooo_put(struct tern_stack *st, struct tern_sock *sk, bool drop)
  * sock.h, inline in the segment path; the healing walk stays here.
  */
 
-/* The bucket for chain `first` whose summary is `summary`. */
-static uintptr_t eh_make(struct tern_sock *first, uint16_t summary)
-{
-#if TERN_EH_TAGS
-	return first ? (uintptr_t)first | (uintptr_t)summary << 48 : 0;
-#else
-	(void)summary;
-	return (uintptr_t)first;
-#endif
-}
-
 static uint32_t sk_hash(const struct tern_stack *st, const struct tern_sock *sk)
 {
 	return tern__tuple_hash(st, sk->laddr, sk->lport, sk->raddr, sk->rport);
-}
-
-/* Puts `sk` first on the chain of bucket `b`. */
-static void eh_push(uintptr_t *b, struct tern_sock *sk, uint32_t hash)
-{
-	sk->hash_next = tern__eh_first(*b);
-	sk->hash_rest = tern__eh_summary(*b);
-	*b = eh_make(sk, sk->hash_rest | tern__eh_bit(hash));
 }
 
 /* Rewrites the summaries of bucket `b` and of its first socket exactly (out of
@@ -345,10 +326,10 @@ void __attribute__((noinline)) tern__ehash_heal(const struct tern_stack *st, uin
 	for (struct tern_sock *sk = first->hash_next; sk; sk = sk->hash_next)
 		rest |= tern__eh_bit(sk_hash(st, sk));
 	first->hash_rest = rest;
-	*b = eh_make(first, rest | tern__eh_bit(sk_hash(st, first)));
+	*b = tern__eh_make(first, rest | tern__eh_bit(sk_hash(st, first)));
 }
 
-static void ehash_grow(struct tern_stack *st)
+void __attribute__((noinline)) tern__ehash_grow(struct tern_stack *st)
 {
 	struct tern_tcp_tables *t = st->tcp;
 	uint32_t n = (t->ehash_mask + 1) * 2;
@@ -361,27 +342,13 @@ static void ehash_grow(struct tern_stack *st)
 		while (sk) {
 			struct tern_sock *next = sk->hash_next;
 			uint32_t hash = sk_hash(st, sk);
-			eh_push(&grown[hash & (n - 1)], sk, hash);
+			tern__eh_push(&grown[hash & (n - 1)], sk, hash);
 			sk = next;
 		}
 	}
 	free(t->ehash);
 	t->ehash = grown;
 	t->ehash_mask = n - 1;
-}
-
-void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk)
-{
-	struct tern_tcp_tables *t = st->tcp;
-
-	TERN_ASSERT(!(sk->flags & SK_HASHED));
-	TERN_ASSERT(((uintptr_t)sk & ~TERN_EH_PTR_MASK) == 0);
-	if (t->ehash_count > t->ehash_mask)
-		ehash_grow(st);
-	uint32_t hash = sk_hash(st, sk);
-	eh_push(&t->ehash[hash & t->ehash_mask], sk, hash);
-	t->ehash_count++;
-	sk->flags |= SK_HASHED;
 }
 
 /* Takes a hashed `sk` off its chain; `hash` is its tuple's. */
@@ -391,7 +358,7 @@ static void ehash_unlink(struct tern_stack *st, struct tern_sock *sk, uint32_t h
 	uintptr_t *b = &t->ehash[hash & t->ehash_mask];
 
 	if (tern__eh_first(*b) == sk) {
-		*b = eh_make(sk->hash_next, sk->hash_rest);
+		*b = tern__eh_make(sk->hash_next, sk->hash_rest);
 	} else {
 		struct tern_sock *prev = tern__eh_first(*b);
 		while (prev && prev->hash_next != sk)
