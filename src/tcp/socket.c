@@ -451,7 +451,7 @@ ssize_t tern_send(struct tern_stack *st, int fd, const void *buf, size_t len, in
 		return -TERN_ENOBUFS;
 	}
 	tern__tcp_written(st, sk, (uint32_t)n);
-	tern__tcp_push(st, sk);
+	tern__tcp_push_inline(st, sk);
 	return (ssize_t)n;
 }
 
@@ -523,7 +523,7 @@ static bool close_state(struct tern_stack *st, struct tern_sock *sk)
 static void send_fin(struct tern_stack *st, struct tern_sock *sk)
 {
 	sk->flags |= SK_FIN_QUEUED;
-	tern__tcp_push(st, sk);
+	tern__tcp_push_inline(st, sk);
 }
 
 int tern_shutdown(struct tern_stack *st, int fd, int how)
