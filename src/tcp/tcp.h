@@ -70,4 +70,16 @@ static inline void tern__tcp_push_inline(struct tern_stack *st, struct tern_sock
 		tern__tcp_push(st, sk);
 }
 
+/* ------------------------------------------------------------ keepalive */
+
+/* tern__tcp_arm_keepalive for a connection being established: without
+ * SO_KEEPALIVE (the usual case) and no keepalive deadline armed, it would do
+ * nothing, whatever the state. */
+static inline void tern__tcp_arm_keepalive_inline(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (!(sk->flags & SK_KEEPALIVE) && !(sk->timer_armed >> TERN_SKT_KA & 1))
+		return;
+	tern__tcp_arm_keepalive(st, sk);
+}
+
 #endif
