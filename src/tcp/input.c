@@ -402,7 +402,7 @@ static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const s
 			tern__tcp_orphan_fin_wait2(st, sk, true);
 	}
 	if (sk->state != TERN_TCP_CLOSE) {
-		tern__tcp_push(st, sk);
+		tern__tcp_push_inline(st, sk);
 		tern__tcp_ack_snd_check(st, sk);
 		/* Everything acknowledged and read: the transfer block goes back. */
 		tern__sk_xfer_trim(st, sk);

@@ -20,6 +20,7 @@
 
 #include "ip/ip.h"
 #include "tcp/sock.h"
+#include "tcp/tcp.h"
 #include "tern/errors.h"
 #include "wire/tcphdr.h"
 
@@ -64,11 +65,9 @@ void tern__tcp_init_mss(struct tern_stack *st, struct tern_sock *sk)
 /* The payload of a full segment now: the peer's MSS and our MTU, less the
  * timestamp option (spec §14.22), bounded by half the peer's largest window when
  * that is above 536 (spec §14.9), never below tcp_min_snd_mss. */
-/* Whether the next segment may carry SACK blocks: seldom, so the callers test
- * this before gathering any (every segment and every push asks). */
 static inline bool sack_due(const struct tern_sock *sk)
 {
-	return sk->neg.sack_ok && (sk->xfer->dsack || sk->xfer->ooo);
+	return tern__tcp_sack_due(sk);
 }
 
 /* The SACK blocks the next segment carries (a D-SACK first, then the
@@ -147,8 +146,7 @@ static __attribute__((noinline)) uint32_t push_mss_refresh(struct tern_stack *st
 
 static inline __attribute__((always_inline)) uint32_t push_mss(struct tern_stack *st, struct tern_sock *sk)
 {
-	if ((sk->flags & SK_MSS_CURRENT) && !sk->opts->user_mss &&
-	    (uint32_t)st->sys.tcp_min_snd_mss <= sk->mss_cache && !sack_due(sk))
+	if (tern__tcp_mss_current(st, sk))
 		return sk->mss_cache;
 	return push_mss_refresh(st, sk);
 }
@@ -930,7 +928,7 @@ bool tern__tcp_send_probe_data(struct tern_stack *st, struct tern_sock *sk)
 /* Sends what the windows and Nagle allow, then the FIN if it is due (Linux's
  * tcp_write_xmit). Arms the persist timer when the peer's window stops us with
  * nothing in flight. */
-static __attribute__((noinline)) void push_send(struct tern_stack *st, struct tern_sock *sk)
+void __attribute__((noinline)) tern__tcp_push_send(struct tern_stack *st, struct tern_sock *sk)
 {
 	uint32_t mss;
 	bool sent = false;
@@ -987,22 +985,15 @@ static __attribute__((noinline)) void push_send(struct tern_stack *st, struct te
 		tern__tcp_schedule_loss_probe(st, sk, false);
 }
 
-/* Most calls (after every segment in, five of eight in a connection's life)
- * find nothing to send and no loss to repair: they only keep mss_cache
- * current, without push_send's frame. */
+/* The whole of push for callers off the hot path; tern__tcp_push_inline
+ * (tcp.h) is the same with its common case inline. */
 void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 {
-	static const uint8_t sending_states[] = {
-		[TERN_TCP_ESTABLISHED] = 1, [TERN_TCP_CLOSE_WAIT] = 1, [TERN_TCP_FIN_WAIT1] = 1,
-		[TERN_TCP_CLOSING] = 1,     [TERN_TCP_LAST_ACK] = 1,
-	};
-
-	if (sk->state >= sizeof(sending_states) || !sending_states[sk->state])
+	if (!tern__tcp_sending_state(sk))
 		return;
-	if (sk->cc.ca_state < TERN_CA_RECOVERY && !tern__tcp_unsent(sk) &&
-	    ((sk->flags & (SK_FIN_QUEUED | SK_FIN_SENT)) != SK_FIN_QUEUED)) {
+	if (tern__tcp_push_idle(sk)) {
 		push_mss(st, sk);
 		return;
 	}
-	push_send(st, sk);
+	tern__tcp_push_send(st, sk);
 }

@@ -1,12 +1,15 @@
 /*
  * tcp/tcp.h: what the IP layer sees of TCP: segment input, and the reset for a
  * segment no socket takes (spec §7.1). The engine itself is declared in
- * tcp/sock.h.
+ * tcp/sock.h; this header adds the hot paths the engine's own files take
+ * inline (the common case here, the rest out of line), as Linux's
+ * include/net/tcp.h does.
  */
 #ifndef TERN_TCP_TCP_H
 #define TERN_TCP_TCP_H
 
 #include "core/stack.h"
+#include "tcp/sock.h"
 #include "tern/wire.h"
 
 struct tern_ipv4;
@@ -14,5 +17,69 @@ struct tern_ipv4;
 /* Answers `seg` (which arrived in `ip`) with a reset built from the segment alone,
  * as Linux's tcp_v4_send_reset does; never answers a reset. */
 void tern__tcp_send_reset(struct tern_stack *st, const struct tern_ipv4 *ip, const struct tern_tcp *seg);
+
+/* ------------------------------------------------------------ push */
+
+/* The states in which push may send (data, or the FIN). */
+static inline bool tern__tcp_sending_state(const struct tern_sock *sk)
+{
+	const unsigned sending = 1u << TERN_TCP_ESTABLISHED | 1u << TERN_TCP_CLOSE_WAIT | 1u << TERN_TCP_FIN_WAIT1 |
+				 1u << TERN_TCP_CLOSING | 1u << TERN_TCP_LAST_ACK;
+	return sk->state < 32 && (sending >> sk->state & 1);
+}
+
+/* Nothing for push to send: no loss to repair, no data unsent, no FIN due. */
+static inline bool tern__tcp_push_idle(const struct tern_sock *sk)
+{
+	return sk->cc.ca_state < TERN_CA_RECOVERY && !tern__tcp_unsent(sk) &&
+	       (sk->flags & (SK_FIN_QUEUED | SK_FIN_SENT)) != SK_FIN_QUEUED;
+}
+
+/* Whether the next segment may carry SACK blocks: seldom, so the callers test
+ * this before gathering any (every segment and every push asks). */
+static inline bool tern__tcp_sack_due(const struct tern_sock *sk)
+{
+	return sk->neg.sack_ok && (sk->xfer->dsack || sk->xfer->ooo);
+}
+
+/* mss_cache holds what push's MSS computation would give (output.c's
+ * push_mss_refresh says when SK_MSS_CURRENT may stand). */
+static inline bool tern__tcp_mss_current(const struct tern_stack *st, const struct tern_sock *sk)
+{
+	return (sk->flags & SK_MSS_CURRENT) && !sk->opts->user_mss &&
+	       (uint32_t)st->sys.tcp_min_snd_mss <= sk->mss_cache &&
+	       !tern__tcp_sack_due(sk);
+}
+
+/* Sends what the windows and Nagle allow (output.c). */
+void tern__tcp_push_send(struct tern_stack *st, struct tern_sock *sk);
+
+/* tern__tcp_push for the segment path, close and send. Most calls (after
+ * every segment in, five of eight in a connection's life) find nothing to send
+ * and mss_cache current (output.c's push_mss): those cost a few tests here,
+ * without a call. A stale mss_cache goes the whole way round. */
+static inline void tern__tcp_push_inline(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (!tern__tcp_sending_state(sk))
+		return;
+	if (!tern__tcp_push_idle(sk)) {
+		tern__tcp_push_send(st, sk);
+		return;
+	}
+	if (!tern__tcp_mss_current(st, sk))
+		tern__tcp_push(st, sk);
+}
+
+/* ------------------------------------------------------------ keepalive */
+
+/* tern__tcp_arm_keepalive for a connection being established: without
+ * SO_KEEPALIVE (the usual case) and no keepalive deadline armed, it would do
+ * nothing, whatever the state. */
+static inline void tern__tcp_arm_keepalive_inline(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (!(sk->flags & SK_KEEPALIVE) && !(sk->timer_armed >> TERN_SKT_KA & 1))
+		return;
+	tern__tcp_arm_keepalive(st, sk);
+}
 
 #endif
