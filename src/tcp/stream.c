@@ -34,6 +34,42 @@ void tern__stream_init(struct tern_stream *s)
 	s->hops = 0;
 }
 
+/*
+ * memcpy for copies that are often a few bytes (interactive segments, a short
+ * read): up to 16 bytes as two possibly overlapping loads and stores of a fixed
+ * width, which the compiler emits as plain moves, instead of a call into libc
+ * and its dispatch on the size. Longer copies go to memcpy. `dst` and `src` do
+ * not overlap; both loads come before the stores all the same.
+ */
+static inline void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	/* Smallest first: the shorter the copy, the more a test in front costs. */
+	if (n < 2) {
+		if (n)
+			*dst = *src;
+	} else if (n < 4) {
+		uint16_t a, b;
+		memcpy(&a, src, 2);
+		memcpy(&b, src + n - 2, 2);
+		memcpy(dst, &a, 2);
+		memcpy(dst + n - 2, &b, 2);
+	} else if (n <= 8) {
+		uint32_t a, b;
+		memcpy(&a, src, 4);
+		memcpy(&b, src + n - 4, 4);
+		memcpy(dst, &a, 4);
+		memcpy(dst + n - 4, &b, 4);
+	} else if (n <= 16) {
+		uint64_t a, b;
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else {
+		memcpy(dst, src, n);
+	}
+}
+
 static void link_tail(struct tern_stream *s, struct tern_chunk *c)
 {
 	c->next = NULL;
@@ -54,7 +90,7 @@ static size_t append_bytes(struct tern_stream *s, struct tern_pool *pool, const 
 	if (t && t->hi < TERN_CHUNK_DATA) {
 		size_t n = TERN_MIN(TERN_CHUNK_DATA - t->hi, len);
 		if (data)
-			memcpy(t->data + t->hi, data, n);
+			copy_bytes(t->data + t->hi, data, n);
 		else
 			memset(t->data + t->hi, 0, n);
 		t->hi = (uint16_t)(t->hi + n);
@@ -66,7 +102,7 @@ static size_t append_bytes(struct tern_stream *s, struct tern_pool *pool, const 
 			break; /* the pool's ceiling: keep what fit */
 		size_t n = TERN_MIN(TERN_CHUNK_DATA, len - done);
 		if (data)
-			memcpy(c->data, data + done, n);
+			copy_bytes(c->data, data + done, n);
 		else
 			memset(c->data, 0, n);
 		c->lo = 0;
@@ -160,7 +196,7 @@ size_t tern__stream_peek(struct tern_stream *s, size_t off, void *out, size_t le
 	if (first < tern__chunk_len(c) || (first == tern__chunk_len(c) && !c->next)) {
 		/* Within the chunk where locate starts (a segment's payload usually
 		 * is): one copy, and the cursor left where the loop below leaves it. */
-		memcpy(out, c->data + c->lo + (target - pos), len);
+		copy_bytes(out, c->data + c->lo + (target - pos), len);
 		s->cur = c;
 		s->cur_pos = (uint32_t)pos;
 		return len;
