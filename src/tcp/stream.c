@@ -82,7 +82,7 @@ static void link_tail(struct tern_stream *s, struct tern_chunk *c)
 }
 
 /* Appends `len` bytes from `data`, or zeros when `data` is NULL. */
-static size_t append_bytes(struct tern_stream *s, struct tern_pool *pool, const uint8_t *data, size_t len)
+static inline size_t append_bytes(struct tern_stream *s, struct tern_pool *pool, const uint8_t *data, size_t len)
 {
 	size_t done = 0;
 	struct tern_chunk *t = s->tail;
@@ -116,7 +116,7 @@ static size_t append_bytes(struct tern_stream *s, struct tern_pool *pool, const 
 	return done;
 }
 
-size_t tern__stream_append(struct tern_stream *s, struct tern_pool *pool, const void *data, size_t len)
+inline size_t tern__stream_append(struct tern_stream *s, struct tern_pool *pool, const void *data, size_t len)
 {
 	TERN_ASSERT(data != NULL || len == 0);
 	if (len == 0)
@@ -180,29 +180,13 @@ static struct tern_chunk *locate(struct tern_stream *s, uint64_t target, uint64_
 	return c;
 }
 
-size_t tern__stream_peek(struct tern_stream *s, size_t off, void *out, size_t len)
+/* tern__stream_peek's copy across chunks, or from a chunk the cursor does not
+ * start at: out of line, so that the common case inlines into its callers. */
+static __attribute__((noinline)) size_t peek_walk(struct tern_stream *s, uint64_t target, void *out, size_t len)
 {
-	if (off >= s->len || len == 0)
-		return 0;
-	len = TERN_MIN(len, s->len - off);
-	uint64_t target = s->front + off;
-	struct tern_chunk *c = s->head;
-	uint64_t pos = s->front;
-	if (s->cur && cursor_pos(s) <= target) {
-		c = s->cur;
-		pos = cursor_pos(s);
-	}
-	size_t first = (size_t)(target - pos) + len;
-	if (first < tern__chunk_len(c) || (first == tern__chunk_len(c) && !c->next)) {
-		/* Within the chunk where locate starts (a segment's payload usually
-		 * is): one copy, and the cursor left where the loop below leaves it. */
-		copy_bytes(out, c->data + c->lo + (target - pos), len);
-		s->cur = c;
-		s->cur_pos = (uint32_t)pos;
-		return len;
-	}
-	c = locate(s, target, &pos);
-	size_t in = (size_t)(s->front + off - pos); /* offset within c's valid bytes */
+	uint64_t pos;
+	struct tern_chunk *c = locate(s, target, &pos);
+	size_t in = (size_t)(target - pos); /* offset within c's valid bytes */
 	uint8_t *dst = out;
 	size_t done = 0;
 	while (done < len) {
@@ -225,6 +209,30 @@ size_t tern__stream_peek(struct tern_stream *s, size_t off, void *out, size_t le
 	return done;
 }
 
+inline size_t tern__stream_peek(struct tern_stream *s, size_t off, void *out, size_t len)
+{
+	if (off >= s->len || len == 0)
+		return 0;
+	len = TERN_MIN(len, s->len - off);
+	uint64_t target = s->front + off;
+	struct tern_chunk *c = s->head;
+	uint64_t pos = s->front;
+	if (s->cur && cursor_pos(s) <= target) {
+		c = s->cur;
+		pos = cursor_pos(s);
+	}
+	size_t first = (size_t)(target - pos) + len;
+	if (first < tern__chunk_len(c) || (first == tern__chunk_len(c) && !c->next)) {
+		/* Within the chunk where locate starts (a segment's payload usually
+		 * is): one copy, and the cursor left where peek_walk leaves it. */
+		copy_bytes(out, c->data + c->lo + (target - pos), len);
+		s->cur = c;
+		s->cur_pos = (uint32_t)pos;
+		return len;
+	}
+	return peek_walk(s, target, out, len);
+}
+
 size_t tern__stream_span(struct tern_stream *s, size_t off, const uint8_t **ptr)
 {
 	if (off >= s->len) {
@@ -238,7 +246,7 @@ size_t tern__stream_span(struct tern_stream *s, size_t off, const uint8_t **ptr)
 	return tern__chunk_len(c) - in;
 }
 
-size_t tern__stream_consume(struct tern_stream *s, struct tern_pool *pool, size_t len)
+inline size_t tern__stream_consume(struct tern_stream *s, struct tern_pool *pool, size_t len)
 {
 	len = TERN_MIN(len, s->len);
 	size_t left = len;
