@@ -82,7 +82,7 @@ static void link_tail(struct tern_stream *s, struct tern_chunk *c)
 }
 
 /* Appends `len` bytes from `data`, or zeros when `data` is NULL. */
-static inline size_t append_bytes(struct tern_stream *s, struct tern_pool *pool, const uint8_t *data, size_t len)
+static size_t append_bytes(struct tern_stream *s, struct tern_pool *pool, const uint8_t *data, size_t len)
 {
 	size_t done = 0;
 	struct tern_chunk *t = s->tail;
@@ -118,9 +118,33 @@ static inline size_t append_bytes(struct tern_stream *s, struct tern_pool *pool,
 
 inline size_t tern__stream_append(struct tern_stream *s, struct tern_pool *pool, const void *data, size_t len)
 {
+	struct tern_chunk *t = s->tail;
+
 	TERN_ASSERT(data != NULL || len == 0);
 	if (len == 0)
 		return 0;
+	/* The common cases inline (a write or a segment that fits in the last
+	 * chunk's room, or, with no room there, in one new chunk); append_bytes does
+	 * the same in general, out of line. */
+	if (t && TERN_CHUNK_DATA - t->hi >= len) {
+		copy_bytes(t->data + t->hi, data, len);
+		t->hi = (uint16_t)(t->hi + len);
+		s->len += (uint32_t)len;
+		return len;
+	}
+	if ((!t || t->hi == TERN_CHUNK_DATA) && len <= TERN_CHUNK_DATA) {
+		struct tern_chunk *c = tern__pool_get(pool);
+		if (!c)
+			return 0; /* the pool's ceiling: nothing fit */
+		copy_bytes(c->data, data, len);
+		c->lo = 0;
+		c->hi = (uint16_t)len;
+		c->seq = 0;
+		c->run_end = 0;
+		link_tail(s, c);
+		s->len += (uint32_t)len;
+		return len;
+	}
 	return append_bytes(s, pool, data, len);
 }
 
