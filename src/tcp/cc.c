@@ -55,7 +55,9 @@ void tern__cc_init(struct tern_cc *cc, const struct tern_cc_ops *ops)
 void tern__cc_start(struct tern_cc *cc, const struct tern_cc_conn *conn)
 {
 	cc->prior_ssthresh_segs = 0;
-	if (cc->ops->init)
+	if (cc->ops == &tern__cc_cubic)
+		tern__cubic_init(cc, conn); /* the default: a call LTO can inline */
+	else if (cc->ops->init)
 		cc->ops->init(cc, conn);
 }
 
@@ -71,7 +73,9 @@ void tern__cc_switch(struct tern_cc *cc, const struct tern_cc_ops *ops, const st
 
 void tern__cc_pkts_acked(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t acked, int64_t rtt_us)
 {
-	if (cc->ops->pkts_acked)
+	if (cc->ops == &tern__cc_cubic)
+		tern__cubic_pkts_acked(cc, conn, acked, rtt_us);
+	else if (cc->ops->pkts_acked)
 		cc->ops->pkts_acked(cc, conn, acked, rtt_us);
 }
 
@@ -87,7 +91,9 @@ void tern__cc_cong_avoid(struct tern_cc *cc, const struct tern_cc_conn *conn, ui
 
 void tern__cc_event(struct tern_cc *cc, const struct tern_cc_conn *conn, enum tern_cc_event ev)
 {
-	if (cc->ops->cwnd_event)
+	if (cc->ops == &tern__cc_cubic)
+		tern__cubic_cwnd_event(cc, conn, ev);
+	else if (cc->ops->cwnd_event)
 		cc->ops->cwnd_event(cc, conn, ev);
 }
 

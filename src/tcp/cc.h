@@ -151,6 +151,16 @@ struct tern_cc_ops {
 extern const struct tern_cc_ops tern__cc_reno;
 extern const struct tern_cc_ops tern__cc_cubic;
 
+/* CUBIC's hooks that run on every connection (its init, pkts_acked and
+ * cwnd_event, the same functions tern__cc_cubic points at), named so that cc.c
+ * can call them directly when a socket's ops are CUBIC's, as Linux's
+ * INDIRECT_CALL_* wrappers do: a direct call the link-time optimiser can inline
+ * instead of one through a pointer it cannot see through. */
+void tern__cubic_init(struct tern_cc *cc, const struct tern_cc_conn *conn);
+void tern__cubic_pkts_acked(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t acked,
+			    int64_t rtt_us);
+void tern__cubic_cwnd_event(struct tern_cc *cc, const struct tern_cc_conn *conn, enum tern_cc_event ev);
+
 /* ---------------------------------------------------------------- registry */
 
 /* Finds an algorithm by its exact name. 0 and *out set, or -TERN_ENOENT. */

@@ -267,7 +267,10 @@ static uint32_t hystart_ack_delay_us(const struct tern_cc_conn *conn)
 	return d < 1000u ? (uint32_t)d : 1000u;
 }
 
-static void hystart_update(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t delay_us)
+/* Out of line: only slow start past HYSTART_LOW_WINDOW gets here, and keeping it
+ * apart leaves tern__cubic_pkts_acked small enough to inline into the ACK path. */
+static __attribute__((noinline)) void hystart_update(struct tern_cc *cc, const struct tern_cc_conn *conn,
+						      uint32_t delay_us)
 {
 	struct tern_cubic *ca = cubic_of(cc);
 
@@ -309,7 +312,7 @@ static void hystart_update(struct tern_cc *cc, const struct tern_cc_conn *conn, 
 
 /* ---------------------------------------------------------------- the ops */
 
-static void cubic_init(struct tern_cc *cc, const struct tern_cc_conn *conn)
+void tern__cubic_init(struct tern_cc *cc, const struct tern_cc_conn *conn)
 {
 	struct tern_cubic *ca = cubic_of(cc);
 
@@ -360,7 +363,7 @@ static void cubic_set_state(struct tern_cc *cc, const struct tern_cc_conn *conn,
 	}
 }
 
-static void cubic_cwnd_event(struct tern_cc *cc, const struct tern_cc_conn *conn, enum tern_cc_event ev)
+void tern__cubic_cwnd_event(struct tern_cc *cc, const struct tern_cc_conn *conn, enum tern_cc_event ev)
 {
 	struct tern_cubic *ca = cubic_of(cc);
 	uint32_t now_ms;
@@ -378,8 +381,8 @@ static void cubic_cwnd_event(struct tern_cc *cc, const struct tern_cc_conn *conn
 	}
 }
 
-static void cubic_pkts_acked(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t acked,
-			     int64_t rtt_us)
+inline void tern__cubic_pkts_acked(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t acked,
+				   int64_t rtt_us)
 {
 	struct tern_cubic *ca = cubic_of(cc);
 	uint32_t delay_us;
@@ -408,11 +411,11 @@ static uint32_t cubic_undo_cwnd(struct tern_cc *cc)
 
 const struct tern_cc_ops tern__cc_cubic = {
 	.name = "cubic",
-	.init = cubic_init,
+	.init = tern__cubic_init,
 	.ssthresh = cubic_ssthresh,
 	.cong_avoid = cubic_cong_avoid,
-	.pkts_acked = cubic_pkts_acked,
-	.cwnd_event = cubic_cwnd_event,
+	.pkts_acked = tern__cubic_pkts_acked,
+	.cwnd_event = tern__cubic_cwnd_event,
 	.set_state = cubic_set_state,
 	.undo_cwnd = cubic_undo_cwnd,
 };

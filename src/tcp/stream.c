@@ -34,6 +34,42 @@ void tern__stream_init(struct tern_stream *s)
 	s->hops = 0;
 }
 
+/*
+ * memcpy for copies that are often a few bytes (interactive segments, a short
+ * read): up to 16 bytes as two possibly overlapping loads and stores of a fixed
+ * width, which the compiler emits as plain moves, instead of a call into libc
+ * and its dispatch on the size. Longer copies go to memcpy. `dst` and `src` do
+ * not overlap; both loads come before the stores all the same.
+ */
+static inline void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	/* Smallest first: the shorter the copy, the more a test in front costs. */
+	if (n < 2) {
+		if (n)
+			*dst = *src;
+	} else if (n < 4) {
+		uint16_t a, b;
+		memcpy(&a, src, 2);
+		memcpy(&b, src + n - 2, 2);
+		memcpy(dst, &a, 2);
+		memcpy(dst + n - 2, &b, 2);
+	} else if (n <= 8) {
+		uint32_t a, b;
+		memcpy(&a, src, 4);
+		memcpy(&b, src + n - 4, 4);
+		memcpy(dst, &a, 4);
+		memcpy(dst + n - 4, &b, 4);
+	} else if (n <= 16) {
+		uint64_t a, b;
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else {
+		memcpy(dst, src, n);
+	}
+}
+
 static void link_tail(struct tern_stream *s, struct tern_chunk *c)
 {
 	c->next = NULL;
@@ -54,7 +90,7 @@ static size_t append_bytes(struct tern_stream *s, struct tern_pool *pool, const 
 	if (t && t->hi < TERN_CHUNK_DATA) {
 		size_t n = TERN_MIN(TERN_CHUNK_DATA - t->hi, len);
 		if (data)
-			memcpy(t->data + t->hi, data, n);
+			copy_bytes(t->data + t->hi, data, n);
 		else
 			memset(t->data + t->hi, 0, n);
 		t->hi = (uint16_t)(t->hi + n);
@@ -66,7 +102,7 @@ static size_t append_bytes(struct tern_stream *s, struct tern_pool *pool, const 
 			break; /* the pool's ceiling: keep what fit */
 		size_t n = TERN_MIN(TERN_CHUNK_DATA, len - done);
 		if (data)
-			memcpy(c->data, data + done, n);
+			copy_bytes(c->data, data + done, n);
 		else
 			memset(c->data, 0, n);
 		c->lo = 0;
@@ -80,11 +116,35 @@ static size_t append_bytes(struct tern_stream *s, struct tern_pool *pool, const 
 	return done;
 }
 
-size_t tern__stream_append(struct tern_stream *s, struct tern_pool *pool, const void *data, size_t len)
+inline size_t tern__stream_append(struct tern_stream *s, struct tern_pool *pool, const void *data, size_t len)
 {
+	struct tern_chunk *t = s->tail;
+
 	TERN_ASSERT(data != NULL || len == 0);
 	if (len == 0)
 		return 0;
+	/* The common cases inline (a write or a segment that fits in the last
+	 * chunk's room, or, with no room there, in one new chunk); append_bytes does
+	 * the same in general, out of line. */
+	if (t && TERN_CHUNK_DATA - t->hi >= len) {
+		copy_bytes(t->data + t->hi, data, len);
+		t->hi = (uint16_t)(t->hi + len);
+		s->len += (uint32_t)len;
+		return len;
+	}
+	if ((!t || t->hi == TERN_CHUNK_DATA) && len <= TERN_CHUNK_DATA) {
+		struct tern_chunk *c = tern__pool_get(pool);
+		if (!c)
+			return 0; /* the pool's ceiling: nothing fit */
+		copy_bytes(c->data, data, len);
+		c->lo = 0;
+		c->hi = (uint16_t)len;
+		c->seq = 0;
+		c->run_end = 0;
+		link_tail(s, c);
+		s->len += (uint32_t)len;
+		return len;
+	}
 	return append_bytes(s, pool, data, len);
 }
 
@@ -144,29 +204,13 @@ static struct tern_chunk *locate(struct tern_stream *s, uint64_t target, uint64_
 	return c;
 }
 
-size_t tern__stream_peek(struct tern_stream *s, size_t off, void *out, size_t len)
+/* tern__stream_peek's copy across chunks, or from a chunk the cursor does not
+ * start at: out of line, so that the common case inlines into its callers. */
+static __attribute__((noinline)) size_t peek_walk(struct tern_stream *s, uint64_t target, void *out, size_t len)
 {
-	if (off >= s->len || len == 0)
-		return 0;
-	len = TERN_MIN(len, s->len - off);
-	uint64_t target = s->front + off;
-	struct tern_chunk *c = s->head;
-	uint64_t pos = s->front;
-	if (s->cur && cursor_pos(s) <= target) {
-		c = s->cur;
-		pos = cursor_pos(s);
-	}
-	size_t first = (size_t)(target - pos) + len;
-	if (first < tern__chunk_len(c) || (first == tern__chunk_len(c) && !c->next)) {
-		/* Within the chunk where locate starts (a segment's payload usually
-		 * is): one copy, and the cursor left where the loop below leaves it. */
-		memcpy(out, c->data + c->lo + (target - pos), len);
-		s->cur = c;
-		s->cur_pos = (uint32_t)pos;
-		return len;
-	}
-	c = locate(s, target, &pos);
-	size_t in = (size_t)(s->front + off - pos); /* offset within c's valid bytes */
+	uint64_t pos;
+	struct tern_chunk *c = locate(s, target, &pos);
+	size_t in = (size_t)(target - pos); /* offset within c's valid bytes */
 	uint8_t *dst = out;
 	size_t done = 0;
 	while (done < len) {
@@ -189,6 +233,30 @@ size_t tern__stream_peek(struct tern_stream *s, size_t off, void *out, size_t le
 	return done;
 }
 
+inline size_t tern__stream_peek(struct tern_stream *s, size_t off, void *out, size_t len)
+{
+	if (off >= s->len || len == 0)
+		return 0;
+	len = TERN_MIN(len, s->len - off);
+	uint64_t target = s->front + off;
+	struct tern_chunk *c = s->head;
+	uint64_t pos = s->front;
+	if (s->cur && cursor_pos(s) <= target) {
+		c = s->cur;
+		pos = cursor_pos(s);
+	}
+	size_t first = (size_t)(target - pos) + len;
+	if (first < tern__chunk_len(c) || (first == tern__chunk_len(c) && !c->next)) {
+		/* Within the chunk where locate starts (a segment's payload usually
+		 * is): one copy, and the cursor left where peek_walk leaves it. */
+		copy_bytes(out, c->data + c->lo + (target - pos), len);
+		s->cur = c;
+		s->cur_pos = (uint32_t)pos;
+		return len;
+	}
+	return peek_walk(s, target, out, len);
+}
+
 size_t tern__stream_span(struct tern_stream *s, size_t off, const uint8_t **ptr)
 {
 	if (off >= s->len) {
@@ -202,7 +270,7 @@ size_t tern__stream_span(struct tern_stream *s, size_t off, const uint8_t **ptr)
 	return tern__chunk_len(c) - in;
 }
 
-size_t tern__stream_consume(struct tern_stream *s, struct tern_pool *pool, size_t len)
+inline size_t tern__stream_consume(struct tern_stream *s, struct tern_pool *pool, size_t len)
 {
 	len = TERN_MIN(len, s->len);
 	size_t left = len;
