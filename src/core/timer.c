@@ -90,7 +90,18 @@ static tern_time tick_to_ns(uint64_t tick)
 	return tick > MAX_TICK ? TERN_TIME_NEVER : (tern_time)tick * TERN_TIMER_TICK_NS;
 }
 
-/* Where a timer expiring at `expires` belongs while the wheel stands at `now`. */
+/* The level of the highest differing bit: its digit, and past the horizon the
+ * top level's ring. A table rather than a division by 6 and a cap. */
+const uint8_t tern__timer_level_of_bit[64] = {
+	0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3,
+	3, 3, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+};
+_Static_assert(TERN_WHEEL_BITS == 6 && TOP_LEVEL == 5, "the table is for 6 levels of 6 bits");
+
+#ifdef TERN_DEBUG
+/* Where a timer expiring at `expires` belongs while the wheel stands at `now`:
+ * tern__timer_file's rule (timer.h), for the debug check of a cascade. */
 static void timer_place(uint64_t expires, uint64_t now, unsigned *level, unsigned *slot)
 {
 	if (expires <= now) {
@@ -98,37 +109,15 @@ static void timer_place(uint64_t expires, uint64_t now, unsigned *level, unsigne
 		*slot = digit_of(now, 0);
 		return;
 	}
-	/* The level of the highest differing bit: its digit, and past the horizon
-	 * the top level's ring. A table rather than a division by 6 and a cap. */
-	static const uint8_t level_of_bit[64] = {
-		0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3,
-		3, 3, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
-		5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
-	};
-	_Static_assert(TERN_WHEEL_BITS == 6 && TOP_LEVEL == 5, "the table is for 6 levels of 6 bits");
-	unsigned l = level_of_bit[63u - (unsigned)__builtin_clzll(expires ^ now)];
+	unsigned l = tern__timer_level_of_bit[63u - (unsigned)__builtin_clzll(expires ^ now)];
 	*level = l;
 	*slot = digit_of(expires, l);
 }
-
-static void slot_push(struct tern_timers *w, unsigned level, unsigned s, struct tern_timer *t)
-{
-	struct tern_timer **head = &w->slots[level][s].head;
-	struct tern_timer *first = *head;
-
-	t->next = first;
-	t->pprev = head;
-	*head = t;
-	if (first)
-		first->pprev = &t->next;
-	w->occupied[level] |= (uint64_t)1 << s;
-}
+#endif
 
 static void timer_file(struct tern_timers *w, struct tern_timer *t)
 {
-	unsigned level, s;
-	timer_place(t->expires, w->now, &level, &s);
-	slot_push(w, level, s, t);
+	tern__timer_file(w, t);
 }
 
 /* Takes `t` off whatever list holds it: a slot, or a batch being fired. Only a

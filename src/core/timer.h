@@ -82,6 +82,45 @@ void tern__timer_arm(struct tern_timers *w, struct tern_timer *t, tern_time when
  * for owners that keep their deadlines in ticks. */
 void tern__timer_arm_tick(struct tern_timers *w, struct tern_timer *t, uint64_t tick);
 
+/* ------------------------------------------------------------ filing, inline
+ * The wheel's placement rule (timer.c's header comment) and its list operations,
+ * here so that an owner's hot arming or cancel can take them without a call. */
+
+/* Level of the highest bit in which a deadline differs from now (timer.c). */
+extern const uint8_t tern__timer_level_of_bit[64];
+
+/* Files `t` (not on any list) by its expiry: a due timer in level 0 at now's
+ * digit, else at the level of the highest digit in which it differs from now. */
+static inline void tern__timer_file(struct tern_timers *w, struct tern_timer *t)
+{
+	uint64_t expires = t->expires, now = w->now;
+	unsigned level = 0, s = (unsigned)(now & (TERN_WHEEL_SLOTS - 1));
+
+	if (expires > now) {
+		level = tern__timer_level_of_bit[63u - (unsigned)__builtin_clzll(expires ^ now)];
+		s = (unsigned)(expires >> (level * TERN_WHEEL_BITS) & (TERN_WHEEL_SLOTS - 1));
+	}
+	struct tern_timer **head = &w->slots[level][s].head;
+	struct tern_timer *first = *head;
+	t->next = first;
+	t->pprev = head;
+	*head = t;
+	if (first)
+		first->pprev = &t->next;
+	w->occupied[level] |= (uint64_t)1 << s;
+}
+
+/* tern__timer_arm_tick for a timer its owner knows is not pending (it cancels
+ * it whenever it has no deadline left): no re-arm's unlink to test for. Inline
+ * for the owner's hot arming; the others call tern__timer_arm_tick. */
+static inline void tern__timer_add_tick(struct tern_timers *w, struct tern_timer *t, uint64_t tick)
+{
+	w->pending++;
+	t->expires = tick;
+	tern__timer_file(w, t);
+	w->work.armed++;
+}
+
 /* Disarms `t` if pending; harmless otherwise. */
 void tern__timer_cancel(struct tern_timers *w, struct tern_timer *t);
 

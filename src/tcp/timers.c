@@ -32,6 +32,8 @@
 
 static tern_time us(uint64_t v) { return (tern_time)v * TERN_NS_PER_US; }
 
+static inline void sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind, tern_time when);
+
 static uint32_t rto_max_us(const struct tern_stack *st)
 {
 	return (uint32_t)st->sys.tcp_rto_max_ms * 1000u;
@@ -67,7 +69,7 @@ void tern__tcp_rearm_rto(struct tern_stack *st, struct tern_sock *sk)
 		return;
 	}
 	sk->rtx_kind = RTX_RETRANS;
-	tern__sk_timer_arm(st, sk, TERN_SKT_RTX, st->now + tern__tcp_backed_off_rto(st, sk));
+	sk_timer_arm(st, sk, TERN_SKT_RTX, st->now + tern__tcp_backed_off_rto(st, sk));
 }
 
 /* Persist: probe0's interval is max(RTO, 200 ms) << backoff, capped (Linux's
@@ -486,7 +488,10 @@ static void timer_sync(struct tern_stack *st, struct tern_sock *sk)
 		tern__timer_arm_tick(&st->timers, &sk->timer, tick);
 }
 
-void tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind, tern_time when)
+/* tern__sk_timer_arm, inline for the hot armings in this file (the
+ * retransmission timer's); the rest call it out of line, so that its wheel
+ * filing is not copied into every cold caller. */
+static inline void sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind, tern_time when)
 {
 	uint64_t tick = tern__timer_tick_ceil(when);
 
@@ -501,7 +506,7 @@ void tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_s
 		 * last now. */
 		TERN_ASSERT(!tern__timer_pending(&sk->timer));
 		sk->timer_armed = (uint8_t)(1u << kind);
-		tern__timer_arm_tick(&st->timers, &sk->timer, st->timers.now + ticks_left(st, (uint32_t)tick));
+		tern__timer_add_tick(&st->timers, &sk->timer, st->timers.now + ticks_left(st, (uint32_t)tick));
 		return;
 	}
 	sk->timer_armed |= (uint8_t)(1u << kind);
@@ -512,6 +517,12 @@ void tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_s
 								  : earliest_left(st, sk));
 	if (!wheel_at(sk, at))
 		tern__timer_arm_tick(&st->timers, &sk->timer, at);
+}
+
+void __attribute__((noinline)) tern__sk_timer_arm(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind,
+						 tern_time when)
+{
+	sk_timer_arm(st, sk, kind, when);
 }
 
 /* The two armings' socket state is the second's. The wheel timer: the first
@@ -525,6 +536,16 @@ void tern__sk_timer_arm_moved(struct tern_stack *st, struct tern_sock *sk, enum 
 	uint64_t tick1 = tern__timer_tick_ceil(first), tick2 = tern__timer_tick_ceil(when);
 
 	TERN_ASSERT(tick1 < st->timers.now + (1ull << 31) && tick2 < st->timers.now + (1ull << 31));
+	if (!sk->timer_armed) {
+		/* Nothing armed (an ACK that emptied the flight, then new data): the
+		 * wheel timer is idle, so both armings would arm it, the second last,
+		 * and the order stays as it is (tern__sk_timer_arm says why). */
+		TERN_ASSERT(!tern__timer_pending(&sk->timer));
+		sk->timer_due[kind] = (uint32_t)tick2;
+		sk->timer_armed = (uint8_t)(1u << kind);
+		tern__timer_add_tick(&st->timers, &sk->timer, st->timers.now + ticks_left(st, (uint32_t)tick2));
+		return;
+	}
 	sk->timer_armed |= (uint8_t)(1u << kind);
 	sk->timer_order = order_move_last(sk->timer_order, kind);
 	uint64_t earliest1, earliest2;
