@@ -128,21 +128,7 @@ static void timer_file(struct tern_timers *w, struct tern_timer *t)
  * batch was taken. */
 static void timer_unlink(struct tern_timers *w, struct tern_timer *t)
 {
-	struct tern_timer **pprev = t->pprev;
-	struct tern_timer *next = t->next;
-
-	*pprev = next;
-	if (next) {
-		next->pprev = pprev;
-	} else {
-		uintptr_t off = (uintptr_t)pprev - (uintptr_t)&w->slots[0][0];
-		if (off < sizeof(w->slots)) {
-			size_t i = off / sizeof(struct tern_timer_slot);
-			w->occupied[i / TERN_WHEEL_SLOTS] &= ~((uint64_t)1 << (i % TERN_WHEEL_SLOTS));
-		}
-	}
-	t->next = NULL;
-	t->pprev = NULL;
+	tern__timer_unlink(w, t);
 }
 
 /* Empties slot (level, s) into *out in arming order (oldest first), with each

@@ -22,6 +22,7 @@
 #define TERN_CORE_TIMER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tern/types.h"
@@ -119,6 +120,35 @@ static inline void tern__timer_add_tick(struct tern_timers *w, struct tern_timer
 	t->expires = tick;
 	tern__timer_file(w, t);
 	w->work.armed++;
+}
+
+/* Takes a pending `t` off its list (timer.c's timer_unlink says how the slot's
+ * occupancy bit is found). */
+static inline void tern__timer_unlink(struct tern_timers *w, struct tern_timer *t)
+{
+	struct tern_timer **pprev = t->pprev;
+	struct tern_timer *next = t->next;
+
+	*pprev = next;
+	if (next) {
+		next->pprev = pprev;
+	} else {
+		uintptr_t off = (uintptr_t)pprev - (uintptr_t)&w->slots[0][0];
+		if (off < sizeof(w->slots)) {
+			size_t i = off / sizeof(struct tern_timer_slot);
+			w->occupied[i / TERN_WHEEL_SLOTS] &= ~((uint64_t)1 << (i % TERN_WHEEL_SLOTS));
+		}
+	}
+	t->next = NULL;
+	t->pprev = NULL;
+}
+
+/* tern__timer_cancel for a timer its owner knows is pending. */
+static inline void tern__timer_del(struct tern_timers *w, struct tern_timer *t)
+{
+	tern__timer_unlink(w, t);
+	w->pending--;
+	w->work.cancelled++;
 }
 
 /* Disarms `t` if pending; harmless otherwise. */

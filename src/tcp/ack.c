@@ -16,6 +16,7 @@
  * once the scoreboard is up to date.
  */
 #include "tcp/sock.h"
+#include "tcp/tcp.h"
 #include "tern/errors.h"
 
 /* Linux's DupThresh default, net.ipv4.tcp_reordering. */
@@ -351,7 +352,7 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 				if (!tern__tcp_schedule_loss_probe(st, sk, true))
 					tern__tcp_rearm_rto(st, sk);
 			} else if (sk->rtx_kind != RTX_NONE) {
-				tern__sk_timer_cancel(st, sk, TERN_SKT_RTX);
+				tern__sk_timer_cancel_inline(st, sk, TERN_SKT_RTX);
 				sk->rtx_kind = RTX_NONE;
 			}
 			/* A grown window wants a bigger buffer (Linux's tcp_new_space). */
@@ -360,7 +361,7 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 			return 0;
 		}
 		if (!sk->xfer->packets_out && sk->rtx_kind != RTX_NONE) {
-			tern__sk_timer_cancel(st, sk, TERN_SKT_RTX);
+			tern__sk_timer_cancel_inline(st, sk, TERN_SKT_RTX);
 			sk->rtx_kind = RTX_NONE;
 		}
 		return 0;

@@ -70,6 +70,28 @@ static inline void tern__tcp_push_inline(struct tern_stack *st, struct tern_sock
 		tern__tcp_push(st, sk);
 }
 
+/* ------------------------------------------------------------ timers */
+
+/* Points the wheel timer at the earliest armed deadline, or cancels it (timers.c). */
+void tern__sk_timer_sync(struct tern_stack *st, struct tern_sock *sk);
+
+/* tern__sk_timer_cancel for the ACK's plain path, which cancels the
+ * retransmission deadline four times in a lifecycle, each time its last: the wheel
+ * timer is then pending (it stands while any deadline is armed) and goes, with
+ * no call. With another deadline still armed it is moved out of line. */
+static inline void tern__sk_timer_cancel_inline(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind)
+{
+	if (!(sk->timer_armed >> kind & 1))
+		return;
+	sk->timer_armed &= (uint8_t)~(1u << kind);
+	if (sk->timer_armed) {
+		tern__sk_timer_sync(st, sk);
+		return;
+	}
+	TERN_ASSERT(tern__timer_pending(&sk->timer));
+	tern__timer_del(&st->timers, &sk->timer);
+}
+
 /* ------------------------------------------------------------ keepalive */
 
 /* tern__tcp_arm_keepalive for a connection being established: without

@@ -27,6 +27,7 @@
  * unacknowledged segment (spec §14.17).
  */
 #include "tcp/sock.h"
+#include "tcp/tcp.h"
 #include "tcp/tw.h"
 #include "tern/errors.h"
 
@@ -486,6 +487,11 @@ static void timer_sync(struct tern_stack *st, struct tern_sock *sk)
 	uint64_t tick = st->timers.now + earliest_left(st, sk);
 	if (!wheel_at(sk, tick))
 		tern__timer_arm_tick(&st->timers, &sk->timer, tick);
+}
+
+void tern__sk_timer_sync(struct tern_stack *st, struct tern_sock *sk)
+{
+	timer_sync(st, sk);
 }
 
 /* tern__sk_timer_arm, inline for the hot armings in this file (the
