@@ -885,7 +885,15 @@ void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk, uint32_t len, uint32_t truesize);
 /* Receive-buffer autotuning (tcp/rcvbuf.c). */
 void tern__tcp_rcv_space_init(struct tern_stack *st, struct tern_sock *sk);
-void tern__tcp_rcv_space_adjust(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_rcv_space_update(struct tern_stack *st, struct tern_sock *sk);
+/* Linux's tcp_rcv_space_adjust, after each read: nothing to do until the receiver
+ * has an RTT sample (tcp_rcv_rtt_measure), the usual case of a short connection,
+ * which is why that test is inline and the measure out of line. */
+static inline void tern__tcp_rcv_space_adjust(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (sk->rcv_rtt_x8_us)
+		tern__tcp_rcv_space_update(st, sk);
+}
 void tern__tcp_rcvbuf_grow(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_rcv_rtt_measure(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_sndbuf_expand(struct tern_stack *st, struct tern_sock *sk);
