@@ -109,11 +109,11 @@ void tern__tcp_rcvbuf_grow(struct tern_stack *st, struct tern_sock *sk)
 	}
 }
 
-/* Linux's tcp_rcv_space_adjust, after each read. */
-void tern__tcp_rcv_space_adjust(struct tern_stack *st, struct tern_sock *sk)
+/* The rest of Linux's tcp_rcv_space_adjust (tern__tcp_rcv_space_adjust in sock.h
+ * tests for an RTT sample first): once an RTT has passed since the last measure,
+ * what was read in it sets the space to grow the buffer to. */
+void tern__tcp_rcv_space_update(struct tern_stack *st, struct tern_sock *sk)
 {
-	if (!sk->rcv_rtt_x8_us)
-		return;
 	uint32_t now = tern__sk_us(st);
 	if (now - sk->rcvq_time < sk->rcv_rtt_x8_us >> 3)
 		return;

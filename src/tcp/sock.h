@@ -660,8 +660,36 @@ void tern__sock_free(struct tern_stack *st, struct tern_sock *sk);
 /* The socket's transfer block, taken from the pool when it has none; NULL when
  * the pool is out of memory (the caller drops or refuses, as for any buffer). */
 struct tern_xfer *tern__sk_xfer(struct tern_stack *st, struct tern_sock *sk);
-/* Gives the transfer block back if nothing in it is in use (see struct tern_xfer). */
-void tern__sk_xfer_trim(struct tern_stack *st, struct tern_sock *sk);
+/* Whether nothing in the socket's transfer block is in use (see struct tern_xfer):
+ * nothing queued, in flight, lost, SACKed or pending, and congestion control Open. */
+static inline bool tern__sk_xfer_idle(const struct tern_sock *sk)
+{
+	const struct tern_xfer *x = sk->xfer;
+
+	return !tern__stream_chunks(&x->sndq) && !tern__stream_chunks(&x->rcvq) && !x->ooo && !x->txq_head &&
+	       !x->packets_out && !x->sacked_out && !x->lost_out && !x->retrans_out && !x->psh_count && !x->dsack &&
+	       !x->ooo_fin && sk->cc.ca_state == TERN_CA_OPEN;
+}
+/* The trim with an out-of-order queue held: the queue goes back first if it is
+ * empty, then the block if idle (out of line: the queue is rare). */
+void tern__sk_xfer_trim_ooo(struct tern_stack *st, struct tern_sock *sk);
+/* Gives the transfer block back if nothing in it is in use. Called after every
+ * segment and read, so the whole of it is inline, as Linux writes its hot tests
+ * in tcp.h; only a held out-of-order queue takes the call. */
+static inline void tern__sk_xfer_trim(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (!tern__sk_has_xfer(sk))
+		return;
+	if (sk->xfer->ooo) {
+		tern__sk_xfer_trim_ooo(st, sk);
+		return;
+	}
+	if (!tern__sk_xfer_idle(sk))
+		return;
+	TERN_ASSERT(!tern__stream_len(&sk->xfer->sndq) && !tern__stream_len(&sk->xfer->rcvq));
+	tern__pool_put(&st->tcp->xfer_pool, sk->xfer);
+	sk->xfer = (struct tern_xfer *)&tern__xfer_none;
+}
 /* The out-of-order queue, taken from the pool when missing; NULL when the pool is
  * out of memory (the segment is then dropped, as a full buffer would drop it). */
 struct tern_ooo *tern__sk_ooo_get(struct tern_stack *st, struct tern_sock *sk);
@@ -857,7 +885,15 @@ void tern__tcp_init_buffer_space(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk, uint32_t len, uint32_t truesize);
 /* Receive-buffer autotuning (tcp/rcvbuf.c). */
 void tern__tcp_rcv_space_init(struct tern_stack *st, struct tern_sock *sk);
-void tern__tcp_rcv_space_adjust(struct tern_stack *st, struct tern_sock *sk);
+void tern__tcp_rcv_space_update(struct tern_stack *st, struct tern_sock *sk);
+/* Linux's tcp_rcv_space_adjust, after each read: nothing to do until the receiver
+ * has an RTT sample (tcp_rcv_rtt_measure), the usual case of a short connection,
+ * which is why that test is inline and the measure out of line. */
+static inline void tern__tcp_rcv_space_adjust(struct tern_stack *st, struct tern_sock *sk)
+{
+	if (sk->rcv_rtt_x8_us)
+		tern__tcp_rcv_space_update(st, sk);
+}
 void tern__tcp_rcvbuf_grow(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_rcv_rtt_measure(struct tern_stack *st, struct tern_sock *sk);
 void tern__tcp_sndbuf_expand(struct tern_stack *st, struct tern_sock *sk);

@@ -175,23 +175,11 @@ struct tern_xfer *tern__sk_xfer(struct tern_stack *st, struct tern_sock *sk)
 	return x;
 }
 
-static bool xfer_idle(const struct tern_sock *sk)
+__attribute__((noinline)) void tern__sk_xfer_trim_ooo(struct tern_stack *st, struct tern_sock *sk)
 {
-	const struct tern_xfer *x = sk->xfer;
-
-	return !tern__stream_chunks(&x->sndq) && !tern__stream_chunks(&x->rcvq) && !x->ooo && !x->txq_head &&
-	       !x->packets_out && !x->sacked_out && !x->lost_out && !x->retrans_out && !x->psh_count && !x->dsack &&
-	       !x->ooo_fin && sk->cc.ca_state == TERN_CA_OPEN;
-}
-
-void tern__sk_xfer_trim(struct tern_stack *st, struct tern_sock *sk)
-{
-	if (!tern__sk_has_xfer(sk))
-		return;
 	tern__sk_ooo_put(st, sk, false);
-	if (!xfer_idle(sk))
+	if (!tern__sk_xfer_idle(sk))
 		return;
-	TERN_ASSERT(!tern__stream_len(&sk->xfer->sndq) && !tern__stream_len(&sk->xfer->rcvq));
 	tern__pool_put(&st->tcp->xfer_pool, sk->xfer);
 	sk->xfer = (struct tern_xfer *)&tern__xfer_none;
 }
