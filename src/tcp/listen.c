@@ -56,7 +56,7 @@ static uint16_t advmss_of(const struct tern_stack *st, const struct tern_sock *l
 /* Sends a SYN-ACK in Linux's option layout (tcp_make_synack), window from the
  * listener's buffer as the child will have it (tcp_openreq_init_rwin). The
  * options are written straight into the transmit buffer. */
-static void send_synack(struct tern_stack *st, const struct tern_sock *lsk, struct synack *sa)
+static inline void send_synack(struct tern_stack *st, const struct tern_sock *lsk, struct synack *sa)
 {
 	uint16_t advmss = advmss_of(st, lsk);
 	uint32_t rcv_wnd, clamp;
@@ -87,7 +87,10 @@ static void send_synack(struct tern_stack *st, const struct tern_sock *lsk, stru
 	tern__tcp_emit_in_place(st, &out, &hdr, optlen);
 }
 
-static void req_synack(struct tern_stack *st, const struct tern_sock *lsk, struct tern_req *req)
+/* This and send_synack are inline so that listen_syn, which answers every SYN,
+ * builds its SYN-ACK without two calls; GCC left both out of line (the copies
+ * in the retransmit and cookie paths are cold). */
+static inline void req_synack(struct tern_stack *st, const struct tern_sock *lsk, struct tern_req *req)
 {
 	struct synack sa = {
 		.laddr = req->laddr, .raddr = req->raddr, .lport = req->lport, .rport = req->rport,

@@ -127,8 +127,9 @@ static bool port_user_owned(struct tern_stack *st, uint16_t port)
  * by connect() is fine if the whole 4-tuple is new.
  */
 /* Is the 4-tuple free? A time-wait entry holding it may be reused (spec §6.7),
- * which fills *reuse. */
-static bool tuple_free(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport,
+ * which fills *reuse. Inline: its two lookups are inline already, and every
+ * ephemeral connect asks at least once (GCC kept it a call). */
+static inline bool tuple_free(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport,
 		       bool bound, struct tern_tw_reuse *reuse)
 {
 	uint32_t hash = tern__tuple_hash(st, laddr, lport, raddr, rport);
