@@ -129,8 +129,8 @@ static bool port_user_owned(struct tern_stack *st, uint16_t port)
 /* Is the 4-tuple free? A time-wait entry holding it may be reused (spec §6.7),
  * which fills *reuse. Inline: its two lookups are inline already, and every
  * ephemeral connect asks at least once (GCC kept it a call). */
-static inline bool tuple_free(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport,
-		       bool bound, struct tern_tw_reuse *reuse)
+static inline bool tuple_free(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+			      uint16_t rport, bool bound, struct tern_tw_reuse *reuse)
 {
 	uint32_t hash = tern__tuple_hash(st, laddr, lport, raddr, rport);
 	if (tern__ehash_lookup_hashed(st, hash, laddr, lport, raddr, rport))
