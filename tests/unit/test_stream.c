@@ -3,8 +3,8 @@
  * and receive queues: append, peek and consume across chunk boundaries at every
  * alignment, the cursor that keeps consecutive peeks cheap (counted in chunk hops),
  * the pool's ceiling giving short appends without corruption, zeros, chunks handed
- * over whole, and a long random run checked against a flat buffer. Every test ends
- * with the chunk pool's in_use back at 0.
+ * over whole, every short copy length, and a long random run checked against a
+ * flat buffer. Every test ends with the chunk pool's in_use back at 0.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -225,6 +225,41 @@ static void test_small_appends_pack(void **state)
 	assert_int_equal(tern__stream_len(&s), 0);
 	assert_int_equal(pool.in_use, 0);
 	tern__stream_clear(&s, &pool);
+	tern__pool_destroy(&pool);
+}
+
+/* Every short length (stream.c copies up to 16 bytes with fixed-width moves,
+ * in four size classes): appended and peeked whole, at offsets that put the copy
+ * inside a chunk and across a chunk boundary, and the peek writes exactly `len`
+ * bytes: the guard bytes on both sides of the destination stay as they were. */
+static void test_short_copies_every_length(void **state)
+{
+	(void)state;
+	struct tern_pool pool;
+	tern__chunk_pool_init(&pool, 0);
+	for (size_t len = 0; len <= 20; len++) {
+		struct tern_stream s;
+		tern__stream_init(&s);
+		/* Fill to just short of a chunk's end, then the short write. */
+		size_t lead = DATA - len / 2;
+		assert_int_equal(append_pat(&s, &pool, 0, lead), lead);
+		assert_int_equal(append_pat(&s, &pool, lead, len), len);
+		expect_pat(&s, 0, 0, lead + len);
+		size_t offs[] = { 0, 3, lead > 7 ? lead - 7 : 0, lead };
+		for (size_t k = 0; k < sizeof(offs) / sizeof(offs[0]); k++) {
+			uint8_t buf[40];
+			memset(buf, 0xa5, sizeof(buf));
+			assert_int_equal(tern__stream_peek(&s, offs[k], buf + 8, len), len);
+			for (size_t i = 0; i < 8; i++)
+				assert_int_equal(buf[i], 0xa5);
+			for (size_t i = 0; i < len; i++)
+				assert_int_equal(buf[8 + i], pat(offs[k] + i));
+			for (size_t i = 8 + len; i < sizeof(buf); i++)
+				assert_int_equal(buf[i], 0xa5);
+		}
+		tern__stream_clear(&s, &pool);
+	}
+	assert_int_equal(pool.in_use, 0);
 	tern__pool_destroy(&pool);
 }
 
@@ -584,6 +619,7 @@ int main(void)
 		cmocka_unit_test(test_append_peek_every_alignment),
 		cmocka_unit_test(test_consume_every_alignment),
 		cmocka_unit_test(test_small_appends_pack),
+		cmocka_unit_test(test_short_copies_every_length),
 		cmocka_unit_test(test_cursor_makes_sequential_peeks_cheap),
 		cmocka_unit_test(test_span),
 		cmocka_unit_test(test_ceiling_gives_short_appends),
