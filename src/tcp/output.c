@@ -62,14 +62,6 @@ void tern__tcp_init_mss(struct tern_stack *st, struct tern_sock *sk)
 	sk->flags &= ~SK_MSS_CURRENT;
 }
 
-/* The payload of a full segment now: the peer's MSS and our MTU, less the
- * timestamp option (spec §14.22), bounded by half the peer's largest window when
- * that is above 536 (spec §14.9), never below tcp_min_snd_mss. */
-static inline bool sack_due(const struct tern_sock *sk)
-{
-	return tern__tcp_sack_due(sk);
-}
-
 /* The SACK blocks the next segment carries (a D-SACK first, then the
  * out-of-order ranges), as many as fit beside a timestamp: 3, else 4. */
 static int sack_blocks(const struct tern_sock *sk, struct tern_sack_block *out)
@@ -112,7 +104,7 @@ static inline __attribute__((always_inline)) uint32_t current_mss(struct tern_st
 		mss = TERN_MIN(mss, cutoff);
 	}
 	mss = TERN_MAX(mss, floor);
-	if (sack_due(sk))
+	if (tern__tcp_sack_due(sk))
 		mss -= sack_option_room(sk);
 	return mss;
 }
@@ -129,7 +121,7 @@ static inline __attribute__((always_inline)) uint32_t current_mss(struct tern_st
  * TCP_MAXSEG still unset, the floor not above the value, no SACK due. The MTU
  * is fixed when the stack is made. So the stored value is what the full
  * computation would give. */
-static __attribute__((noinline)) uint32_t push_mss_refresh(struct tern_stack *st, struct tern_sock *sk)
+__attribute__((noinline)) uint32_t tern__tcp_push_mss_refresh(struct tern_stack *st, struct tern_sock *sk)
 {
 	uint32_t floor = (uint32_t)st->sys.tcp_min_snd_mss;
 	uint32_t mss = current_mss(st, sk);
@@ -137,7 +129,7 @@ static __attribute__((noinline)) uint32_t push_mss_refresh(struct tern_stack *st
 	sk->mss_cache = (uint16_t)mss;
 	uint32_t cutoff = sk->max_window > TERN_TCP_DEFAULT_MSS ? sk->max_window / 2 : sk->max_window;
 	if (mss > floor && mss <= UINT16_MAX && (!sk->max_window || mss < cutoff) && !sk->opts->user_mss &&
-	    !sack_due(sk))
+	    !tern__tcp_sack_due(sk))
 		sk->flags |= SK_MSS_CURRENT;
 	else
 		sk->flags &= ~SK_MSS_CURRENT;
@@ -148,7 +140,7 @@ static inline __attribute__((always_inline)) uint32_t push_mss(struct tern_stack
 {
 	if (tern__tcp_mss_current(st, sk))
 		return sk->mss_cache;
-	return push_mss_refresh(st, sk);
+	return tern__tcp_push_mss_refresh(st, sk);
 }
 
 /* ------------------------------------------------------------ windows */
@@ -448,7 +440,7 @@ static size_t syn_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *
 static size_t est_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *p)
 {
 	struct tern_tcp_opts o;
-	int got = sack_due(sk) ? sack_blocks(sk, o.sack) : 0;
+	int got = tern__tcp_sack_due(sk) ? sack_blocks(sk, o.sack) : 0;
 
 	if (got == 0) {
 		/* Nearly every segment. */
@@ -985,15 +977,9 @@ void __attribute__((noinline)) tern__tcp_push_send(struct tern_stack *st, struct
 		tern__tcp_schedule_loss_probe(st, sk, false);
 }
 
-/* The whole of push for callers off the hot path; tern__tcp_push_inline
- * (tcp.h) is the same with its common case inline. */
+/* Push out of line, for the callers off the hot path (socket options, the
+ * SYN-SENT path); the logic is tern__tcp_push_inline's (tcp.h). */
 void tern__tcp_push(struct tern_stack *st, struct tern_sock *sk)
 {
-	if (!tern__tcp_sending_state(sk))
-		return;
-	if (tern__tcp_push_idle(sk)) {
-		push_mss(st, sk);
-		return;
-	}
-	tern__tcp_push_send(st, sk);
+	tern__tcp_push_inline(st, sk);
 }

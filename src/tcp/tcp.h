@@ -43,7 +43,7 @@ static inline bool tern__tcp_sack_due(const struct tern_sock *sk)
 }
 
 /* mss_cache holds what push's MSS computation would give (output.c's
- * push_mss_refresh says when SK_MSS_CURRENT may stand). */
+ * tern__tcp_push_mss_refresh says when SK_MSS_CURRENT may stand). */
 static inline bool tern__tcp_mss_current(const struct tern_stack *st, const struct tern_sock *sk)
 {
 	return (sk->flags & SK_MSS_CURRENT) && !sk->opts->user_mss &&
@@ -53,11 +53,13 @@ static inline bool tern__tcp_mss_current(const struct tern_stack *st, const stru
 
 /* Sends what the windows and Nagle allow (output.c). */
 void tern__tcp_push_send(struct tern_stack *st, struct tern_sock *sk);
+/* Recomputes mss_cache and whether it may stand (output.c); returns it. */
+uint32_t tern__tcp_push_mss_refresh(struct tern_stack *st, struct tern_sock *sk);
 
-/* tern__tcp_push for the segment path, close and send. Most calls (after
- * every segment in, five of eight in a connection's life) find nothing to send
- * and mss_cache current (output.c's push_mss): those cost a few tests here,
- * without a call. A stale mss_cache goes the whole way round. */
+/* Push (tern__tcp_push is the same out of line), written here for the segment
+ * path, close and send. Most calls (after every segment in, five of eight in a
+ * connection's life) find nothing to send and mss_cache current: those cost a
+ * few tests here, without a call. */
 static inline void tern__tcp_push_inline(struct tern_stack *st, struct tern_sock *sk)
 {
 	if (!tern__tcp_sending_state(sk))
@@ -67,7 +69,7 @@ static inline void tern__tcp_push_inline(struct tern_stack *st, struct tern_sock
 		return;
 	}
 	if (!tern__tcp_mss_current(st, sk))
-		tern__tcp_push(st, sk);
+		(void)tern__tcp_push_mss_refresh(st, sk);
 }
 
 /* ------------------------------------------------------------ timers */
