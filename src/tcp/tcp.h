@@ -77,10 +77,11 @@ static inline void tern__tcp_push_inline(struct tern_stack *st, struct tern_sock
 /* Points the wheel timer at the earliest armed deadline, or cancels it (timers.c). */
 void tern__sk_timer_sync(struct tern_stack *st, struct tern_sock *sk);
 
-/* tern__sk_timer_cancel for the ACK's plain path, which cancels the
- * retransmission deadline four times in a lifecycle, each time its last: the wheel
- * timer is then pending (it stands while any deadline is armed) and goes, with
- * no call. With another deadline still armed it is moved out of line. */
+/* Disarms deadline `kind` (tern__sk_timer_cancel is this, out of line). Inline
+ * for the ACK's plain path, which cancels the retransmission deadline four times
+ * in a lifecycle, each time its last: the wheel timer is then pending (it stands
+ * exactly while some deadline is armed, asserted here) and goes, with no call.
+ * With another deadline still armed it is moved out of line. */
 static inline void tern__sk_timer_cancel_inline(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind)
 {
 	if (!(sk->timer_armed >> kind & 1))

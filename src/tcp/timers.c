@@ -572,12 +572,11 @@ void tern__sk_timer_arm_moved(struct tern_stack *st, struct tern_sock *sk, enum 
 		tern__timer_arm_tick(&st->timers, &sk->timer, earliest2);
 }
 
+/* The same logic as the ACK's inline cancel (tcp.h), out of line for the cold
+ * callers. */
 void tern__sk_timer_cancel(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind)
 {
-	if (!(sk->timer_armed >> kind & 1))
-		return;
-	sk->timer_armed &= (uint8_t)~(1u << kind);
-	timer_sync(st, sk);
+	tern__sk_timer_cancel_inline(st, sk, kind);
 }
 
 tern_time tern__sk_timer_expiry(const struct tern_stack *st, const struct tern_sock *sk, enum tern_skt_kind kind)
