@@ -189,7 +189,8 @@ assert s.recv(100) == b"hello\n"
 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 s.close()
 ' "$T" || fail "linger-0 client failed"
-for _ in $(seq 50); do
+# Up to ten seconds: a sanitizer build on a loaded machine can be slow to log.
+for _ in $(seq 200); do
 	grep -q '^tern serve: echo connection [0-9]* failed: ECONNRESET (Connection reset by peer) after 6 bytes in, 6 out$' \
 		"$tmp/a.out" && break
 	sleep 0.05
@@ -215,16 +216,20 @@ except ConnectionResetError:
 print("read %r instead of ECONNRESET" % got)
 sys.exit(1)
 EOF
+# TcpOutRsts must rise; by exactly one only if nothing crossed the RST: on a
+# loaded machine the kernel can retransmit its request before tern's RST reaches
+# it, and tern rightly answers that segment with a second RST (spec §7.1).
 out=$(ina python3 "$tmp/aborted.py" "$T" 10 100) || fail "reset app: $out"
 [ "$out" = ECONNRESET ] || fail "reset app: $out"
 [ "$(counter "$actl" TcpExtTCPAbortOnData)" -eq $((ondata0 + 1)) ] || fail "TcpExtTCPAbortOnData did not rise by 1"
-[ "$(counter "$actl" TcpOutRsts)" -eq $((outrsts0 + 1)) ] || fail "TcpOutRsts did not rise by 1 (reset)"
+outrsts1=$(counter "$actl" TcpOutRsts)
+[ "$outrsts1" -gt "$outrsts0" ] || fail "TcpOutRsts did not rise (reset)"
 say "tern RST (SO_LINGER 0): the kernel client got ECONNRESET, TcpExtTCPAbortOnData +1"
 
 out=$(ina python3 "$tmp/aborted.py" "$T" 12 20000) || fail "unread app: $out"
 [ "$out" = ECONNRESET ] || fail "unread app: $out"
 [ "$(counter "$actl" TcpExtTCPAbortOnClose)" -eq $((onclose0 + 1)) ] || fail "TcpExtTCPAbortOnClose did not rise by 1"
-[ "$(counter "$actl" TcpOutRsts)" -eq $((outrsts0 + 2)) ] || fail "TcpOutRsts did not rise by 1 (unread)"
+[ "$(counter "$actl" TcpOutRsts)" -gt "$outrsts1" ] || fail "TcpOutRsts did not rise (unread)"
 [ "$(counter "$actl" TcpExtTCPAbortOnData)" -eq $((ondata0 + 1)) ] || fail "unread counted as TCPAbortOnData"
 say "close with unread data: tern sent RST, the kernel client got ECONNRESET, TcpExtTCPAbortOnClose +1"
 
