@@ -101,6 +101,9 @@ struct sim_event {
 struct sim_dir {
 	struct tern_link_params p;
 	bool faults;              /* any of loss, rate, jitter, reorder, duplicate, corrupt */
+	bool tapped;              /* the link has taps (a copy of taps != NULL for both
+				     directions, so that a delivery need not find the link) */
+	bool ideal;               /* neither faults nor taps: emit_fast may take it */
 	/* The receiving node and the input flags its deliveries carry, fixed when the
 	 * link is made (nodes never move, and their offload is fixed at creation). */
 	struct sim_node *to;
@@ -137,10 +140,14 @@ struct sim_node {
 	size_t nlinks, cap_links;
 	/* The last destination sent to and where the link scan sent it, so that the
 	 * scan runs only when the destination changes; -1 when nothing is known (a
-	 * new link may own a destination that used to fall to the first link). */
+	 * new link may own a destination that used to fall to the first link).
+	 * route_dst is as the bytes lie in the header (no byte swap to compare);
+	 * route_d points at the direction, NULL when route_link is -1, and is
+	 * pointed again whenever the link table moves (tern_sim_link). */
 	int route_link;
 	int route_dir;
 	uint32_t route_dst;
+	struct sim_dir *route_d;
 };
 
 struct tern_sim {
@@ -159,6 +166,10 @@ struct tern_sim {
 	struct sim_event *heap;
 	size_t nheap, cap_heap;
 	struct tern_pool tiny_pool;
+	/* Tiny buffers delivered and not yet taken again: a free list in front of
+	 * tiny_pool's (its objects stay counted in use there), so that the usual
+	 * datagram's buffer comes and goes in three instructions each way. */
+	void *tiny_free;
 	struct tern_pool small_pool;
 	struct tern_pool large_pool;
 };
@@ -329,27 +340,32 @@ static inline int event_queue(struct tern_sim *sim, struct sim_dir *d, const str
 	return 0;
 }
 
-/* The next due event; its direction's next in-order datagram takes its place.
- * Keys (time, sequence) are unique, so which heap operations get there does not
- * change the order: taking the place is one sift down instead of a pop and a
- * push, and with a few busy directions that is a comparison or two. */
-static struct sim_event event_pop(struct tern_sim *sim)
+/* Takes the next due event out of the heap, leaving its fields in *buf, *len,
+ * *link and *d (its direction); the direction's next in-order datagram takes its
+ * place. Keys (time, sequence) are unique, so which heap operations get there
+ * does not change the order: taking the place is one sift down instead of a pop
+ * and a push, and with a few busy directions that is a comparison or two. The
+ * top is read in place, not copied. */
+SIM_INLINE void event_take(struct tern_sim *sim, uint8_t **buf, size_t *len, int *link, struct sim_dir **d)
 {
 	TERN_ASSERT(sim->nheap > 0);
-	struct sim_event ev = sim->heap[0];
-	if (ev.fifo) {
-		struct sim_dir *d = &sim->links[ev.link].dir[ev.dir];
-		if (d->ring_len > 0) {
-			const struct sim_event *next = &d->ring[d->ring_head];
-			d->ring_head = (d->ring_head + 1) & (d->ring_cap - 1);
-			d->ring_len--;
-			heap_replace_top(sim, next);
-			return ev;
+	const struct sim_event *top = &sim->heap[0];
+	struct sim_dir *dd = &sim->links[top->link].dir[top->dir];
+	*buf = top->buf;
+	*len = top->len;
+	*link = top->link;
+	*d = dd;
+	if (top->fifo) {
+		size_t head = dd->ring_head;
+		if (dd->ring_len > 0) {
+			dd->ring_head = (head + 1) & (dd->ring_cap - 1);
+			dd->ring_len--;
+			heap_replace_top(sim, &dd->ring[head]);
+			return;
 		}
-		d->head_in_heap = false;
+		dd->head_in_heap = false;
 	}
 	heap_remove_top(sim);
-	return ev;
 }
 
 /* ------------------------------------------------------------------ buffers */
@@ -359,6 +375,30 @@ static struct tern_pool *pool_for(struct tern_sim *sim, size_t len)
 	if (len <= SIM_TINY_BUF)
 		return &sim->tiny_pool;
 	return len <= SIM_SMALL_BUF ? &sim->small_pool : &sim->large_pool;
+}
+
+/* A buffer for a datagram of `len` bytes (contents undefined), or NULL when
+ * memory ran out. A tiny one comes from the free list in front of its pool first,
+ * so the pool grows exactly when no tiny buffer is free at all. */
+SIM_INLINE uint8_t *buf_get(struct tern_sim *sim, size_t len)
+{
+	if (len <= SIM_TINY_BUF && sim->tiny_free) {
+		uint8_t *buf = sim->tiny_free;
+		sim->tiny_free = *(void **)buf;
+		return buf;
+	}
+	return tern__pool_get(pool_for(sim, len));
+}
+
+/* Gives back a buffer from buf_get. */
+SIM_INLINE void buf_put(struct tern_sim *sim, uint8_t *buf, size_t len)
+{
+	if (len <= SIM_TINY_BUF) {
+		*(void **)buf = sim->tiny_free;
+		sim->tiny_free = buf;
+		return;
+	}
+	tern__pool_put(pool_for(sim, len), buf);
 }
 
 /* Copies a datagram into a pool buffer. A header-only datagram (the usual case,
@@ -384,8 +424,7 @@ SIM_INLINE bool enqueue_copy(struct tern_sim *sim, struct sim_dir *d, int link, 
 			     tern_time at, bool in_order, const uint8_t *pkt, size_t len, bool flip,
 			     uint64_t bit)
 {
-	struct tern_pool *pool = pool_for(sim, len);
-	uint8_t *buf = tern__pool_get(pool);
+	uint8_t *buf = buf_get(sim, len);
 	if (!buf)
 		return false;
 	dgram_copy(buf, pkt, len);
@@ -396,7 +435,7 @@ SIM_INLINE bool enqueue_copy(struct tern_sim *sim, struct sim_dir *d, int link, 
 		.len = (uint16_t)len, .dir = (uint8_t)dir, .fifo = in_order,
 	};
 	if (event_queue(sim, d, &ev) != 0) {
-		tern__pool_put(pool, buf);
+		buf_put(sim, buf, len);
 		return false;
 	}
 	return true;
@@ -518,8 +557,9 @@ static bool node_owns(const struct sim_node *n, uint32_t dst)
  * remembered route implies a link: links are never taken away). */
 /* Finds and remembers node `n`'s route to `dst`. Out of line: most datagrams go
  * where the node's last one went. */
-static int __attribute__((noinline)) node_route(struct tern_sim *sim, struct sim_node *n, uint32_t dst)
+static int __attribute__((noinline)) node_route(struct tern_sim *sim, struct sim_node *n, uint32_t raw_dst)
 {
+	uint32_t dst = tern_get32((const uint8_t *)&raw_dst);
 	if (n->nlinks == 0) {
 		sim->unroutable++;
 		return -TERN_ENETUNREACH;
@@ -535,13 +575,15 @@ static int __attribute__((noinline)) node_route(struct tern_sim *sim, struct sim
 	}
 	n->route_link = link;
 	n->route_dir = sim->links[link].node[0] == n->id ? 0 : 1;
-	n->route_dst = dst;
+	n->route_dst = raw_dst;
+	n->route_d = &sim->links[link].dir[n->route_dir];
 	return 0;
 }
 
 SIM_INLINE int node_send(struct tern_sim *sim, struct sim_node *n, const uint8_t *pkt, size_t len)
 {
-	uint32_t dst = tern_get32(pkt + 16);
+	uint32_t dst;
+	memcpy(&dst, pkt + 16, sizeof dst);  /* as the bytes lie: see route_dst */
 	if (n->route_link < 0 || n->route_dst != dst) {
 		int err = node_route(sim, n, dst);
 		if (err)
@@ -555,31 +597,40 @@ static void stack_emit_slow(struct tern_sim *sim, struct sim_node *n, const uint
 
 /* The usual datagram, sent with no call: header-sized (at most 64 bytes), to the
  * node's last destination, over a fault-free direction without taps whose ring
- * has room behind a head already in the heap, with a tiny buffer ready in its
- * pool. Everything is tested before anything changes, and then it
+ * has room behind a head already in the heap, with a tiny buffer ready on the
+ * free list. Everything is tested before anything changes, and then it
  * does what link_enter would (the same counter, arrival floor, sequence number
  * and ring append); anything else is left to the general path. Being free of
  * calls, it needs no saved registers. */
 SIM_INLINE bool emit_fast(struct tern_sim *sim, struct sim_node *n, const uint8_t *pkt, size_t len)
 {
-	if (len > 64 || len < SIM_MIN_DGRAM || n->route_link < 0 || n->route_dst != tern_get32(pkt + 16))
+	struct sim_dir *d = n->route_d;
+	uint32_t dst;
+	memcpy(&dst, pkt + 16, sizeof dst);
+	if (len > 64 || len < SIM_MIN_DGRAM || !d || n->route_dst != dst)
 		return false;
-	struct sim_link *l = &sim->links[n->route_link];
-	struct sim_dir *d = &l->dir[n->route_dir];
-	struct tern_pool *pool = &sim->tiny_pool;
-	if (l->taps || d->faults || !d->head_in_heap || d->ring_len == d->ring_cap || !tern__pool_ready(pool))
+	/* Everything read before the copy: its byte stores could alias any of it. */
+	uint8_t *buf = sim->tiny_free;
+	size_t ring_len = d->ring_len, ring_cap = d->ring_cap;
+	if (!d->ideal || !d->head_in_heap || ring_len == ring_cap || !buf)
 		return false;
-	uint8_t *buf = tern__pool_get(pool);
-	d->stats.sent++;
+	void *next_free = *(void **)buf;
+	struct sim_event *ev = &d->ring[(d->ring_head + ring_len) & (ring_cap - 1)];
 	tern_time arrival = TERN_MAX(time_add(sim->now, d->p.delay), d->last_arrival);
+	uint64_t seq = sim->next_seq;
+	int link = n->route_link, dir = n->route_dir;
+	sim->tiny_free = next_free;
+	/* The next get's buffer, brought in for writing (as tern__pool_get does). */
+	__builtin_prefetch(next_free, 1);
+	sim->next_seq = seq + 1;
+	d->stats.sent++;
 	d->last_arrival = arrival;
-	dgram_copy(buf, pkt, len);
-	struct sim_event *ev = &d->ring[(d->ring_head + d->ring_len) & (d->ring_cap - 1)];
+	d->ring_len = ring_len + 1;
 	*ev = (struct sim_event){
-		.at = arrival, .seq = sim->next_seq++, .buf = buf, .link = n->route_link,
-		.len = (uint16_t)len, .dir = (uint8_t)n->route_dir, .fifo = true,
+		.at = arrival, .seq = seq, .buf = buf, .link = link,
+		.len = (uint16_t)len, .dir = (uint8_t)dir, .fifo = true,
 	};
-	d->ring_len++;
+	dgram_copy(buf, pkt, len);
 	return true;
 }
 
@@ -606,25 +657,25 @@ static void __attribute__((noinline)) stack_emit_slow(struct tern_sim *sim, stru
 	(void)node_send(sim, n, pkt, len);
 }
 
-/* Hands one due datagram to the far node. The link's state is finished with before
- * the node runs: the node may add links (moving the table) or inject. */
-static void deliver(struct tern_sim *sim, const struct sim_event *ev)
+/* Hands one due datagram, `len` bytes in `buf`, taken from direction `d` of link
+ * `link`, to the far node. The direction is finished with before the node runs:
+ * the node may add links (moving the table) or inject. */
+SIM_INLINE void deliver(struct tern_sim *sim, struct sim_dir *d, int link, uint8_t *buf, size_t len)
 {
-	struct sim_link *l = &sim->links[ev->link];
-	struct sim_dir *d = &l->dir[ev->dir];
 	struct sim_node *to = d->to;
 	unsigned flags = d->in_flags;
+	tern_time now = sim->now;
 
 	d->stats.delivered++;
-	d->stats.bytes_delivered += ev->len;
-	if (l->taps)
-		tap_record(l, TERN_SIM_TAP_RECV, sim->now, ev->buf, ev->len);
+	d->stats.bytes_delivered += len;
+	if (d->tapped)
+		tap_record(&sim->links[link], TERN_SIM_TAP_RECV, now, buf, len);
 
 	if (to->stack)
-		tern_stack_input_flags(to->stack, sim->now, ev->buf, ev->len, flags);
+		tern_stack_input_flags(to->stack, now, buf, len, flags);
 	else if (to->rx)
-		to->rx(to->rx_ctx, sim, to->id, sim->now, ev->buf, ev->len);
-	tern__pool_put(pool_for(sim, ev->len), ev->buf);
+		to->rx(to->rx_ctx, sim, to->id, now, buf, len);
+	buf_put(sim, buf, len);
 }
 
 /* ------------------------------------------------------------------ public API */
@@ -737,12 +788,24 @@ int tern_sim_add_endpoint(struct tern_sim *sim, const struct tern_addr *addr,
 	return n->id;
 }
 
+/* Points every remembered route's direction into the link table again, after it
+ * moved. */
+static void routes_repoint(struct tern_sim *sim)
+{
+	for (size_t i = 0; i < sim->nnodes; i++) {
+		struct sim_node *n = sim->nodes[i];
+		if (n->route_link >= 0)
+			n->route_d = &sim->links[n->route_link].dir[n->route_dir];
+	}
+}
+
 static int node_add_link(struct sim_node *n, int link)
 {
 	if (grow((void **)&n->links, &n->cap_links, n->nlinks + 1, sizeof *n->links))
 		return -TERN_ENOMEM;
 	n->links[n->nlinks++] = link;
 	n->route_link = -1;
+	n->route_d = NULL;
 	return 0;
 }
 
@@ -758,8 +821,11 @@ int tern_sim_link(struct tern_sim *sim, int a, int b, const struct tern_link_par
 		return -TERN_EINVAL;
 	if (sim->nlinks >= INT_MAX)
 		return -TERN_ENOSPC;
+	struct sim_link *old_links = sim->links;
 	if (grow((void **)&sim->links, &sim->cap_links, sim->nlinks + 1, sizeof *sim->links))
 		return -TERN_ENOMEM;
+	if (sim->links != old_links)
+		routes_repoint(sim);
 	/* Reserve both nodes' slots before changing anything, so a failure leaves no
 	 * half-made link behind. */
 	if (grow((void **)&na->links, &na->cap_links, na->nlinks + 1, sizeof *na->links) ||
@@ -780,6 +846,7 @@ int tern_sim_link(struct tern_sim *sim, int a, int b, const struct tern_link_par
 		const struct sim_node *from = i == 0 ? na : nb;
 		l->dir[i].faults = p->loss > 0.0 || p->rate_bps > 0 || p->jitter > 0 || p->reorder > 0.0 ||
 				   p->duplicate > 0.0 || p->corrupt > 0.0;
+		l->dir[i].ideal = !l->dir[i].faults;  /* a new link has no taps */
 		l->dir[i].to = i == 0 ? nb : na;
 		l->dir[i].in_flags = from->csum_offload ? TERN_INPUT_CSUM_OK : 0;
 	}
@@ -795,6 +862,8 @@ static void tap_append(struct tern_sim *sim, int link, struct sim_tap *t)
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = t;
+	sim->links[link].dir[0].tapped = sim->links[link].dir[1].tapped = true;
+	sim->links[link].dir[0].ideal = sim->links[link].dir[1].ideal = false;
 }
 
 static bool tap_args_ok(const struct tern_sim *sim, int link, enum tern_sim_tap_point at)
@@ -886,13 +955,17 @@ bool tern_sim_step(struct tern_sim *sim, tern_time limit)
 	sim->now = t;
 	uint64_t seq_end = sim->next_seq;
 	while (sim->nheap > 0 && sim->heap[0].at <= t && sim->heap[0].seq < seq_end) {
-		struct sim_event ev = event_pop(sim);
+		uint8_t *buf;
+		size_t len;
+		int link;
+		struct sim_dir *d;
+		event_take(sim, &buf, &len, &link, &d);
 		/* The next datagram's first line, asked for while this one is handled:
 		 * with hundreds in flight it has left L1 since it was sent, and its
 		 * header is the first thing the receiving stack reads. */
 		if (sim->nheap > 0)
 			__builtin_prefetch(sim->heap[0].buf);
-		deliver(sim, &ev);
+		deliver(sim, d, link, buf, len);
 	}
 	for (size_t i = 0; i < sim->nnodes; i++) {
 		struct tern_stack *st = sim->nodes[i]->stack;
