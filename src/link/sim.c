@@ -91,9 +91,8 @@ struct sim_event {
 	tern_time at;
 	uint64_t seq;
 	uint8_t *buf;              /* from the tiny, small or large pool, by len */
-	int32_t link;
+	uint32_t dix;              /* its direction: sim->dirs[dix], 2 * link + dir */
 	uint16_t len;              /* SIM_MAX_DGRAM fits */
-	uint8_t dir;
 	bool fifo;                 /* the head of its direction's ring, not held back */
 };
 
@@ -108,6 +107,7 @@ struct sim_dir {
 	 * link is made (nodes never move, and their offload is fixed at creation). */
 	struct sim_node *to;
 	unsigned in_flags;
+	uint32_t dix;             /* its own index: 2 * link + dir */
 	/* In-order datagrams behind the one in the heap (see the header comment). */
 	struct sim_event *ring;
 	size_t ring_head, ring_len, ring_cap;   /* ring_cap is a power of two */
@@ -117,9 +117,18 @@ struct sim_dir {
 	tern_time last_arrival;   /* latest in-order arrival, the floor for the next */
 };
 
+/* A direction's slot in sim->dirs: a power-of-two stride, so that an event finds
+ * its direction with a shift. */
+#define SIM_DIR_SLOT 256u
+union sim_dir_slot {
+	struct sim_dir d;
+	unsigned char pad[SIM_DIR_SLOT];
+};
+_Static_assert(sizeof(union sim_dir_slot) == SIM_DIR_SLOT, "sim_dir outgrew its slot");
+
+/* A link's directions are sim->dirs[2 * id] (node[0] -> node[1]) and [2 * id + 1]. */
 struct sim_link {
-	int node[2];              /* dir 0 carries node[0] -> node[1] */
-	struct sim_dir dir[2];
+	int node[2];
 	struct sim_tap *taps;
 };
 
@@ -162,6 +171,8 @@ struct tern_sim {
 	size_t nnodes, cap_nodes;
 	struct sim_link *links;
 	size_t nlinks, cap_links;
+	union sim_dir_slot *dirs;  /* 2 per link; grows with links */
+	size_t cap_dirs;
 
 	struct sim_event *heap;
 	size_t nheap, cap_heap;
@@ -243,6 +254,12 @@ static struct sim_node *node_get(const struct tern_sim *sim, int id)
 	if (id < 0 || (size_t)id >= sim->nnodes)
 		return NULL;
 	return sim->nodes[id];
+}
+
+/* Direction `dix` (2 * link + dir). */
+static inline struct sim_dir *dir_at(const struct tern_sim *sim, uint32_t dix)
+{
+	return &sim->dirs[dix].d;
 }
 
 /* ------------------------------------------------------------------ event heap */
@@ -340,20 +357,19 @@ static inline int event_queue(struct tern_sim *sim, struct sim_dir *d, const str
 	return 0;
 }
 
-/* Takes the next due event out of the heap, leaving its fields in *buf, *len,
- * *link and *d (its direction); the direction's next in-order datagram takes its
+/* Takes the next due event out of the heap, leaving its bytes in *buf and *len
+ * and its direction in *d; the direction's next in-order datagram takes its
  * place. Keys (time, sequence) are unique, so which heap operations get there
  * does not change the order: taking the place is one sift down instead of a pop
  * and a push, and with a few busy directions that is a comparison or two. The
  * top is read in place, not copied. */
-SIM_INLINE void event_take(struct tern_sim *sim, uint8_t **buf, size_t *len, int *link, struct sim_dir **d)
+SIM_INLINE void event_take(struct tern_sim *sim, uint8_t **buf, size_t *len, struct sim_dir **d)
 {
 	TERN_ASSERT(sim->nheap > 0);
 	const struct sim_event *top = &sim->heap[0];
-	struct sim_dir *dd = &sim->links[top->link].dir[top->dir];
+	struct sim_dir *dd = dir_at(sim, top->dix);
 	*buf = top->buf;
 	*len = top->len;
-	*link = top->link;
 	*d = dd;
 	if (top->fifo) {
 		size_t head = dd->ring_head;
@@ -417,12 +433,10 @@ static inline void dgram_copy(uint8_t *restrict dst, const uint8_t *restrict src
 	}
 }
 
-/* Queues one copy of `pkt` for delivery at `at` on direction `d` (`dir` of
- * `link`). False when memory ran out. Inline: it is most of the work of an ideal
- * wire's send. */
-SIM_INLINE bool enqueue_copy(struct tern_sim *sim, struct sim_dir *d, int link, int dir,
-			     tern_time at, bool in_order, const uint8_t *pkt, size_t len, bool flip,
-			     uint64_t bit)
+/* Queues one copy of `pkt` for delivery at `at` on direction `d`. False when
+ * memory ran out. Inline: it is most of the work of an ideal wire's send. */
+SIM_INLINE bool enqueue_copy(struct tern_sim *sim, struct sim_dir *d, tern_time at, bool in_order,
+			     const uint8_t *pkt, size_t len, bool flip, uint64_t bit)
 {
 	uint8_t *buf = buf_get(sim, len);
 	if (!buf)
@@ -431,8 +445,8 @@ SIM_INLINE bool enqueue_copy(struct tern_sim *sim, struct sim_dir *d, int link, 
 	if (flip)
 		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 	struct sim_event ev = {
-		.at = at, .seq = sim->next_seq++, .buf = buf, .link = link,
-		.len = (uint16_t)len, .dir = (uint8_t)dir, .fifo = in_order,
+		.at = at, .seq = sim->next_seq++, .buf = buf, .dix = d->dix,
+		.len = (uint16_t)len, .fifo = in_order,
 	};
 	if (event_queue(sim, d, &ev) != 0) {
 		buf_put(sim, buf, len);
@@ -463,7 +477,7 @@ static void tap_record(struct sim_link *l, enum tern_sim_tap_point at, tern_time
 static void __attribute__((noinline)) link_enter_faults(struct tern_sim *sim, int link, int dir,
 							 const uint8_t *pkt, size_t len)
 {
-	struct sim_dir *d = &sim->links[link].dir[dir];
+	struct sim_dir *d = dir_at(sim, 2u * (uint32_t)link + (uint32_t)dir);
 	const struct tern_link_params *p = &d->p;
 	tern_time now = sim->now;
 
@@ -511,12 +525,12 @@ static void __attribute__((noinline)) link_enter_faults(struct tern_sim *sim, in
 		d->stats.corrupted++;
 
 	/* Out of memory for the copy: a drop like a full queue (DESIGN.md §5). */
-	if (!enqueue_copy(sim, d, link, dir, arrival, in_order, pkt, len, flip, bit)) {
+	if (!enqueue_copy(sim, d, arrival, in_order, pkt, len, flip, bit)) {
 		d->stats.queue_drops++;
 		return;
 	}
 	if (dup) {
-		if (enqueue_copy(sim, d, link, dir, arrival, in_order, pkt, len, flip, bit))
+		if (enqueue_copy(sim, d, arrival, in_order, pkt, len, flip, bit))
 			d->stats.duplicated++;
 		else
 			d->stats.queue_drops++;
@@ -528,7 +542,7 @@ static void __attribute__((noinline)) link_enter_faults(struct tern_sim *sim, in
 SIM_INLINE void link_enter(struct tern_sim *sim, int link, int dir, const uint8_t *pkt, size_t len)
 {
 	struct sim_link *l = &sim->links[link];
-	struct sim_dir *d = &l->dir[dir];
+	struct sim_dir *d = dir_at(sim, 2u * (uint32_t)link + (uint32_t)dir);
 
 	d->stats.sent++;
 	if (l->taps)
@@ -542,7 +556,7 @@ SIM_INLINE void link_enter(struct tern_sim *sim, int link, int dir, const uint8_
 	 * none). */
 	tern_time arrival = TERN_MAX(time_add(sim->now, d->p.delay), d->last_arrival);
 	d->last_arrival = arrival;
-	if (!enqueue_copy(sim, d, link, dir, arrival, true, pkt, len, false, 0))
+	if (!enqueue_copy(sim, d, arrival, true, pkt, len, false, 0))
 		d->stats.queue_drops++;
 }
 
@@ -576,7 +590,7 @@ static int __attribute__((noinline)) node_route(struct tern_sim *sim, struct sim
 	n->route_link = link;
 	n->route_dir = sim->links[link].node[0] == n->id ? 0 : 1;
 	n->route_dst = raw_dst;
-	n->route_d = &sim->links[link].dir[n->route_dir];
+	n->route_d = dir_at(sim, 2u * (uint32_t)link + (uint32_t)n->route_dir);
 	return 0;
 }
 
@@ -618,7 +632,7 @@ SIM_INLINE bool emit_fast(struct tern_sim *sim, struct sim_node *n, const uint8_
 	struct sim_event *ev = &d->ring[(d->ring_head + ring_len) & (ring_cap - 1)];
 	tern_time arrival = TERN_MAX(time_add(sim->now, d->p.delay), d->last_arrival);
 	uint64_t seq = sim->next_seq;
-	int link = n->route_link, dir = n->route_dir;
+	uint32_t dix = d->dix;
 	sim->tiny_free = next_free;
 	/* The next get's buffer, brought in for writing (as tern__pool_get does). */
 	__builtin_prefetch(next_free, 1);
@@ -627,8 +641,8 @@ SIM_INLINE bool emit_fast(struct tern_sim *sim, struct sim_node *n, const uint8_
 	d->last_arrival = arrival;
 	d->ring_len = ring_len + 1;
 	*ev = (struct sim_event){
-		.at = arrival, .seq = seq, .buf = buf, .link = link,
-		.len = (uint16_t)len, .dir = (uint8_t)dir, .fifo = true,
+		.at = arrival, .seq = seq, .buf = buf, .dix = dix,
+		.len = (uint16_t)len, .fifo = true,
 	};
 	dgram_copy(buf, pkt, len);
 	return true;
@@ -657,10 +671,10 @@ static void __attribute__((noinline)) stack_emit_slow(struct tern_sim *sim, stru
 	(void)node_send(sim, n, pkt, len);
 }
 
-/* Hands one due datagram, `len` bytes in `buf`, taken from direction `d` of link
- * `link`, to the far node. The direction is finished with before the node runs:
+/* Hands one due datagram, `len` bytes in `buf`, taken from direction `d`, to the
+ * far node. The direction is finished with before the node runs:
  * the node may add links (moving the table) or inject. */
-SIM_INLINE void deliver(struct tern_sim *sim, struct sim_dir *d, int link, uint8_t *buf, size_t len)
+SIM_INLINE void deliver(struct tern_sim *sim, struct sim_dir *d, uint8_t *buf, size_t len)
 {
 	struct sim_node *to = d->to;
 	unsigned flags = d->in_flags;
@@ -669,7 +683,7 @@ SIM_INLINE void deliver(struct tern_sim *sim, struct sim_dir *d, int link, uint8
 	d->stats.delivered++;
 	d->stats.bytes_delivered += len;
 	if (d->tapped)
-		tap_record(&sim->links[link], TERN_SIM_TAP_RECV, now, buf, len);
+		tap_record(&sim->links[d->dix / 2], TERN_SIM_TAP_RECV, now, buf, len);
 
 	if (to->stack)
 		tern_stack_input_flags(to->stack, now, buf, len, flags);
@@ -717,11 +731,12 @@ void tern_sim_destroy(struct tern_sim *sim)
 			free(t);
 			t = next;
 		}
-		free(sim->links[i].dir[0].ring);
-		free(sim->links[i].dir[1].ring);
+		free(sim->dirs[2 * i].d.ring);
+		free(sim->dirs[2 * i + 1].d.ring);
 	}
 	free(sim->nodes);
 	free(sim->links);
+	free(sim->dirs);
 	free(sim->heap);  /* in-flight bytes go with the pools */
 	tern__pool_destroy(&sim->tiny_pool);
 	tern__pool_destroy(&sim->small_pool);
@@ -788,14 +803,14 @@ int tern_sim_add_endpoint(struct tern_sim *sim, const struct tern_addr *addr,
 	return n->id;
 }
 
-/* Points every remembered route's direction into the link table again, after it
+/* Points every remembered route's direction into sim->dirs again, after it
  * moved. */
 static void routes_repoint(struct tern_sim *sim)
 {
 	for (size_t i = 0; i < sim->nnodes; i++) {
 		struct sim_node *n = sim->nodes[i];
 		if (n->route_link >= 0)
-			n->route_d = &sim->links[n->route_link].dir[n->route_dir];
+			n->route_d = dir_at(sim, 2u * (uint32_t)n->route_link + (uint32_t)n->route_dir);
 	}
 }
 
@@ -821,10 +836,12 @@ int tern_sim_link(struct tern_sim *sim, int a, int b, const struct tern_link_par
 		return -TERN_EINVAL;
 	if (sim->nlinks >= INT_MAX)
 		return -TERN_ENOSPC;
-	struct sim_link *old_links = sim->links;
 	if (grow((void **)&sim->links, &sim->cap_links, sim->nlinks + 1, sizeof *sim->links))
 		return -TERN_ENOMEM;
-	if (sim->links != old_links)
+	union sim_dir_slot *old_dirs = sim->dirs;
+	if (grow((void **)&sim->dirs, &sim->cap_dirs, 2 * (sim->nlinks + 1), sizeof *sim->dirs))
+		return -TERN_ENOMEM;
+	if (sim->dirs != old_dirs)
 		routes_repoint(sim);
 	/* Reserve both nodes' slots before changing anything, so a failure leaves no
 	 * half-made link behind. */
@@ -837,18 +854,23 @@ int tern_sim_link(struct tern_sim *sim, int a, int b, const struct tern_link_par
 	memset(l, 0, sizeof *l);
 	l->node[0] = a;
 	l->node[1] = b;
-	if (ab)
-		l->dir[0].p = *ab;
-	if (ba)
-		l->dir[1].p = *ba;
+	struct sim_dir *dirs[2] = { dir_at(sim, 2u * (uint32_t)id), dir_at(sim, 2u * (uint32_t)id + 1) };
 	for (int i = 0; i < 2; i++) {
-		const struct tern_link_params *p = &l->dir[i].p;
+		memset(&sim->dirs[2 * (size_t)id + (size_t)i], 0, sizeof *sim->dirs);
+		dirs[i]->dix = 2u * (uint32_t)id + (uint32_t)i;
+	}
+	if (ab)
+		dirs[0]->p = *ab;
+	if (ba)
+		dirs[1]->p = *ba;
+	for (int i = 0; i < 2; i++) {
+		const struct tern_link_params *p = &dirs[i]->p;
 		const struct sim_node *from = i == 0 ? na : nb;
-		l->dir[i].faults = p->loss > 0.0 || p->rate_bps > 0 || p->jitter > 0 || p->reorder > 0.0 ||
+		dirs[i]->faults = p->loss > 0.0 || p->rate_bps > 0 || p->jitter > 0 || p->reorder > 0.0 ||
 				   p->duplicate > 0.0 || p->corrupt > 0.0;
-		l->dir[i].ideal = !l->dir[i].faults;  /* a new link has no taps */
-		l->dir[i].to = i == 0 ? nb : na;
-		l->dir[i].in_flags = from->csum_offload ? TERN_INPUT_CSUM_OK : 0;
+		dirs[i]->ideal = !dirs[i]->faults;  /* a new link has no taps */
+		dirs[i]->to = i == 0 ? nb : na;
+		dirs[i]->in_flags = from->csum_offload ? TERN_INPUT_CSUM_OK : 0;
 	}
 	(void)node_add_link(na, id);
 	(void)node_add_link(nb, id);
@@ -862,8 +884,10 @@ static void tap_append(struct tern_sim *sim, int link, struct sim_tap *t)
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = t;
-	sim->links[link].dir[0].tapped = sim->links[link].dir[1].tapped = true;
-	sim->links[link].dir[0].ideal = sim->links[link].dir[1].ideal = false;
+	for (uint32_t i = 0; i < 2; i++) {
+		dir_at(sim, 2u * (uint32_t)link + i)->tapped = true;
+		dir_at(sim, 2u * (uint32_t)link + i)->ideal = false;
+	}
 }
 
 static bool tap_args_ok(const struct tern_sim *sim, int link, enum tern_sim_tap_point at)
@@ -957,15 +981,14 @@ bool tern_sim_step(struct tern_sim *sim, tern_time limit)
 	while (sim->nheap > 0 && sim->heap[0].at <= t && sim->heap[0].seq < seq_end) {
 		uint8_t *buf;
 		size_t len;
-		int link;
 		struct sim_dir *d;
-		event_take(sim, &buf, &len, &link, &d);
+		event_take(sim, &buf, &len, &d);
 		/* The next datagram's first line, asked for while this one is handled:
 		 * with hundreds in flight it has left L1 since it was sent, and its
 		 * header is the first thing the receiving stack reads. */
 		if (sim->nheap > 0)
 			__builtin_prefetch(sim->heap[0].buf);
-		deliver(sim, d, link, buf, len);
+		deliver(sim, d, buf, len);
 	}
 	for (size_t i = 0; i < sim->nnodes; i++) {
 		struct tern_stack *st = sim->nodes[i]->stack;
@@ -999,7 +1022,7 @@ void tern_sim_link_stats(const struct tern_sim *sim, int link, int dir, struct t
 		memset(out, 0, sizeof *out);
 		return;
 	}
-	*out = sim->links[link].dir[dir].stats;
+	*out = dir_at(sim, 2u * (uint32_t)link + (uint32_t)dir)->stats;
 }
 
 struct tern_stack *tern_sim_stack(const struct tern_sim *sim, int node)
