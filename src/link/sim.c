@@ -102,7 +102,8 @@ struct sim_dir {
 	bool faults;              /* any of loss, rate, jitter, reorder, duplicate, corrupt */
 	bool tapped;              /* the link has taps (a copy of taps != NULL for both
 				     directions, so that a delivery need not find the link) */
-	bool ideal;               /* neither faults nor taps: emit_fast may take it */
+	bool ideal;               /* neither faults nor taps */
+	bool fast;                /* ideal and head_in_heap: emit_fast may append */
 	/* The receiving node and the input flags its deliveries carry, fixed when the
 	 * link is made (nodes never move, and their offload is fixed at creation). */
 	struct sim_node *to;
@@ -338,8 +339,10 @@ static int __attribute__((noinline)) event_queue_heap(struct tern_sim *sim, stru
 						      const struct sim_event *ev)
 {
 	int err = heap_push(sim, ev);
-	if (err == 0 && ev->fifo)
+	if (err == 0 && ev->fifo) {
 		d->head_in_heap = true;
+		d->fast = d->ideal;
+	}
 	return err;
 }
 
@@ -380,6 +383,7 @@ SIM_INLINE void event_take(struct tern_sim *sim, uint8_t **buf, size_t *len, str
 			return;
 		}
 		dd->head_in_heap = false;
+		dd->fast = false;
 	}
 	heap_remove_top(sim);
 }
@@ -623,19 +627,27 @@ SIM_INLINE bool emit_fast(struct tern_sim *sim, struct sim_node *n, const uint8_
 	memcpy(&dst, pkt + 16, sizeof dst);
 	if (len > 64 || len < SIM_MIN_DGRAM || !d || n->route_dst != dst)
 		return false;
-	/* Everything read before the copy: its byte stores could alias any of it. */
+	/* The checks' fields are read again after the copy: its byte stores could
+	 * alias them. */
 	uint8_t *buf = sim->tiny_free;
 	size_t ring_len = d->ring_len, ring_cap = d->ring_cap;
-	if (!d->ideal || !d->head_in_heap || ring_len == ring_cap || !buf)
+	/* now + delay past the end of time saturates: the general path's business. */
+	uint64_t at = (uint64_t)sim->now + (uint64_t)d->p.delay;
+	if (!d->fast || ring_len == ring_cap || !buf || at > (uint64_t)(TERN_TIME_NEVER - 1))
 		return false;
 	void *next_free = *(void **)buf;
-	struct sim_event *ev = &d->ring[(d->ring_head + ring_len) & (ring_cap - 1)];
-	tern_time arrival = TERN_MAX(time_add(sim->now, d->p.delay), d->last_arrival);
-	uint64_t seq = sim->next_seq;
-	uint32_t dix = d->dix;
 	sim->tiny_free = next_free;
 	/* The next get's buffer, brought in for writing (as tern__pool_get does). */
 	__builtin_prefetch(next_free, 1);
+	/* The copy first, while few registers are live; what it might alias is read
+	 * after it. */
+	dgram_copy(buf, pkt, len);
+	ring_len = d->ring_len;
+	ring_cap = d->ring_cap;
+	struct sim_event *ev = &d->ring[(d->ring_head + ring_len) & (ring_cap - 1)];
+	tern_time arrival = TERN_MAX((tern_time)at, d->last_arrival);
+	uint64_t seq = sim->next_seq;
+	uint32_t dix = d->dix;
 	sim->next_seq = seq + 1;
 	d->stats.sent++;
 	d->last_arrival = arrival;
@@ -644,7 +656,6 @@ SIM_INLINE bool emit_fast(struct tern_sim *sim, struct sim_node *n, const uint8_
 		.at = arrival, .seq = seq, .buf = buf, .dix = dix,
 		.len = (uint16_t)len, .fifo = true,
 	};
-	dgram_copy(buf, pkt, len);
 	return true;
 }
 
@@ -887,6 +898,7 @@ static void tap_append(struct tern_sim *sim, int link, struct sim_tap *t)
 	for (uint32_t i = 0; i < 2; i++) {
 		dir_at(sim, 2u * (uint32_t)link + i)->tapped = true;
 		dir_at(sim, 2u * (uint32_t)link + i)->ideal = false;
+		dir_at(sim, 2u * (uint32_t)link + i)->fast = false;
 	}
 }
 
