@@ -91,9 +91,8 @@ struct sim_event {
 	tern_time at;
 	uint64_t seq;
 	uint8_t *buf;              /* from the tiny, small or large pool, by len */
-	int32_t link;
+	uint32_t dix;              /* its direction: sim->dirs[dix], 2 * link + dir */
 	uint16_t len;              /* SIM_MAX_DGRAM fits */
-	uint8_t dir;
 	bool fifo;                 /* the head of its direction's ring, not held back */
 };
 
@@ -101,10 +100,15 @@ struct sim_event {
 struct sim_dir {
 	struct tern_link_params p;
 	bool faults;              /* any of loss, rate, jitter, reorder, duplicate, corrupt */
+	bool tapped;              /* the link has taps (a copy of taps != NULL for both
+				     directions, so that a delivery need not find the link) */
+	bool ideal;               /* neither faults nor taps */
+	bool fast;                /* ideal and head_in_heap: emit_fast may append */
 	/* The receiving node and the input flags its deliveries carry, fixed when the
 	 * link is made (nodes never move, and their offload is fixed at creation). */
 	struct sim_node *to;
 	unsigned in_flags;
+	uint32_t dix;             /* its own index: 2 * link + dir */
 	/* In-order datagrams behind the one in the heap (see the header comment). */
 	struct sim_event *ring;
 	size_t ring_head, ring_len, ring_cap;   /* ring_cap is a power of two */
@@ -114,9 +118,18 @@ struct sim_dir {
 	tern_time last_arrival;   /* latest in-order arrival, the floor for the next */
 };
 
+/* A direction's slot in sim->dirs: a power-of-two stride, so that an event finds
+ * its direction with a shift. */
+#define SIM_DIR_SLOT 256u
+union sim_dir_slot {
+	struct sim_dir d;
+	unsigned char pad[SIM_DIR_SLOT];
+};
+_Static_assert(sizeof(union sim_dir_slot) == SIM_DIR_SLOT, "sim_dir outgrew its slot");
+
+/* A link's directions are sim->dirs[2 * id] (node[0] -> node[1]) and [2 * id + 1]. */
 struct sim_link {
-	int node[2];              /* dir 0 carries node[0] -> node[1] */
-	struct sim_dir dir[2];
+	int node[2];
 	struct sim_tap *taps;
 };
 
@@ -137,10 +150,14 @@ struct sim_node {
 	size_t nlinks, cap_links;
 	/* The last destination sent to and where the link scan sent it, so that the
 	 * scan runs only when the destination changes; -1 when nothing is known (a
-	 * new link may own a destination that used to fall to the first link). */
+	 * new link may own a destination that used to fall to the first link).
+	 * route_dst is as the bytes lie in the header (no byte swap to compare);
+	 * route_d points at the direction, NULL when route_link is -1, and is
+	 * pointed again whenever the link table moves (tern_sim_link). */
 	int route_link;
 	int route_dir;
 	uint32_t route_dst;
+	struct sim_dir *route_d;
 };
 
 struct tern_sim {
@@ -155,10 +172,16 @@ struct tern_sim {
 	size_t nnodes, cap_nodes;
 	struct sim_link *links;
 	size_t nlinks, cap_links;
+	union sim_dir_slot *dirs;  /* 2 per link; grows with links */
+	size_t cap_dirs;
 
 	struct sim_event *heap;
 	size_t nheap, cap_heap;
 	struct tern_pool tiny_pool;
+	/* Tiny buffers delivered and not yet taken again: a free list in front of
+	 * tiny_pool's (its objects stay counted in use there), so that the usual
+	 * datagram's buffer comes and goes in three instructions each way. */
+	void *tiny_free;
 	struct tern_pool small_pool;
 	struct tern_pool large_pool;
 };
@@ -232,6 +255,12 @@ static struct sim_node *node_get(const struct tern_sim *sim, int id)
 	if (id < 0 || (size_t)id >= sim->nnodes)
 		return NULL;
 	return sim->nodes[id];
+}
+
+/* Direction `dix` (2 * link + dir). */
+static inline struct sim_dir *dir_at(const struct tern_sim *sim, uint32_t dix)
+{
+	return &sim->dirs[dix].d;
 }
 
 /* ------------------------------------------------------------------ event heap */
@@ -310,8 +339,10 @@ static int __attribute__((noinline)) event_queue_heap(struct tern_sim *sim, stru
 						      const struct sim_event *ev)
 {
 	int err = heap_push(sim, ev);
-	if (err == 0 && ev->fifo)
+	if (err == 0 && ev->fifo) {
 		d->head_in_heap = true;
+		d->fast = d->ideal;
+	}
 	return err;
 }
 
@@ -329,27 +360,32 @@ static inline int event_queue(struct tern_sim *sim, struct sim_dir *d, const str
 	return 0;
 }
 
-/* The next due event; its direction's next in-order datagram takes its place.
- * Keys (time, sequence) are unique, so which heap operations get there does not
- * change the order: taking the place is one sift down instead of a pop and a
- * push, and with a few busy directions that is a comparison or two. */
-static struct sim_event event_pop(struct tern_sim *sim)
+/* Takes the next due event out of the heap, leaving its bytes in *buf and *len
+ * and its direction in *d; the direction's next in-order datagram takes its
+ * place. Keys (time, sequence) are unique, so which heap operations get there
+ * does not change the order: taking the place is one sift down instead of a pop
+ * and a push, and with a few busy directions that is a comparison or two. The
+ * top is read in place, not copied. */
+SIM_INLINE void event_take(struct tern_sim *sim, uint8_t **buf, size_t *len, struct sim_dir **d)
 {
 	TERN_ASSERT(sim->nheap > 0);
-	struct sim_event ev = sim->heap[0];
-	if (ev.fifo) {
-		struct sim_dir *d = &sim->links[ev.link].dir[ev.dir];
-		if (d->ring_len > 0) {
-			const struct sim_event *next = &d->ring[d->ring_head];
-			d->ring_head = (d->ring_head + 1) & (d->ring_cap - 1);
-			d->ring_len--;
-			heap_replace_top(sim, next);
-			return ev;
+	const struct sim_event *top = &sim->heap[0];
+	struct sim_dir *dd = dir_at(sim, top->dix);
+	*buf = top->buf;
+	*len = top->len;
+	*d = dd;
+	if (top->fifo) {
+		size_t head = dd->ring_head;
+		if (dd->ring_len > 0) {
+			dd->ring_head = (head + 1) & (dd->ring_cap - 1);
+			dd->ring_len--;
+			heap_replace_top(sim, &dd->ring[head]);
+			return;
 		}
-		d->head_in_heap = false;
+		dd->head_in_heap = false;
+		dd->fast = false;
 	}
 	heap_remove_top(sim);
-	return ev;
 }
 
 /* ------------------------------------------------------------------ buffers */
@@ -359,6 +395,30 @@ static struct tern_pool *pool_for(struct tern_sim *sim, size_t len)
 	if (len <= SIM_TINY_BUF)
 		return &sim->tiny_pool;
 	return len <= SIM_SMALL_BUF ? &sim->small_pool : &sim->large_pool;
+}
+
+/* A buffer for a datagram of `len` bytes (contents undefined), or NULL when
+ * memory ran out. A tiny one comes from the free list in front of its pool first,
+ * so the pool grows exactly when no tiny buffer is free at all. */
+SIM_INLINE uint8_t *buf_get(struct tern_sim *sim, size_t len)
+{
+	if (len <= SIM_TINY_BUF && sim->tiny_free) {
+		uint8_t *buf = sim->tiny_free;
+		sim->tiny_free = *(void **)buf;
+		return buf;
+	}
+	return tern__pool_get(pool_for(sim, len));
+}
+
+/* Gives back a buffer from buf_get. */
+SIM_INLINE void buf_put(struct tern_sim *sim, uint8_t *buf, size_t len)
+{
+	if (len <= SIM_TINY_BUF) {
+		*(void **)buf = sim->tiny_free;
+		sim->tiny_free = buf;
+		return;
+	}
+	tern__pool_put(pool_for(sim, len), buf);
 }
 
 /* Copies a datagram into a pool buffer. A header-only datagram (the usual case,
@@ -377,26 +437,23 @@ static inline void dgram_copy(uint8_t *restrict dst, const uint8_t *restrict src
 	}
 }
 
-/* Queues one copy of `pkt` for delivery at `at` on direction `d` (`dir` of
- * `link`). False when memory ran out. Inline: it is most of the work of an ideal
- * wire's send. */
-SIM_INLINE bool enqueue_copy(struct tern_sim *sim, struct sim_dir *d, int link, int dir,
-			     tern_time at, bool in_order, const uint8_t *pkt, size_t len, bool flip,
-			     uint64_t bit)
+/* Queues one copy of `pkt` for delivery at `at` on direction `d`. False when
+ * memory ran out. Inline: it is most of the work of an ideal wire's send. */
+SIM_INLINE bool enqueue_copy(struct tern_sim *sim, struct sim_dir *d, tern_time at, bool in_order,
+			     const uint8_t *pkt, size_t len, bool flip, uint64_t bit)
 {
-	struct tern_pool *pool = pool_for(sim, len);
-	uint8_t *buf = tern__pool_get(pool);
+	uint8_t *buf = buf_get(sim, len);
 	if (!buf)
 		return false;
 	dgram_copy(buf, pkt, len);
 	if (flip)
 		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 	struct sim_event ev = {
-		.at = at, .seq = sim->next_seq++, .buf = buf, .link = link,
-		.len = (uint16_t)len, .dir = (uint8_t)dir, .fifo = in_order,
+		.at = at, .seq = sim->next_seq++, .buf = buf, .dix = d->dix,
+		.len = (uint16_t)len, .fifo = in_order,
 	};
 	if (event_queue(sim, d, &ev) != 0) {
-		tern__pool_put(pool, buf);
+		buf_put(sim, buf, len);
 		return false;
 	}
 	return true;
@@ -424,7 +481,7 @@ static void tap_record(struct sim_link *l, enum tern_sim_tap_point at, tern_time
 static void __attribute__((noinline)) link_enter_faults(struct tern_sim *sim, int link, int dir,
 							 const uint8_t *pkt, size_t len)
 {
-	struct sim_dir *d = &sim->links[link].dir[dir];
+	struct sim_dir *d = dir_at(sim, 2u * (uint32_t)link + (uint32_t)dir);
 	const struct tern_link_params *p = &d->p;
 	tern_time now = sim->now;
 
@@ -472,12 +529,12 @@ static void __attribute__((noinline)) link_enter_faults(struct tern_sim *sim, in
 		d->stats.corrupted++;
 
 	/* Out of memory for the copy: a drop like a full queue (DESIGN.md §5). */
-	if (!enqueue_copy(sim, d, link, dir, arrival, in_order, pkt, len, flip, bit)) {
+	if (!enqueue_copy(sim, d, arrival, in_order, pkt, len, flip, bit)) {
 		d->stats.queue_drops++;
 		return;
 	}
 	if (dup) {
-		if (enqueue_copy(sim, d, link, dir, arrival, in_order, pkt, len, flip, bit))
+		if (enqueue_copy(sim, d, arrival, in_order, pkt, len, flip, bit))
 			d->stats.duplicated++;
 		else
 			d->stats.queue_drops++;
@@ -489,7 +546,7 @@ static void __attribute__((noinline)) link_enter_faults(struct tern_sim *sim, in
 SIM_INLINE void link_enter(struct tern_sim *sim, int link, int dir, const uint8_t *pkt, size_t len)
 {
 	struct sim_link *l = &sim->links[link];
-	struct sim_dir *d = &l->dir[dir];
+	struct sim_dir *d = dir_at(sim, 2u * (uint32_t)link + (uint32_t)dir);
 
 	d->stats.sent++;
 	if (l->taps)
@@ -503,7 +560,7 @@ SIM_INLINE void link_enter(struct tern_sim *sim, int link, int dir, const uint8_
 	 * none). */
 	tern_time arrival = TERN_MAX(time_add(sim->now, d->p.delay), d->last_arrival);
 	d->last_arrival = arrival;
-	if (!enqueue_copy(sim, d, link, dir, arrival, true, pkt, len, false, 0))
+	if (!enqueue_copy(sim, d, arrival, true, pkt, len, false, 0))
 		d->stats.queue_drops++;
 }
 
@@ -518,8 +575,9 @@ static bool node_owns(const struct sim_node *n, uint32_t dst)
  * remembered route implies a link: links are never taken away). */
 /* Finds and remembers node `n`'s route to `dst`. Out of line: most datagrams go
  * where the node's last one went. */
-static int __attribute__((noinline)) node_route(struct tern_sim *sim, struct sim_node *n, uint32_t dst)
+static int __attribute__((noinline)) node_route(struct tern_sim *sim, struct sim_node *n, uint32_t raw_dst)
 {
+	uint32_t dst = tern_get32((const uint8_t *)&raw_dst);
 	if (n->nlinks == 0) {
 		sim->unroutable++;
 		return -TERN_ENETUNREACH;
@@ -535,13 +593,15 @@ static int __attribute__((noinline)) node_route(struct tern_sim *sim, struct sim
 	}
 	n->route_link = link;
 	n->route_dir = sim->links[link].node[0] == n->id ? 0 : 1;
-	n->route_dst = dst;
+	n->route_dst = raw_dst;
+	n->route_d = dir_at(sim, 2u * (uint32_t)link + (uint32_t)n->route_dir);
 	return 0;
 }
 
 SIM_INLINE int node_send(struct tern_sim *sim, struct sim_node *n, const uint8_t *pkt, size_t len)
 {
-	uint32_t dst = tern_get32(pkt + 16);
+	uint32_t dst;
+	memcpy(&dst, pkt + 16, sizeof dst);  /* as the bytes lie: see route_dst */
 	if (n->route_link < 0 || n->route_dst != dst) {
 		int err = node_route(sim, n, dst);
 		if (err)
@@ -555,31 +615,47 @@ static void stack_emit_slow(struct tern_sim *sim, struct sim_node *n, const uint
 
 /* The usual datagram, sent with no call: header-sized (at most 64 bytes), to the
  * node's last destination, over a fault-free direction without taps whose ring
- * has room behind a head already in the heap, with a tiny buffer ready in its
- * pool. Everything is tested before anything changes, and then it
+ * has room behind a head already in the heap, with a tiny buffer ready on the
+ * free list. Everything is tested before anything changes, and then it
  * does what link_enter would (the same counter, arrival floor, sequence number
  * and ring append); anything else is left to the general path. Being free of
  * calls, it needs no saved registers. */
 SIM_INLINE bool emit_fast(struct tern_sim *sim, struct sim_node *n, const uint8_t *pkt, size_t len)
 {
-	if (len > 64 || len < SIM_MIN_DGRAM || n->route_link < 0 || n->route_dst != tern_get32(pkt + 16))
+	struct sim_dir *d = n->route_d;
+	uint32_t dst;
+	memcpy(&dst, pkt + 16, sizeof dst);
+	if (len > 64 || len < SIM_MIN_DGRAM || !d || n->route_dst != dst)
 		return false;
-	struct sim_link *l = &sim->links[n->route_link];
-	struct sim_dir *d = &l->dir[n->route_dir];
-	struct tern_pool *pool = &sim->tiny_pool;
-	if (l->taps || d->faults || !d->head_in_heap || d->ring_len == d->ring_cap || !tern__pool_ready(pool))
+	/* The checks' fields are read again after the copy: its byte stores could
+	 * alias them. */
+	uint8_t *buf = sim->tiny_free;
+	size_t ring_len = d->ring_len, ring_cap = d->ring_cap;
+	/* now + delay past the end of time saturates: the general path's business. */
+	uint64_t at = (uint64_t)sim->now + (uint64_t)d->p.delay;
+	if (!d->fast || ring_len == ring_cap || !buf || at > (uint64_t)(TERN_TIME_NEVER - 1))
 		return false;
-	uint8_t *buf = tern__pool_get(pool);
-	d->stats.sent++;
-	tern_time arrival = TERN_MAX(time_add(sim->now, d->p.delay), d->last_arrival);
-	d->last_arrival = arrival;
+	void *next_free = *(void **)buf;
+	sim->tiny_free = next_free;
+	/* The next get's buffer, brought in for writing (as tern__pool_get does). */
+	__builtin_prefetch(next_free, 1);
+	/* The copy first, while few registers are live; what it might alias is read
+	 * after it. */
 	dgram_copy(buf, pkt, len);
-	struct sim_event *ev = &d->ring[(d->ring_head + d->ring_len) & (d->ring_cap - 1)];
+	ring_len = d->ring_len;
+	ring_cap = d->ring_cap;
+	struct sim_event *ev = &d->ring[(d->ring_head + ring_len) & (ring_cap - 1)];
+	tern_time arrival = TERN_MAX((tern_time)at, d->last_arrival);
+	uint64_t seq = sim->next_seq;
+	uint32_t dix = d->dix;
+	sim->next_seq = seq + 1;
+	d->stats.sent++;
+	d->last_arrival = arrival;
+	d->ring_len = ring_len + 1;
 	*ev = (struct sim_event){
-		.at = arrival, .seq = sim->next_seq++, .buf = buf, .link = n->route_link,
-		.len = (uint16_t)len, .dir = (uint8_t)n->route_dir, .fifo = true,
+		.at = arrival, .seq = seq, .buf = buf, .dix = dix,
+		.len = (uint16_t)len, .fifo = true,
 	};
-	d->ring_len++;
 	return true;
 }
 
@@ -606,25 +682,25 @@ static void __attribute__((noinline)) stack_emit_slow(struct tern_sim *sim, stru
 	(void)node_send(sim, n, pkt, len);
 }
 
-/* Hands one due datagram to the far node. The link's state is finished with before
- * the node runs: the node may add links (moving the table) or inject. */
-static void deliver(struct tern_sim *sim, const struct sim_event *ev)
+/* Hands one due datagram, `len` bytes in `buf`, taken from direction `d`, to the
+ * far node. The direction is finished with before the node runs:
+ * the node may add links (moving the table) or inject. */
+SIM_INLINE void deliver(struct tern_sim *sim, struct sim_dir *d, uint8_t *buf, size_t len)
 {
-	struct sim_link *l = &sim->links[ev->link];
-	struct sim_dir *d = &l->dir[ev->dir];
 	struct sim_node *to = d->to;
 	unsigned flags = d->in_flags;
+	tern_time now = sim->now;
 
 	d->stats.delivered++;
-	d->stats.bytes_delivered += ev->len;
-	if (l->taps)
-		tap_record(l, TERN_SIM_TAP_RECV, sim->now, ev->buf, ev->len);
+	d->stats.bytes_delivered += len;
+	if (d->tapped)
+		tap_record(&sim->links[d->dix / 2], TERN_SIM_TAP_RECV, now, buf, len);
 
 	if (to->stack)
-		tern_stack_input_flags(to->stack, sim->now, ev->buf, ev->len, flags);
+		tern_stack_input_flags(to->stack, now, buf, len, flags);
 	else if (to->rx)
-		to->rx(to->rx_ctx, sim, to->id, sim->now, ev->buf, ev->len);
-	tern__pool_put(pool_for(sim, ev->len), ev->buf);
+		to->rx(to->rx_ctx, sim, to->id, now, buf, len);
+	buf_put(sim, buf, len);
 }
 
 /* ------------------------------------------------------------------ public API */
@@ -666,11 +742,12 @@ void tern_sim_destroy(struct tern_sim *sim)
 			free(t);
 			t = next;
 		}
-		free(sim->links[i].dir[0].ring);
-		free(sim->links[i].dir[1].ring);
+		free(sim->dirs[2 * i].d.ring);
+		free(sim->dirs[2 * i + 1].d.ring);
 	}
 	free(sim->nodes);
 	free(sim->links);
+	free(sim->dirs);
 	free(sim->heap);  /* in-flight bytes go with the pools */
 	tern__pool_destroy(&sim->tiny_pool);
 	tern__pool_destroy(&sim->small_pool);
@@ -737,12 +814,24 @@ int tern_sim_add_endpoint(struct tern_sim *sim, const struct tern_addr *addr,
 	return n->id;
 }
 
+/* Points every remembered route's direction into sim->dirs again, after it
+ * moved. */
+static void routes_repoint(struct tern_sim *sim)
+{
+	for (size_t i = 0; i < sim->nnodes; i++) {
+		struct sim_node *n = sim->nodes[i];
+		if (n->route_link >= 0)
+			n->route_d = dir_at(sim, 2u * (uint32_t)n->route_link + (uint32_t)n->route_dir);
+	}
+}
+
 static int node_add_link(struct sim_node *n, int link)
 {
 	if (grow((void **)&n->links, &n->cap_links, n->nlinks + 1, sizeof *n->links))
 		return -TERN_ENOMEM;
 	n->links[n->nlinks++] = link;
 	n->route_link = -1;
+	n->route_d = NULL;
 	return 0;
 }
 
@@ -760,6 +849,11 @@ int tern_sim_link(struct tern_sim *sim, int a, int b, const struct tern_link_par
 		return -TERN_ENOSPC;
 	if (grow((void **)&sim->links, &sim->cap_links, sim->nlinks + 1, sizeof *sim->links))
 		return -TERN_ENOMEM;
+	union sim_dir_slot *old_dirs = sim->dirs;
+	if (grow((void **)&sim->dirs, &sim->cap_dirs, 2 * (sim->nlinks + 1), sizeof *sim->dirs))
+		return -TERN_ENOMEM;
+	if (sim->dirs != old_dirs)
+		routes_repoint(sim);
 	/* Reserve both nodes' slots before changing anything, so a failure leaves no
 	 * half-made link behind. */
 	if (grow((void **)&na->links, &na->cap_links, na->nlinks + 1, sizeof *na->links) ||
@@ -771,17 +865,23 @@ int tern_sim_link(struct tern_sim *sim, int a, int b, const struct tern_link_par
 	memset(l, 0, sizeof *l);
 	l->node[0] = a;
 	l->node[1] = b;
-	if (ab)
-		l->dir[0].p = *ab;
-	if (ba)
-		l->dir[1].p = *ba;
+	struct sim_dir *dirs[2] = { dir_at(sim, 2u * (uint32_t)id), dir_at(sim, 2u * (uint32_t)id + 1) };
 	for (int i = 0; i < 2; i++) {
-		const struct tern_link_params *p = &l->dir[i].p;
+		memset(&sim->dirs[2 * (size_t)id + (size_t)i], 0, sizeof *sim->dirs);
+		dirs[i]->dix = 2u * (uint32_t)id + (uint32_t)i;
+	}
+	if (ab)
+		dirs[0]->p = *ab;
+	if (ba)
+		dirs[1]->p = *ba;
+	for (int i = 0; i < 2; i++) {
+		const struct tern_link_params *p = &dirs[i]->p;
 		const struct sim_node *from = i == 0 ? na : nb;
-		l->dir[i].faults = p->loss > 0.0 || p->rate_bps > 0 || p->jitter > 0 || p->reorder > 0.0 ||
+		dirs[i]->faults = p->loss > 0.0 || p->rate_bps > 0 || p->jitter > 0 || p->reorder > 0.0 ||
 				   p->duplicate > 0.0 || p->corrupt > 0.0;
-		l->dir[i].to = i == 0 ? nb : na;
-		l->dir[i].in_flags = from->csum_offload ? TERN_INPUT_CSUM_OK : 0;
+		dirs[i]->ideal = !dirs[i]->faults;  /* a new link has no taps */
+		dirs[i]->to = i == 0 ? nb : na;
+		dirs[i]->in_flags = from->csum_offload ? TERN_INPUT_CSUM_OK : 0;
 	}
 	(void)node_add_link(na, id);
 	(void)node_add_link(nb, id);
@@ -795,6 +895,11 @@ static void tap_append(struct tern_sim *sim, int link, struct sim_tap *t)
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = t;
+	for (uint32_t i = 0; i < 2; i++) {
+		dir_at(sim, 2u * (uint32_t)link + i)->tapped = true;
+		dir_at(sim, 2u * (uint32_t)link + i)->ideal = false;
+		dir_at(sim, 2u * (uint32_t)link + i)->fast = false;
+	}
 }
 
 static bool tap_args_ok(const struct tern_sim *sim, int link, enum tern_sim_tap_point at)
@@ -886,13 +991,16 @@ bool tern_sim_step(struct tern_sim *sim, tern_time limit)
 	sim->now = t;
 	uint64_t seq_end = sim->next_seq;
 	while (sim->nheap > 0 && sim->heap[0].at <= t && sim->heap[0].seq < seq_end) {
-		struct sim_event ev = event_pop(sim);
+		uint8_t *buf;
+		size_t len;
+		struct sim_dir *d;
+		event_take(sim, &buf, &len, &d);
 		/* The next datagram's first line, asked for while this one is handled:
 		 * with hundreds in flight it has left L1 since it was sent, and its
 		 * header is the first thing the receiving stack reads. */
 		if (sim->nheap > 0)
 			__builtin_prefetch(sim->heap[0].buf);
-		deliver(sim, &ev);
+		deliver(sim, d, buf, len);
 	}
 	for (size_t i = 0; i < sim->nnodes; i++) {
 		struct tern_stack *st = sim->nodes[i]->stack;
@@ -926,7 +1034,7 @@ void tern_sim_link_stats(const struct tern_sim *sim, int link, int dir, struct t
 		memset(out, 0, sizeof *out);
 		return;
 	}
-	*out = sim->links[link].dir[dir].stats;
+	*out = dir_at(sim, 2u * (uint32_t)link + (uint32_t)dir)->stats;
 }
 
 struct tern_stack *tern_sim_stack(const struct tern_sim *sim, int node)
