@@ -76,12 +76,33 @@ static inline void wire_ipv4_put_hdr20(uint8_t *buf, uint8_t tos, uint16_t total
  * least 20 bytes). */
 static inline __attribute__((always_inline)) void wire_ipv4_read_fixed(const uint8_t *buf, struct tern_ipv4 *ip)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* The total length, ID and fragment field are three adjacent 16-bit
+	 * fields in both: the header's first eight bytes with each pair swapped
+	 * hold them at bytes 2 to 7, so one store at total_len - 2 puts them in
+	 * place (and two bytes into proto and hdr_len, written next and by the
+	 * caller). Field by field GCC loaded, shifted and swapped each one. */
+	_Static_assert(offsetof(struct tern_ipv4, id) == offsetof(struct tern_ipv4, total_len) + 2 &&
+			       offsetof(struct tern_ipv4, frag) == offsetof(struct tern_ipv4, total_len) + 4 &&
+			       offsetof(struct tern_ipv4, hdr_len) == offsetof(struct tern_ipv4, total_len) - 1 &&
+			       offsetof(struct tern_ipv4, proto) == offsetof(struct tern_ipv4, total_len) - 2,
+		       "total length, ID and fragment field follow proto and hdr_len");
+	typedef uint16_t wire_u16x4 __attribute__((vector_size(8)));
+	wire_u16x4 w;
+	memcpy(&w, buf, sizeof(w));
+	w = w << 8 | w >> 8;
+	memcpy((uint8_t *)ip + offsetof(struct tern_ipv4, total_len) - 2, &w, sizeof(w));
+	ip->tos = buf[1];
+	ip->ttl = buf[8];
+	ip->proto = buf[9];
+#else
 	ip->tos = buf[1];
 	ip->total_len = tern_get16(buf + 2);
 	ip->id = tern_get16(buf + 4);
 	ip->frag = tern_get16(buf + 6);
 	ip->ttl = buf[8];
 	ip->proto = buf[9];
+#endif
 	ip->checksum = tern_get16(buf + 10);
 	/* Both addresses in one store: segment input's tuple hash reads them
 	 * with one 64-bit load soon after (tern_get32x2 says why). */
@@ -105,7 +126,8 @@ static inline __attribute__((always_inline)) bool wire_ipv4_parse_plain(const ui
 	 * fills everything again. */
 	wire_ipv4_read_fixed(buf, ip);
 	ip->hdr_len = TERN_IPV4_HDR_LEN;
-	if (ip->total_len != len || (ip->frag & (TERN_IP_MF | TERN_IP_OFFMASK)) || wire_csum_hdr20(buf) != 0)
+	if (tern_get16(buf + 2) != len || (tern_get16(buf + 6) & (TERN_IP_MF | TERN_IP_OFFMASK)) ||
+	    wire_csum_hdr20(buf) != 0)
 		return false;
 	ip->options = NULL;
 	ip->payload = buf + TERN_IPV4_HDR_LEN;
