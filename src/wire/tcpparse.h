@@ -98,9 +98,38 @@ static inline __attribute__((always_inline)) void wire_tcp_read_fixed(const uint
 		       "the sequence numbers are one word");
 	tern_get32x2((uint8_t *)seg + offsetof(struct tern_tcp, seq), buf + 4);
 	seg->flags = buf[13];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* The window, checksum and urgent pointer are three adjacent 16-bit
+	 * fields in both: bytes 12 to 19 with each pair swapped hold them at 2 to
+	 * 7, so one store at win - 2 puts them in place (and two bytes into
+	 * `reserved`, which each parse writes after this, and the padding after
+	 * it). As in IP input's wire_ipv4_read_fixed. */
+	_Static_assert(offsetof(struct tern_tcp, checksum) == offsetof(struct tern_tcp, win) + 2 &&
+			       offsetof(struct tern_tcp, urg) == offsetof(struct tern_tcp, win) + 4 &&
+			       offsetof(struct tern_tcp, reserved) == offsetof(struct tern_tcp, win) - 2,
+		       "window, checksum and urgent pointer follow reserved and a byte of padding");
+	typedef uint16_t wire_u16x4 __attribute__((vector_size(8)));
+	wire_u16x4 w;
+	memcpy(&w, buf + 12, sizeof(w));
+	w = w << 8 | w >> 8;
+	memcpy((uint8_t *)seg + offsetof(struct tern_tcp, win) - 2, &w, sizeof(w));
+#else
 	seg->win = tern_get16(buf + 14);
 	seg->checksum = tern_get16(buf + 16);
 	seg->urg = tern_get16(buf + 18);
+#endif
+}
+
+/* The rest of the plain segment, once its options are taken. */
+static inline __attribute__((always_inline)) void wire_tcp_fill_plain(const uint8_t *buf, size_t len,
+								       unsigned hdr_len, struct tern_tcp *seg)
+{
+	wire_tcp_read_fixed(buf, seg);
+	seg->hdr_len = (uint8_t)hdr_len;
+	seg->reserved = 0;
+	seg->payload = buf + hdr_len;
+	seg->payload_len = (uint32_t)(len - hdr_len);
+	seg->gso_size = 0;
 }
 
 /* The segment nearly every arrival is: the checksum already vouched for by the
@@ -116,22 +145,18 @@ static inline __attribute__((always_inline)) bool wire_tcp_parse_plain(const uin
 	 * segment shorter than the smaller header is never this one. */
 	if (check_sum || len < TERN_TCP_HDR_LEN + 12)
 		return false;
-	unsigned hdr_len;
 	memset(&seg->opt, 0, offsetof(struct tern_tcp_opts, sack));
-	if (buf[12] == 0x80 && wire_tcp_parse_ts_option(buf + TERN_TCP_HDR_LEN, &seg->opt))
-		hdr_len = TERN_TCP_HDR_LEN + 12;
-	else if (buf[12] == 0xa0 && len >= TERN_TCP_HDR_LEN + 20 &&
-		 wire_tcp_parse_syn_options(buf + TERN_TCP_HDR_LEN, &seg->opt))
-		hdr_len = TERN_TCP_HDR_LEN + 20;
-	else
-		return false;
-	wire_tcp_read_fixed(buf, seg);
-	seg->hdr_len = (uint8_t)hdr_len;
-	seg->reserved = 0;
-	seg->payload = buf + hdr_len;
-	seg->payload_len = (uint32_t)(len - hdr_len);
-	seg->gso_size = 0;
-	return true;
+	/* Each list's header length is a constant in its own branch. */
+	if (buf[12] == 0x80 && wire_tcp_parse_ts_option(buf + TERN_TCP_HDR_LEN, &seg->opt)) {
+		wire_tcp_fill_plain(buf, len, TERN_TCP_HDR_LEN + 12, seg);
+		return true;
+	}
+	if (buf[12] == 0xa0 && len >= TERN_TCP_HDR_LEN + 20 &&
+	    wire_tcp_parse_syn_options(buf + TERN_TCP_HDR_LEN, &seg->opt)) {
+		wire_tcp_fill_plain(buf, len, TERN_TCP_HDR_LEN + 20, seg);
+		return true;
+	}
+	return false;
 }
 
 #endif
