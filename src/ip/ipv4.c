@@ -59,10 +59,11 @@ static bool martian_source(const struct tern_stack *st, uint32_t src, uint32_t d
 	uint8_t top = (uint8_t)(src >> 24);
 
 	/* One comparison clears the common source: 1 to 223 in the top byte is
-	 * neither zero network, multicast nor limited broadcast. */
-	if ((uint8_t)(top - 1) >= 223 && (top == 0 || src == 0xffffffffu || (top & 0xf0) == 0xe0))
+	 * neither zero network, multicast nor limited broadcast; another, on the
+	 * whole address as well, that it is not loopback. */
+	if (src - 0x01000000u >= 0xdf000000u && (top == 0 || src == 0xffffffffu || (top & 0xf0) == 0xe0))
 		return true;
-	if (top == 127)
+	if (src - 0x7f000000u < 0x01000000u)
 		return (uint8_t)(dst >> 24) != 127;
 	return tern__stack_owns_v4(st, src);
 }
@@ -98,14 +99,16 @@ void tern_stack_input_flags(struct tern_stack *st, tern_time now, const void *pk
 		return;
 	}
 
+	/* TCP first: nearly every datagram is a segment. */
+	if (ip.proto == TERN_IPPROTO_TCP) {
+		tern__count(st, TERN_CTR_IpInDelivers);
+		tern__tcp_input(st, &ip, flags);
+		return;
+	}
 	switch (ip.proto) {
 	case TERN_IPPROTO_ICMP:
 		tern__count(st, TERN_CTR_IpInDelivers);
 		tern__icmp_input(st, &ip);
-		break;
-	case TERN_IPPROTO_TCP:
-		tern__count(st, TERN_CTR_IpInDelivers);
-		tern__tcp_input(st, &ip, flags);
 		break;
 	default:
 		tern__count(st, TERN_CTR_IpInUnknownProtos);

@@ -436,7 +436,7 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, unsigned
 	tern__count(st, TERN_CTR_TcpInSegs);
 	/* The common segment's parse inline (no call, no arguments it does not
 	 * use); anything else the full one takes from the start. */
-	if (!wire_tcp_parse_plain(ip->payload, ip->payload_len, !(flags & TERN_INPUT_CSUM_OK), &seg)) {
+	if (!(flags & TERN_INPUT_CSUM_OK) || !wire_tcp_parse_plain(ip->payload, ip->payload_len, false, &seg)) {
 		why = tern_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, !(flags & TERN_INPUT_CSUM_OK),
 				     &seg);
 		if (why != TERN_WIRE_OK) {

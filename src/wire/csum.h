@@ -51,8 +51,10 @@ static inline uint16_t wire_csum_hdr20(const uint8_t *p)
 	t += t < s;
 	uint32_t u = (uint32_t)t + (uint32_t)(t >> 32);
 	u += u < (uint32_t)t;
-	u = (u & 0xffffu) + (u >> 16);
-	u = (u & 0xffffu) + (u >> 16);
+	/* 32 to 16 bits as Linux's csum_fold: the high half of u plus u turned
+	 * by 16 is the two halves' sum with its carry added back (1 to 0xffff
+	 * for a nonzero u, as two folds give), in one add. */
+	u = (u + (u >> 16 | u << 16)) >> 16;
 	uint16_t n16 = (uint16_t)u;
 	uint8_t bytes[2];
 	memcpy(bytes, &n16, 2);

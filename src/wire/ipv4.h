@@ -71,11 +71,52 @@ static inline void wire_ipv4_put_hdr20(uint8_t *buf, uint8_t tos, uint16_t total
 	tern_put32(buf + 16, dst);
 }
 
+/* A 16-bit field as it lies in memory, and a host-order constant as it would
+ * lie there: a mask tested on the first is the mask tested on the field,
+ * without turning the field around. */
+static inline uint16_t wire_get16_raw(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+static inline uint16_t wire_raw16(uint16_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return __builtin_bswap16(v);
+#else
+	return v;
+#endif
+}
+
 /* The fixed 20-byte header's fields but the header length (which each parse
  * takes from what it has checked), as both parses fill them (`buf` holds at
  * least 20 bytes). */
 static inline __attribute__((always_inline)) void wire_ipv4_read_fixed(const uint8_t *buf, struct tern_ipv4 *ip)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* The total length, ID and fragment field are three adjacent 16-bit
+	 * fields in both: the header's first eight bytes with each pair swapped
+	 * hold them at bytes 2 to 7, so one store at total_len - 2 puts them in
+	 * place (and two bytes into proto and hdr_len, written next and by the
+	 * caller). Field by field GCC loaded, shifted and swapped each one. */
+	_Static_assert(offsetof(struct tern_ipv4, id) == offsetof(struct tern_ipv4, total_len) + 2 &&
+			       offsetof(struct tern_ipv4, frag) == offsetof(struct tern_ipv4, total_len) + 4 &&
+			       offsetof(struct tern_ipv4, hdr_len) == offsetof(struct tern_ipv4, total_len) - 1 &&
+			       offsetof(struct tern_ipv4, proto) == offsetof(struct tern_ipv4, total_len) - 2,
+		       "total length, ID and fragment field follow proto and hdr_len");
+	_Static_assert(offsetof(struct tern_ipv4, proto) == offsetof(struct tern_ipv4, ttl) + 1,
+		       "TTL and protocol are adjacent, as in the header");
+	typedef uint16_t wire_u16x8 __attribute__((vector_size(16)));
+	wire_u16x8 v, w;
+	memcpy(&v, buf, sizeof(v));
+	w = v << 8 | v >> 8;
+	memcpy((uint8_t *)ip + offsetof(struct tern_ipv4, total_len) - 2, &w, 8);
+	uint16_t ttl_proto = v[4];  /* as it lies in memory */
+	memcpy(&ip->ttl, &ttl_proto, sizeof(ttl_proto));
+	ip->tos = buf[1];
+	ip->checksum = w[5];
+#else
 	ip->tos = buf[1];
 	ip->total_len = tern_get16(buf + 2);
 	ip->id = tern_get16(buf + 4);
@@ -83,6 +124,7 @@ static inline __attribute__((always_inline)) void wire_ipv4_read_fixed(const uin
 	ip->ttl = buf[8];
 	ip->proto = buf[9];
 	ip->checksum = tern_get16(buf + 10);
+#endif
 	/* Both addresses in one store: segment input's tuple hash reads them
 	 * with one 64-bit load soon after (tern_get32x2 says why). */
 	_Static_assert(offsetof(struct tern_ipv4, dst) == offsetof(struct tern_ipv4, src) + 4,
@@ -101,11 +143,13 @@ static inline __attribute__((always_inline)) bool wire_ipv4_parse_plain(const ui
 {
 	if (len < TERN_IPV4_HDR_LEN || buf[0] != 0x45)
 		return false;
-	/* Filled first and tested from the fields: on a refusal the full parse
-	 * fills everything again. */
+	/* Filled first and tested from the fields (the fragment field from the
+	 * header as it stands): on a refusal the full parse fills everything
+	 * again. */
 	wire_ipv4_read_fixed(buf, ip);
 	ip->hdr_len = TERN_IPV4_HDR_LEN;
-	if (ip->total_len != len || (ip->frag & (TERN_IP_MF | TERN_IP_OFFMASK)) || wire_csum_hdr20(buf) != 0)
+	if (ip->total_len != len || (wire_get16_raw(buf + 6) & wire_raw16(TERN_IP_MF | TERN_IP_OFFMASK)) ||
+	    wire_csum_hdr20(buf) != 0)
 		return false;
 	ip->options = NULL;
 	ip->payload = buf + TERN_IPV4_HDR_LEN;
