@@ -896,9 +896,10 @@ static void tap_append(struct tern_sim *sim, int link, struct sim_tap *t)
 		tail = &(*tail)->next;
 	*tail = t;
 	for (uint32_t i = 0; i < 2; i++) {
-		dir_at(sim, 2u * (uint32_t)link + i)->tapped = true;
-		dir_at(sim, 2u * (uint32_t)link + i)->ideal = false;
-		dir_at(sim, 2u * (uint32_t)link + i)->fast = false;
+		struct sim_dir *d = dir_at(sim, 2u * (uint32_t)link + i);
+		d->tapped = true;
+		d->ideal = false;
+		d->fast = false;
 	}
 }
 
