@@ -31,7 +31,8 @@ static inline uint32_t wire_fold16(uint32_t x)
  * number of words from 20 to 60, total within 65515), with the checksum
  * tern_tcp_finish would give: complete, or with `partial` the pseudo-header's
  * folded sum (Linux's CHECKSUM_PARTIAL) for the link to finish. Reserved bits
- * and the urgent pointer are 0.
+ * and the urgent pointer are 0. `ports` is the source port above the
+ * destination port, as the header holds them.
  *
  * Both checksums start from the same sum. The pseudo-header (RFC 9293 §3.1) is
  * the addresses, the protocol and the TCP length; the IP header is the same
@@ -43,7 +44,7 @@ static inline uint32_t wire_fold16(uint32_t x)
  * to the one value in 1..0xffff that every other way of summing gives (RFC 1071
  * §2(B)). */
 static inline void wire_ipv4_tcp_put_hdrs(uint8_t *buf, uint8_t tos, uint16_t id, uint16_t frag, uint8_t ttl,
-					  uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq,
+					  uint32_t src, uint32_t dst, uint32_t ports, uint32_t seq,
 					  uint32_t ack, unsigned hdr_len, uint8_t flags, uint16_t win, size_t total,
 					  bool partial)
 {
@@ -67,7 +68,7 @@ static inline void wire_ipv4_tcp_put_hdrs(uint8_t *buf, uint8_t tos, uint16_t id
 	uint16_t csum = 0;
 	if (partial)
 		csum = (uint16_t)wire_fold16(pseudo);
-	wire_put64(th, (uint64_t)sport << 48 | (uint64_t)dport << 32 | seq);
+	wire_put64(th, (uint64_t)ports << 32 | seq);
 	wire_put64(th + 8, (uint64_t)ack << 32 | (uint32_t)(hdr_len / 4) << 28 | (uint32_t)flags << 16 | win);
 	wire_put32(th + 16, (uint32_t)csum << 16);
 	if (!partial)
