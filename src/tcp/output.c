@@ -438,13 +438,13 @@ static size_t syn_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *
  * blocks for what the out-of-order queue holds (RFC 2018 §4: the block holding the
  * latest arrival first; at most 3 with timestamps, 4 without). Returns their
  * length. */
-static size_t est_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *p)
+static size_t __attribute__((noinline, cold)) est_options_sack(struct tern_stack *st, struct tern_sock *sk,
+								uint8_t *p)
 {
 	struct tern_tcp_opts o;
-	int got = tern__tcp_sack_due(sk) ? sack_blocks(sk, o.sack) : 0;
+	int got = sack_blocks(sk, o.sack);
 
 	if (got == 0) {
-		/* Nearly every segment. */
 		if (!sk->neg.ts_ok)
 			return 0;
 		put_ts_option(p, tern__tcp_ts_now(st, sk), sk->ts_recent);
@@ -463,6 +463,19 @@ static size_t est_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *
 	opt_add(&o, TERN_TCPOPT_NOP);
 	opt_add(&o, TERN_TCPOPT_SACK);
 	return tern_tcp_opts_build(p, TERN_TCP_MAX_OPT_LEN, &o);
+}
+
+static size_t est_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *p)
+{
+	/* SACK blocks out of line (rare): their option list is a large local,
+	 * which made transmit's frame. */
+	if (tern__tcp_sack_due(sk))
+		return est_options_sack(st, sk, p);
+	/* Nearly every segment. */
+	if (!sk->neg.ts_ok)
+		return 0;
+	put_ts_option(p, tern__tcp_ts_now(st, sk), sk->ts_recent);
+	return TCPOLEN_TS_ALIGNED;
 }
 
 /* Counts a built segment of `n` bytes at tern__ip_payload_buf and sends it: the
