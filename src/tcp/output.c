@@ -16,6 +16,7 @@
  * does not read, the window offered shrinks at least as fast as data arrives and
  * its right edge stays put (spec §14.12-§14.13).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "ip/ip.h"
@@ -437,13 +438,13 @@ static size_t syn_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *
  * blocks for what the out-of-order queue holds (RFC 2018 §4: the block holding the
  * latest arrival first; at most 3 with timestamps, 4 without). Returns their
  * length. */
-static size_t est_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *p)
+static size_t __attribute__((noinline, cold)) est_options_sack(struct tern_stack *st, struct tern_sock *sk,
+								uint8_t *p)
 {
 	struct tern_tcp_opts o;
-	int got = tern__tcp_sack_due(sk) ? sack_blocks(sk, o.sack) : 0;
+	int got = sack_blocks(sk, o.sack);
 
 	if (got == 0) {
-		/* Nearly every segment. */
 		if (!sk->neg.ts_ok)
 			return 0;
 		put_ts_option(p, tern__tcp_ts_now(st, sk), sk->ts_recent);
@@ -464,6 +465,19 @@ static size_t est_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *
 	return tern_tcp_opts_build(p, TERN_TCP_MAX_OPT_LEN, &o);
 }
 
+static size_t est_options(struct tern_stack *st, struct tern_sock *sk, uint8_t *p)
+{
+	/* SACK blocks out of line (rare): their option list is a large local,
+	 * which made transmit's frame. */
+	if (tern__tcp_sack_due(sk))
+		return est_options_sack(st, sk, p);
+	/* Nearly every segment. */
+	if (!sk->neg.ts_ok)
+		return 0;
+	put_ts_option(p, tern__tcp_ts_now(st, sk), sk->ts_recent);
+	return TCPOLEN_TS_ALIGNED;
+}
+
 /* Counts a built segment of `n` bytes at tern__ip_payload_buf and sends it: the
  * one place TCP segments leave. LINUX-COMPAT: OutSegs leaves out a socket's
  * retransmissions (__tcp_transmit_skb counts only segments past snd_nxt or
@@ -481,23 +495,47 @@ static void emit_built(struct tern_stack *st, const struct tern_ip_out *out, uin
 	tern__ip_output(st, out, n);
 }
 
-/* Builds and sends one segment. `data_off` is the payload's offset in the send
+/* The socket's two ports as the TCP header holds them, the source above the
+ * destination: one 32-bit load of the pair (lport then rport, adjacent in the
+ * socket) turned by 16 on a little-endian host, instead of two loads, two
+ * shifts and an or. */
+static inline uint32_t sk_ports(const struct tern_sock *sk)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	_Static_assert(offsetof(struct tern_sock, rport) == offsetof(struct tern_sock, lport) + 2,
+		       "the ports are adjacent");
+	uint32_t v;
+	memcpy(&v, &sk->lport, sizeof(v));
+	return v << 16 | v >> 16;
+#else
+	return (uint32_t)sk->lport << 16 | sk->rport;
+#endif
+}
+
+/* transmit's flags: the TCP flags in the low byte, and above them this one, for
+ * a retransmission (not counted in OutSegs). One argument, not a seventh: the
+ * seventh went on the stack at every call. */
+#define TX_RETRANS 0x100u
+
+/* Builds and sends one segment. `tx_flags` is the TCP flags, with TX_RETRANS
+ * for a retransmission. `data_off` is the payload's offset in the send
  * queue (from snd_una); `len` bytes of it go out. Every segment but a bare SYN
  * carries ACK; sending one settles any ACK we owed. The segment is laid out in
  * place in the transmit buffer: options, then the payload straight from the send
  * queue, then the fixed header and the IPv4 header in front, each written from
  * the socket's fields (no struct tern_tcp or tern_ip_out in between). Counted as
  * emit_built counts. */
-static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, uint8_t flags, size_t data_off,
-		     size_t len, bool retrans)
+static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, unsigned tx_flags, size_t data_off,
+		     size_t len)
 {
 	uint8_t *th = tern__ip_payload_buf(st);
+	uint8_t flags = (uint8_t)tx_flags;
 	tern_seq ack = 0;
 	uint16_t win;
 
 	/* Counted first (nothing below reads the counters before the link has the
-	 * segment), so that `retrans` need not be kept to the end. */
-	if (!retrans)
+	 * segment), so that TX_RETRANS need not be kept to the end. */
+	if (!(tx_flags & TX_RETRANS))
 		tern__count(st, TERN_CTR_TcpOutSegs);
 	if (flags & TERN_TCP_RST)
 		tern__count(st, TERN_CTR_TcpOutRsts);
@@ -547,7 +585,7 @@ static void transmit(struct tern_stack *st, struct tern_sock *sk, tern_seq seq, 
 	/* DF from a connected socket: its own IP ID, taken here where it is used. */
 	uint16_t id = sk->ip_id++;
 	wire_ipv4_tcp_put_hdrs(st->tx, sk->opts->ip_tos, id, TERN_IP_DF, TERN_IP_DEFAULT_TTL, sk->laddr, sk->raddr,
-			       sk->lport, sk->rport, seq, ack, (unsigned)hdr_len, flags, win, n, st->tx_csum_offload);
+			       sk_ports(sk), seq, ack, (unsigned)hdr_len, flags, win, n, st->tx_csum_offload);
 	tern__ip_emit(st, n);
 }
 
@@ -630,7 +668,7 @@ void tern__tcp_retransmit_seg(struct tern_stack *st, struct tern_sock *sk, struc
 		tern__tcp_send_syn(st, sk, true);
 		return;
 	}
-	transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len, true);
+	transmit(st, sk, seq, flags | TX_RETRANS, (size_t)(seq - sk->snd_una), len);
 	/* The give-up budget runs from the head's first transmission (spec §14.17). */
 	if (!sk->retrans_stamp)
 		sk->retrans_stamp = t->sent_at;
@@ -674,12 +712,15 @@ void tern__tcp_send_syn(struct tern_stack *st, struct tern_sock *sk, bool retran
 {
 	uint8_t flags = TERN_TCP_SYN | (sk->state == TERN_TCP_SYN_RECV ? TERN_TCP_ACK : 0);
 
-	transmit(st, sk, sk->iss, flags, 0, 0, retransmit && flags == TERN_TCP_SYN);
+	/* Loaded once: transmit does not move it, but GCC cannot know. */
+	tern_seq iss = sk->iss;
+
+	transmit(st, sk, iss, flags | (retransmit && flags == TERN_TCP_SYN ? TX_RETRANS : 0), 0, 0);
 	if (!retransmit) {
-		if (!txseg_add(st, sk, sk->iss, sk->iss + 1, TERN_TCP_SYN))
+		if (!txseg_add(st, sk, iss, iss + 1, TERN_TCP_SYN))
 			return;
 		/* The SYN takes one sequence number of the stream the user writes. */
-		sk->snd_nxt = sk->write_seq = sk->iss + 1;
+		sk->snd_nxt = sk->write_seq = iss + 1;
 		sk->snd_max = sk->pushed_seq = sk->snd_sml = sk->snd_nxt;
 		sk->retrans_stamp = st->now;
 		tern__tcp_rearm_rto(st, sk);
@@ -695,13 +736,13 @@ void tern__tcp_send_ack(struct tern_stack *st, struct tern_sock *sk)
 {
 	if (sk->state == TERN_TCP_CLOSE || sk->state == TERN_TCP_LISTEN || sk->state == TERN_TCP_SYN_SENT)
 		return;
-	transmit(st, sk, sk->snd_nxt, TERN_TCP_ACK, 0, 0, false);
+	transmit(st, sk, sk->snd_nxt, TERN_TCP_ACK, 0, 0);
 }
 
 /* Linux's tcp_send_active_reset: RST|ACK at snd_nxt acknowledging rcv_nxt. */
 void tern__tcp_send_active_reset(struct tern_stack *st, struct tern_sock *sk)
 {
-	transmit(st, sk, sk->snd_nxt, TERN_TCP_RST | TERN_TCP_ACK, 0, 0, false);
+	transmit(st, sk, sk->snd_nxt, TERN_TCP_RST | TERN_TCP_ACK, 0, 0);
 }
 
 /* RFC 5961 §7 and tcp_invalid_ratelimit: at most one of these ACKs per socket per
@@ -733,7 +774,7 @@ void tern__tcp_send_challenge_ack(struct tern_stack *st, struct tern_sock *sk)
  * must answer with its current window. */
 void tern__tcp_send_probe(struct tern_stack *st, struct tern_sock *sk)
 {
-	transmit(st, sk, sk->snd_una - 1, TERN_TCP_ACK, 0, 0, false);
+	transmit(st, sk, sk->snd_una - 1, TERN_TCP_ACK, 0, 0);
 }
 
 /* ------------------------------------------------------------ sending data */
@@ -866,7 +907,7 @@ static inline __attribute__((always_inline)) bool send_new(struct tern_stack *st
 	}
 	if (!txseg_add(st, sk, seq, seq + len + (with_fin ? 1 : 0), flags & (TERN_TCP_FIN | TERN_TCP_PSH)))
 		return false;
-	transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len, false);
+	transmit(st, sk, seq, flags, (size_t)(seq - sk->snd_una), len);
 	/* Linux's tcp_event_new_data_sent: one per new segment, a lone FIN too. */
 	tern__count(st, TERN_CTR_TcpExtTCPOrigDataSent);
 	tern__tcp_prr_sent(sk, 1);

@@ -539,19 +539,22 @@ void __attribute__((noinline)) tern__sk_timer_arm(struct tern_stack *st, struct 
 void tern__sk_timer_arm_moved(struct tern_stack *st, struct tern_sock *sk, enum tern_skt_kind kind, tern_time first,
 			      tern_time when)
 {
-	uint64_t tick1 = tern__timer_tick_ceil(first), tick2 = tern__timer_tick_ceil(when);
+	uint64_t tick2 = tern__timer_tick_ceil(when);
 
-	TERN_ASSERT(tick1 < st->timers.now + (1ull << 31) && tick2 < st->timers.now + (1ull << 31));
+	TERN_ASSERT(tern__timer_tick_ceil(first) < st->timers.now + (1ull << 31) &&
+		    tick2 < st->timers.now + (1ull << 31));
 	if (!sk->timer_armed) {
 		/* Nothing armed (an ACK that emptied the flight, then new data): the
 		 * wheel timer is idle, so both armings would arm it, the second last,
-		 * and the order stays as it is (tern__sk_timer_arm says why). */
+		 * and the order stays as it is (tern__sk_timer_arm says why). The
+		 * first's tick is not needed: it is worked out below only. */
 		TERN_ASSERT(!tern__timer_pending(&sk->timer));
 		sk->timer_due[kind] = (uint32_t)tick2;
 		sk->timer_armed = (uint8_t)(1u << kind);
 		tern__timer_add_tick(&st->timers, &sk->timer, st->timers.now + ticks_left(st, (uint32_t)tick2));
 		return;
 	}
+	uint64_t tick1 = tern__timer_tick_ceil(first);
 	sk->timer_armed |= (uint8_t)(1u << kind);
 	sk->timer_order = order_move_last(sk->timer_order, kind);
 	uint64_t earliest1, earliest2;

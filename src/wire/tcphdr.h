@@ -16,13 +16,23 @@
 #include "wire/csum.h"
 #include "wire/ipv4.h"
 
+/* Two end-around-carry folds of a 32-bit sum to 16 bits, in one add as Linux's
+ * csum_fold does it: the high half of x plus x turned by 16 is the two halves'
+ * sum with its carry added back, the same value two folds give for every x
+ * (0 for 0, else 1..0xffff). Not complemented. */
+static inline uint32_t wire_fold16(uint32_t x)
+{
+	return (x + (x >> 16 | x << 16)) >> 16;
+}
+
 /* Writes, at buf, a 20-byte IPv4 header (version 4, IHL 5, protocol TCP, the
  * checksum tern_ipv4_build gives) and behind it the fixed TCP header of a
  * segment of `total` bytes (header, options and payload; hdr_len a whole
  * number of words from 20 to 60, total within 65515), with the checksum
  * tern_tcp_finish would give: complete, or with `partial` the pseudo-header's
  * folded sum (Linux's CHECKSUM_PARTIAL) for the link to finish. Reserved bits
- * and the urgent pointer are 0.
+ * and the urgent pointer are 0. `ports` is the source port above the
+ * destination port, as the header holds them.
  *
  * Both checksums start from the same sum. The pseudo-header (RFC 9293 §3.1) is
  * the addresses, the protocol and the TCP length; the IP header is the same
@@ -34,7 +44,7 @@
  * to the one value in 1..0xffff that every other way of summing gives (RFC 1071
  * §2(B)). */
 static inline void wire_ipv4_tcp_put_hdrs(uint8_t *buf, uint8_t tos, uint16_t id, uint16_t frag, uint8_t ttl,
-					  uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq,
+					  uint32_t src, uint32_t dst, uint32_t ports, uint32_t seq,
 					  uint32_t ack, unsigned hdr_len, uint8_t flags, uint16_t win, size_t total,
 					  bool partial)
 {
@@ -47,9 +57,8 @@ static inline void wire_ipv4_tcp_put_hdrs(uint8_t *buf, uint8_t tos, uint16_t id
 	/* The protocol is in already and the TCP length is the total length less
 	 * 20; add 0x45 and TOS, the 20, ID, fragment field and TTL: below 2^19, so
 	 * two folds bring it within 16 bits. */
-	uint32_t ip_sum = pseudo + ((uint32_t)0x45 << 8 | tos) + TERN_IPV4_HDR_LEN + id + frag + ((uint32_t)ttl << 8);
-	ip_sum = (ip_sum & 0xffffu) + (ip_sum >> 16);
-	ip_sum = (ip_sum & 0xffffu) + (ip_sum >> 16);
+	uint32_t ip_sum = wire_fold16(pseudo + ((uint32_t)0x45 << 8 | tos) + TERN_IPV4_HDR_LEN + id + frag +
+				      ((uint32_t)ttl << 8));
 
 	wire_put64(buf, (uint64_t)0x45 << 56 | (uint64_t)tos << 48 | (uint64_t)ip_len << 32 | (uint32_t)id << 16 | frag);
 	wire_put64(buf + 8, (uint64_t)ttl << 56 | (uint64_t)TERN_IPPROTO_TCP << 48 |
@@ -57,11 +66,9 @@ static inline void wire_ipv4_tcp_put_hdrs(uint8_t *buf, uint8_t tos, uint16_t id
 	wire_put32(buf + 16, dst);
 
 	uint16_t csum = 0;
-	if (partial) {
-		uint32_t p = (pseudo & 0xffffu) + (pseudo >> 16);
-		csum = (uint16_t)((p & 0xffffu) + (p >> 16));
-	}
-	wire_put64(th, (uint64_t)sport << 48 | (uint64_t)dport << 32 | seq);
+	if (partial)
+		csum = (uint16_t)wire_fold16(pseudo);
+	wire_put64(th, (uint64_t)ports << 32 | seq);
 	wire_put64(th + 8, (uint64_t)ack << 32 | (uint32_t)(hdr_len / 4) << 28 | (uint32_t)flags << 16 | win);
 	wire_put32(th + 16, (uint32_t)csum << 16);
 	if (!partial)
