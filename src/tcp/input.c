@@ -375,8 +375,9 @@ static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const s
 		return false;
 	/* A segment without data is shorter than rcv_mss (at least 1 there), so
 	 * the receiver's RTT measure would reject it: most segments are pure ACKs,
-	 * and this is the cheapest of its tests. */
-	if (sk->neg.ts_ok && seg->payload_len)
+	 * and this is the cheapest of its tests. It rejects one without a
+	 * timestamp too, so the test made for PAWS serves (`neg` is as it was). */
+	if (has_ts && seg->payload_len)
 		tern__tcp_rcv_rtt_measure_ts(sk, seg, tern__tcp_ts_now(st, sk));
 
 	/* Data after the receive side was closed by close() (spec §6.3, §13.10): the
