@@ -87,7 +87,8 @@ static bool sent_after(tern_time t1, tern_time t2, tern_seq seq1, tern_seq seq2)
 /* Linux's tcp_rack_advance: a segment was delivered (acked or SACKed). */
 void tern__tcp_rack_advance(struct tern_stack *st, struct tern_sock *sk, const struct tern_txseg *t)
 {
-	tern__tcp_rack_advance_rtt(st, sk, t, (uint32_t)((st->now - t->sent_at) / TERN_NS_PER_US));
+	/* Never negative (see ack.c's clean_acked): the unsigned division is exact. */
+	tern__tcp_rack_advance_rtt(st, sk, t, (uint32_t)((uint64_t)(st->now - t->sent_at) / TERN_NS_PER_US));
 }
 
 /* The same, with the send-to-delivery time in microseconds already known. */
