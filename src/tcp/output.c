@@ -90,24 +90,49 @@ static uint32_t sack_option_room(const struct tern_sock *sk)
 }
 
 /* Inline: push asks on every call, mostly with nothing to send, to keep
- * mss_cache current (push_mss below). */
-static inline __attribute__((always_inline)) uint32_t current_mss(struct tern_stack *st, struct tern_sock *sk)
+ * mss_cache current (push_mss below). `*stands` is set to whether the value
+ * came from the peer's MSS, the MTU and the timestamp option alone (see
+ * tern__tcp_push_mss_refresh): each step that lets another input decide
+ * clears it, where that step is taken. */
+static inline __attribute__((always_inline)) uint32_t current_mss_stands(struct tern_stack *st,
+									   struct tern_sock *sk, bool *stands)
 {
 	uint32_t mss = TERN_MIN((uint32_t)sk->neg.mss_clamp, st->mtu - 40u);
 	uint32_t floor = (uint32_t)st->sys.tcp_min_snd_mss;
+	uint32_t user_mss = sk->opts->user_mss;
+	bool ok = !user_mss;
 
-	if (sk->opts->user_mss && sk->opts->user_mss < mss)
-		mss = sk->opts->user_mss;
+	if (user_mss && user_mss < mss)
+		mss = user_mss;
 	if (sk->neg.ts_ok)
 		mss -= TCPOLEN_TS_ALIGNED;
 	if (sk->max_window) {
 		uint32_t cutoff = sk->max_window > TERN_TCP_DEFAULT_MSS ? sk->max_window / 2 : sk->max_window;
-		mss = TERN_MIN(mss, cutoff);
+		/* TERN_MIN(mss, cutoff); the value stands only below the cutoff. */
+		if (mss >= cutoff) {
+			mss = cutoff;
+			ok = false;
+		}
 	}
-	mss = TERN_MAX(mss, floor);
-	if (tern__tcp_sack_due(sk))
+	/* TERN_MAX(mss, floor); the value stands only above the floor. */
+	if (mss <= floor) {
+		mss = floor;
+		ok = false;
+	}
+	if (mss > UINT16_MAX)
+		ok = false;
+	if (tern__tcp_sack_due(sk)) {
 		mss -= sack_option_room(sk);
+		ok = false;
+	}
+	*stands = ok;
 	return mss;
+}
+
+static inline __attribute__((always_inline)) uint32_t current_mss(struct tern_stack *st, struct tern_sock *sk)
+{
+	bool stands;
+	return current_mss_stands(st, sk, &stands);
 }
 
 /* current_mss for push, which stores it in mss_cache (what ss and TCP_MAXSEG
@@ -121,16 +146,17 @@ static inline __attribute__((always_inline)) uint32_t current_mss(struct tern_st
  * the value (ack.c). The inputs that change elsewhere are tested on each call:
  * TCP_MAXSEG still unset, the floor not above the value, no SACK due. The MTU
  * is fixed when the stack is made. So the stored value is what the full
- * computation would give. */
+ * computation would give. Those tests are made as the value is worked out
+ * (current_mss_stands): below the cutoff before the cutoff applies is the same
+ * as after it, once above the floor; above the floor before the floor applies,
+ * the same as after. */
 __attribute__((noinline)) uint32_t tern__tcp_push_mss_refresh(struct tern_stack *st, struct tern_sock *sk)
 {
-	uint32_t floor = (uint32_t)st->sys.tcp_min_snd_mss;
-	uint32_t mss = current_mss(st, sk);
+	bool stands;
+	uint32_t mss = current_mss_stands(st, sk, &stands);
 
 	sk->mss_cache = (uint16_t)mss;
-	uint32_t cutoff = sk->max_window > TERN_TCP_DEFAULT_MSS ? sk->max_window / 2 : sk->max_window;
-	if (mss > floor && mss <= UINT16_MAX && (!sk->max_window || mss < cutoff) && !sk->opts->user_mss &&
-	    !tern__tcp_sack_due(sk))
+	if (stands)
 		sk->flags |= SK_MSS_CURRENT;
 	else
 		sk->flags &= ~SK_MSS_CURRENT;
@@ -255,8 +281,11 @@ void tern__tcp_sndbuf_expand(struct tern_stack *st, struct tern_sock *sk)
 
 	if (sk->flags & SK_SNDBUF_LOCK)
 		return;
-	per_mss = (per_mss <= 1 ? 1u : 1u << (32 - __builtin_clz(per_mss - 1))) + 256u;
-	sndmem = 2ull * nr_segs * per_mss;
+	/* per_mss is at least 640, so the power of two at or above it is 2 <<
+	 * (31 - clz(per_mss - 1)) (Linux's roundup_pow_of_two); twice it plus twice
+	 * the 256 is the doubled per-segment memory, one shift and one add (the
+	 * value is that of 2 * nr_segs * (roundup + 256), in fewer instructions). */
+	sndmem = (uint64_t)nr_segs * ((4u << (31 - __builtin_clz(per_mss - 1))) + 512u);
 	if (sk->sndbuf < sndmem)
 		sk->sndbuf = (uint32_t)TERN_MIN(sndmem, (uint64_t)st->sys.tcp_wmem[2]);
 }
