@@ -50,13 +50,13 @@ uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk)
 {
 	uint32_t mask = 0;
 	int state = sk->state;
-	bool rd_shut = sk->flags & (SK_SHUT_RD | SK_PEER_FIN);
-	bool wr_shut = sk->flags & SK_SHUT_WR;
+	uint32_t flags = sk->flags;
 
 	/* The usual case first: an open connection that neither side has shut
 	 * down and no lingering close, for which the tests below come to readable
-	 * with data, writable with room, and the error. */
-	if (state == TERN_TCP_ESTABLISHED && !(sk->flags & (SK_LINGER_WAIT | SK_SHUT_RD | SK_PEER_FIN | SK_SHUT_WR))) {
+	 * with data, writable with room, and the error. The shutdown bits are
+	 * read only after it, so this path does not compute them. */
+	if (state == TERN_TCP_ESTABLISHED && !(flags & (SK_LINGER_WAIT | SK_SHUT_RD | SK_PEER_FIN | SK_SHUT_WR))) {
 		if (tern__stream_len(&sk->xfer->rcvq))
 			mask |= TERN_POLLIN | TERN_POLLRDNORM;
 		if (send_room(sk))
@@ -65,10 +65,12 @@ uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk)
 			mask |= TERN_POLLERR;
 		return mask;
 	}
-	if (sk->flags & SK_LINGER_WAIT)
+	if (flags & SK_LINGER_WAIT)
 		return tern__tcp_linger_done(st, sk) ? TERN_POLLHUP : 0;
 	if (state == TERN_TCP_LISTEN)
 		return sk->lq->acc_head ? TERN_POLLIN | TERN_POLLRDNORM : 0;
+	bool rd_shut = flags & (SK_SHUT_RD | SK_PEER_FIN);
+	bool wr_shut = flags & SK_SHUT_WR;
 	if ((rd_shut && wr_shut) || state == TERN_TCP_CLOSE)
 		mask |= TERN_POLLHUP;
 	if (rd_shut)
@@ -82,7 +84,7 @@ uint32_t tern__sock_poll(struct tern_stack *st, struct tern_sock *sk)
 	/* A connect that failed is writable with an error, as on Linux. */
 	if (sk->err)
 		mask |= TERN_POLLERR;
-	if (state == TERN_TCP_CLOSE && (sk->flags & SK_CONNECTING))
+	if (state == TERN_TCP_CLOSE && (flags & SK_CONNECTING))
 		mask |= TERN_POLLOUT | TERN_POLLWRNORM;
 	return mask;
 }

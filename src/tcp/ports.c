@@ -130,9 +130,10 @@ static bool port_user_owned(struct tern_stack *st, uint16_t port)
  * which fills *reuse. Inline: its two lookups are inline already, and every
  * ephemeral connect asks at least once (GCC kept it a call). */
 static inline bool tuple_free(struct tern_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-			      uint16_t rport, bool bound, struct tern_tw_reuse *reuse)
+			      uint16_t rport, bool bound, struct tern_tw_reuse *reuse, uint32_t *hashp)
 {
 	uint32_t hash = tern__tuple_hash(st, laddr, lport, raddr, rport);
+	*hashp = hash;
 	if (tern__ehash_lookup_hashed(st, hash, laddr, lport, raddr, rport))
 		return false;
 	struct tern_tw *tw = tern__tw_lookup_hashed(st, hash, laddr, lport, raddr, rport);
@@ -142,8 +143,8 @@ static inline bool tuple_free(struct tern_stack *st, uint32_t laddr, uint16_t lp
 	return reuse->used;
 }
 
-int tern__port_connect(struct tern_stack *st, struct tern_sock *sk, uint32_t raddr, uint16_t rport,
-		       struct tern_tw_reuse *reuse)
+int tern__port_connect_hashed(struct tern_stack *st, struct tern_sock *sk, uint32_t raddr, uint16_t rport,
+			      struct tern_tw_reuse *reuse, uint32_t *hash)
 {
 	struct tern_tcp_tables *t = st->tcp;
 	uint32_t low = (uint32_t)st->sys.ip_local_port_range[0];
@@ -167,7 +168,7 @@ int tern__port_connect(struct tern_stack *st, struct tern_sock *sk, uint32_t rad
 	if (sk->flags & SK_BOUND) {
 		/* Explicitly bound: only the 4-tuple must be unique; a time-wait entry
 		 * on it is reused without the sysctl's say (spec §6.7 (b)). */
-		return tuple_free(st, sk->laddr, sk->lport, raddr, rport, true, reuse) ? 0 : -TERN_EADDRNOTAVAIL;
+		return tuple_free(st, sk->laddr, sk->lport, raddr, rport, true, reuse, hash) ? 0 : -TERN_EADDRNOTAVAIL;
 	}
 	if (remaining == 0)
 		remaining = 2;
@@ -182,7 +183,7 @@ int tern__port_connect(struct tern_stack *st, struct tern_sock *sk, uint32_t rad
 			uint16_t port = (uint16_t)(low + at);
 			if (port > high || port_user_owned(st, port))
 				continue;
-			if (!tuple_free(st, sk->laddr, port, raddr, rport, false, reuse))
+			if (!tuple_free(st, sk->laddr, port, raddr, rport, false, reuse, hash))
 				continue;
 			uint32_t step = (uint32_t)tern__prng_below(&st->prng, 8) * 2;
 			t->perturb[index] += TERN_MAX(i, step) + 2;

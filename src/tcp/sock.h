@@ -848,8 +848,12 @@ struct tern_tw_reuse {
 	uint32_t ts_recent;
 	tern_time ts_recent_stamp;
 };
-int tern__port_connect(struct tern_stack *st, struct tern_sock *sk, uint32_t raddr, uint16_t rport,
-		       struct tern_tw_reuse *reuse);
+/* Picks connect()'s local port (or checks the bound one's 4-tuple), and leaves
+ * in *hash the tern__tuple_hash of the 4-tuple it settled on: the connection
+ * hash insert that follows needs that same value (about 45 instructions a
+ * connect not spent again). */
+int tern__port_connect_hashed(struct tern_stack *st, struct tern_sock *sk, uint32_t raddr, uint16_t rport,
+			      struct tern_tw_reuse *reuse, uint32_t *hash);
 
 /* isn.c */
 tern_seq tern__isn(struct tern_stack *st, uint32_t laddr, uint32_t raddr, uint16_t lport, uint16_t rport);
