@@ -477,7 +477,11 @@ void tern__tw_kill(struct tern_stack *st, struct tern_tw *tw)
 
 	fetch_ahead(t, me);
 
-	uint32_t *bucket = &t->ix.buckets[tw_hash(st, tw) & t->ix.mask];
+	/* The entry the last lookup found has its hash there; the slot is cleared
+	 * with the entry, before its index can be handed out again. */
+	uint32_t hash = t->ix.hit == me ? t->ix.hit_hash : tw_hash(st, tw);
+	t->ix.hit = 0;
+	uint32_t *bucket = &t->ix.buckets[hash & t->ix.mask];
 	if ((*bucket & TW_IDX_MASK) == me) {
 		/* An emptied chain has nothing to summarise. */
 		*bucket = tw->hnext ? (*bucket & ~TW_IDX_MASK) | tw->hnext : 0;

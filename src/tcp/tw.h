@@ -63,6 +63,10 @@ struct tern_tw_index {
 	uint32_t *buckets;           /* 4-tuple hash chains */
 	uint32_t mask;               /* buckets - 1 */
 	uint32_t count;              /* entries in use */
+	/* The entry (index plus one; 0: none) the last lookup found, and its
+	 * tuple's hash: a SYN that reopens an entry kills the one input just found,
+	 * and tern__tw_kill takes the hash from here rather than hash again. */
+	uint32_t hit, hit_hash;
 };
 
 /* A bucket is the index (plus one) of its chain's first entry in the low 28 bits
@@ -88,7 +92,7 @@ void tern__tw_heal(const struct tern_stack *st, uint32_t *bucket);
 static inline struct tern_tw *tern__tw_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr,
 						     uint16_t lport, uint32_t raddr, uint16_t rport)
 {
-	const struct tern_tw_index *ix = (const struct tern_tw_index *)st->tcp->tws;
+	struct tern_tw_index *ix = (struct tern_tw_index *)st->tcp->tws;
 
 	if (!ix->count)
 		return NULL;
@@ -98,8 +102,11 @@ static inline struct tern_tw *tern__tw_lookup_hashed(struct tern_stack *st, uint
 	for (uint32_t i = *bucket & TW_IDX_MASK; i; i = ix->tws[i - 1].hnext) {
 		struct tern_tw *tw = &ix->tws[i - 1];
 		st->tcp->hash_probes++;
-		if (tw->lport == lport && tw->rport == rport && tw->laddr == laddr && tw->raddr == raddr)
+		if (tw->lport == lport && tw->rport == rport && tw->laddr == laddr && tw->raddr == raddr) {
+			ix->hit = i;
+			ix->hit_hash = hash;
 			return tw;
+		}
 	}
 	tern__tw_heal(st, bucket);
 	return NULL;
