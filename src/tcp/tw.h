@@ -30,18 +30,30 @@ struct tern_tw {
 	uint16_t lport, rport;
 	tern_seq snd_nxt, rcv_nxt;
 	uint32_t ts_recent;
-	uint16_t ts_stamp_s;         /* stack seconds when ts_recent was taken, modulo
-					2^16: ages matter only up to PAWS's 2147 s */
-	uint8_t substate : 4;        /* TERN_TCP_TIME_WAIT or TERN_TCP_FIN_WAIT2 */
-	uint8_t list : 4;            /* which expiry list holds it */
-	uint8_t rcv_wscale : 4;
-	uint8_t flags : 4;           /* TW_* */
+	union {
+		struct {
+			uint16_t ts_stamp_s;  /* stack seconds when ts_recent was taken,
+						 modulo 2^16: ages matter only up to
+						 PAWS's 2147 s */
+			uint8_t substate : 4; /* TERN_TCP_TIME_WAIT or TERN_TCP_FIN_WAIT2 */
+			uint8_t list : 4;     /* which expiry list holds it */
+			uint8_t rcv_wscale : 4;
+			uint8_t flags : 4;    /* TW_* */
+		};
+		/* The four above as one word, as tern__tw_enter writes them
+		 * (TW_WORD: GCC's x86-64 layout, low bits first; checked at init). */
+		uint32_t word;
+	};
 	uint32_t rcv_wnd;            /* the window last offered, in bytes */
 	uint32_t expires_ms;         /* stack milliseconds; lifetimes are minutes, so
 					32 bits compare safely */
 	uint32_t entry_ms;           /* when it became TIME-WAIT (tcp_tw_reuse_delay) */
 	uint32_t last_oow_ms;        /* last rate-limited ACK (0 = none) */
 };
+
+#define TW_WORD(stamp, substate, list, rcv_wscale, flags) \
+	((uint32_t)(stamp) | (uint32_t)(substate) << 16 | (uint32_t)(list) << 20 | (uint32_t)(rcv_wscale) << 24 | \
+	 (uint32_t)(flags) << 28)
 
 struct tern_sock;
 
