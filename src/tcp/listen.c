@@ -187,7 +187,7 @@ _Static_assert(sizeof(struct tern_sk_opts) == 3 * 4 + 4 * 2 + 4, "struct tern_sk
  * completed handshake, which then takes the final ACK itself (moving to
  * ESTABLISHED and onto the accept queue, and queueing any data it carries). */
 static struct tern_sock *create_child(struct tern_stack *st, struct tern_sock *lsk, const struct tern_ipv4 *ip,
-				      const struct tern_tcp *seg, const struct child_params *p)
+				      const struct tern_tcp *seg, const struct child_params *p, uint32_t hash)
 {
 	struct tern_sock *sk = tern__sock_alloc(st);
 
@@ -251,7 +251,7 @@ static struct tern_sock *create_child(struct tern_stack *st, struct tern_sock *l
 		tern__tcp_min_rtt_update(st, sk, (uint32_t)p->rtt_us);
 	}
 	sk->state = TERN_TCP_SYN_RECV;
-	tern__ehash_insert(st, sk);
+	tern__ehash_insert_hashed(st, sk, hash);
 	tern__count(st, TERN_CTR_TcpPassiveOpens);
 	/* The final ACK now finds the child: it becomes ESTABLISHED and queued. */
 	tern__tcp_rcv(st, sk, ip, seg);
@@ -469,7 +469,7 @@ static bool cookie_ack(struct tern_stack *st, struct tern_sock *lsk, const struc
 	}
 	tern__tcp_select_initial_window(st, lsk->rcvbuf, lsk->flags & SK_RCVBUF_LOCK, 0, mss, p.wscale_ok,
 					&p.rcv_wnd, &p.rcv_wscale, &p.window_clamp);
-	if (!create_child(st, lsk, ip, seg, &p))
+	if (!create_child(st, lsk, ip, seg, &p, tern__tuple_hash(st, ip->dst, seg->dport, ip->src, seg->sport)))
 		listen_drop(st);
 	return true;
 }
@@ -608,7 +608,7 @@ void tern__req_rcv(struct tern_stack *st, struct tern_req *req, uint32_t hash, c
 	if (!p.ts_ok && req->num_retrans == 0)
 		p.rtt_us = (st->now - (tern__req_expires(st, req) - tern__req_interval(req))) / TERN_NS_PER_US;
 	tern__req_remove_hashed(st, req, hash);
-	if (!create_child(st, lsk, ip, seg, &p))
+	if (!create_child(st, lsk, ip, seg, &p, hash))
 		listen_drop(st);
 }
 

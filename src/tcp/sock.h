@@ -796,18 +796,26 @@ void tern__ehash_grow(struct tern_stack *st);
 
 /* Hashes `sk` by its 4-tuple. Inline for connect() and the accepted child, one
  * each a lifecycle; growing the table is the rare part. */
-static inline void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk)
+/* tern__ehash_insert for a caller that has the 4-tuple's tern__tuple_hash
+ * already (connect: its port search; a handshake's child: segment input's). The
+ * hash does not depend on the table's size, so it holds across a grow. */
+static inline void tern__ehash_insert_hashed(struct tern_stack *st, struct tern_sock *sk, uint32_t hash)
 {
 	struct tern_tcp_tables *t = st->tcp;
 
 	TERN_ASSERT(!(sk->flags & SK_HASHED));
 	TERN_ASSERT(((uintptr_t)sk & ~TERN_EH_PTR_MASK) == 0);
+	TERN_ASSERT(hash == tern__tuple_hash(st, sk->laddr, sk->lport, sk->raddr, sk->rport));
 	if (t->ehash_count > t->ehash_mask)
 		tern__ehash_grow(st);
-	uint32_t hash = tern__tuple_hash(st, sk->laddr, sk->lport, sk->raddr, sk->rport);
 	tern__eh_push(&t->ehash[hash & t->ehash_mask], sk, hash);
 	t->ehash_count++;
 	sk->flags |= SK_HASHED;
+}
+
+static inline void tern__ehash_insert(struct tern_stack *st, struct tern_sock *sk)
+{
+	tern__ehash_insert_hashed(st, sk, tern__tuple_hash(st, sk->laddr, sk->lport, sk->raddr, sk->rport));
 }
 
 /* The same as tern__ehash_lookup, for a caller that has the tuple's

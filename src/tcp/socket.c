@@ -328,23 +328,6 @@ int tern_accept(struct tern_stack *st, int fd, struct tern_sockaddr *peer, int f
 
 /* ------------------------------------------------------------ connect */
 
-/* tern__ehash_insert for a caller that has the 4-tuple's tern__tuple_hash
- * (connect: the port search computed it). The hash does not depend on the
- * table's size, so it holds across a grow. */
-static inline void ehash_insert_hashed(struct tern_stack *st, struct tern_sock *sk, uint32_t hash)
-{
-	struct tern_tcp_tables *t = st->tcp;
-
-	TERN_ASSERT(!(sk->flags & SK_HASHED));
-	TERN_ASSERT(((uintptr_t)sk & ~TERN_EH_PTR_MASK) == 0);
-	TERN_ASSERT(hash == tern__tuple_hash(st, sk->laddr, sk->lport, sk->raddr, sk->rport));
-	if (t->ehash_count > t->ehash_mask)
-		tern__ehash_grow(st);
-	tern__eh_push(&t->ehash[hash & t->ehash_mask], sk, hash);
-	t->ehash_count++;
-	sk->flags |= SK_HASHED;
-}
-
 int tern_connect(struct tern_stack *st, int fd, const struct tern_sockaddr *addr)
 {
 	int err;
@@ -408,7 +391,7 @@ int tern_connect(struct tern_stack *st, int fd, const struct tern_sockaddr *addr
 	tern__tcp_init_rcv_window(st, sk, sk->advmss);
 	sk->rcv_tstamp = tern__sk_ms(st);
 	tern__tcp_set_state(st, sk, TERN_TCP_SYN_SENT);
-	ehash_insert_hashed(st, sk, hash);
+	tern__ehash_insert_hashed(st, sk, hash);
 	tern__count(st, TERN_CTR_TcpActiveOpens);
 	sk->flags |= SK_CONNECTING;
 	tern__tcp_send_syn(st, sk, false);

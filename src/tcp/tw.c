@@ -31,6 +31,7 @@
  * tern__tw_rcv is Linux's tcp_timewait_state_process, a verdict per segment, plus
  * what tcp_v4_rcv does with the verdict.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,18 @@
 #include "tern/errors.h"
 
 _Static_assert(sizeof(struct tern_tw) == 48, "a time-wait entry is 48 bytes");
+/* tern__tw_enter copies the 4-tuple as one block, and writes entry_ms and
+ * last_oow_ms as one little-endian word. */
+#define TW_TUPLE_BYTES 12
+_Static_assert(offsetof(struct tern_tw, raddr) == offsetof(struct tern_tw, laddr) + 4 &&
+		       offsetof(struct tern_tw, lport) == offsetof(struct tern_tw, laddr) + 8 &&
+		       offsetof(struct tern_tw, rport) == offsetof(struct tern_tw, laddr) + 10 &&
+		       offsetof(struct tern_sock, raddr) == offsetof(struct tern_sock, laddr) + 4 &&
+		       offsetof(struct tern_sock, lport) == offsetof(struct tern_sock, laddr) + 8 &&
+		       offsetof(struct tern_sock, rport) == offsetof(struct tern_sock, laddr) + 10,
+	       "the 4-tuple is laid out alike in a socket and an entry");
+_Static_assert(offsetof(struct tern_tw, last_oow_ms) == offsetof(struct tern_tw, entry_ms) + 4,
+	       "entry_ms and last_oow_ms are adjacent");
 
 #define TW_HASH_INITIAL 256u
 #define LIST_TW 0
@@ -322,6 +335,13 @@ int tern__tw_init(struct tern_stack *st)
 		return -TERN_ENOMEM;
 	}
 	t->ix.mask = TW_HASH_INITIAL - 1;
+	{
+		/* TW_WORD matches the bit-fields' layout. */
+		struct tern_tw probe = { .word = TW_WORD(0x1234, 0x5, 0x6, 0x7, 0x8) };
+		TERN_ASSERT(probe.ts_stamp_s == 0x1234 && probe.substate == 0x5 && probe.list == 0x6 &&
+			    probe.rcv_wscale == 0x7 && probe.flags == 0x8);
+		(void)probe;
+	}
 	tern__timer_init(&t->timer, tw_timer_fire);
 	st->tcp->tws = t;
 	return 0;
@@ -477,7 +497,11 @@ void tern__tw_kill(struct tern_stack *st, struct tern_tw *tw)
 
 	fetch_ahead(t, me);
 
-	uint32_t *bucket = &t->ix.buckets[tw_hash(st, tw) & t->ix.mask];
+	/* The entry the last lookup found has its hash there; the slot is cleared
+	 * with the entry, before its index can be handed out again. */
+	uint32_t hash = t->ix.hit == me ? t->ix.hit_hash : tw_hash(st, tw);
+	t->ix.hit = 0;
+	uint32_t *bucket = &t->ix.buckets[hash & t->ix.mask];
 	if ((*bucket & TW_IDX_MASK) == me) {
 		/* An emptied chain has nothing to summarise. */
 		*bucket = tw->hnext ? (*bucket & ~TW_IDX_MASK) | tw->hnext : 0;
@@ -516,24 +540,33 @@ void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern
 		   (a = ports_reserve(t, sk->laddr, sk->lport)) != NULL &&
 		   (tw = entry_alloc(t)) != NULL) {
 		int32_t win = (int32_t)(sk->rcv_wup + sk->rcv_wnd - sk->rcv_nxt);
-		/* Written whole; on no list yet (its links are zero). */
-		*tw = (struct tern_tw){
-			.laddr = sk->laddr, .raddr = sk->raddr,
-			.lport = sk->lport, .rport = sk->rport,
-			.snd_nxt = sk->snd_nxt, .rcv_nxt = sk->rcv_nxt,
-			.rcv_wnd = win > 0 ? (uint32_t)win : 0,
-			.entry_ms = ms_now(st),
-			.substate = (uint8_t)state & 0xf,
-			.rcv_wscale = sk->neg.rcv_wscale & 0xf,
-			.flags = (TW_IN_USE | ((sk->flags & SK_REUSEADDR) ? TW_REUSEADDR : 0) |
-				  ((sk->flags & SK_REUSEPORT) ? TW_REUSEPORT : 0)) & 0xf,
-		};
+		uint32_t flags = TW_IN_USE | ((sk->flags & SK_REUSEADDR) ? TW_REUSEADDR : 0) |
+				 ((sk->flags & SK_REUSEPORT) ? TW_REUSEPORT : 0);
+		uint32_t ts_recent = 0, stamp = 0;
 		if (sk->neg.ts_ok) {
-			uint32_t stamp = (uint32_t)(sk->ts_recent_stamp / TERN_NS_PER_SEC) + 1;
-			tw->flags |= TW_HAS_TS;
-			tw->ts_recent = sk->ts_recent;
-			set_ts_stamp(tw, secs_now(st) - TERN_MIN(secs_now(st) - stamp, PAWS_WRAP_S));
+			uint32_t taken = (uint32_t)(sk->ts_recent_stamp / TERN_NS_PER_SEC) + 1;
+			flags |= TW_HAS_TS;
+			ts_recent = sk->ts_recent;
+			/* Taken under 2147 s of time ago, its whole seconds are under 2148
+			 * apart from now's, so the clamp below is a no-op: one division
+			 * rather than two. */
+			if (sk->ts_recent_stamp <= st->now &&
+			    st->now - sk->ts_recent_stamp < (tern_time)PAWS_WRAP_S * TERN_NS_PER_SEC)
+				stamp = (uint16_t)taken;
+			else
+				stamp = (uint16_t)(secs_now(st) - TERN_MIN(secs_now(st) - taken, PAWS_WRAP_S));
 		}
+		/* Written whole, field by field or word by word rather than zeroed
+		 * first; hnext and expires_ms below; on no list yet (its links are
+		 * zero), its list set when filed. */
+		memcpy(&tw->laddr, &sk->laddr, TW_TUPLE_BYTES);
+		tw->snd_nxt = sk->snd_nxt;
+		tw->rcv_nxt = sk->rcv_nxt;
+		tw->ts_recent = ts_recent;
+		tw->word = TW_WORD(stamp, (uint32_t)state & 0xf, 0, sk->neg.rcv_wscale & 0xf, flags);
+		tw->rcv_wnd = win > 0 ? (uint32_t)win : 0;
+		uint64_t entry = ms_now(st);   /* entry_ms, and last_oow_ms 0 */
+		memcpy(&tw->entry_ms, &entry, sizeof(entry));
 		uint32_t hash = tw_hash(st, tw);
 		uint32_t *bucket = &t->ix.buckets[hash & t->ix.mask];
 		tw->hnext = *bucket & TW_IDX_MASK;

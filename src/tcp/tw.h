@@ -30,18 +30,30 @@ struct tern_tw {
 	uint16_t lport, rport;
 	tern_seq snd_nxt, rcv_nxt;
 	uint32_t ts_recent;
-	uint16_t ts_stamp_s;         /* stack seconds when ts_recent was taken, modulo
-					2^16: ages matter only up to PAWS's 2147 s */
-	uint8_t substate : 4;        /* TERN_TCP_TIME_WAIT or TERN_TCP_FIN_WAIT2 */
-	uint8_t list : 4;            /* which expiry list holds it */
-	uint8_t rcv_wscale : 4;
-	uint8_t flags : 4;           /* TW_* */
+	union {
+		struct {
+			uint16_t ts_stamp_s;  /* stack seconds when ts_recent was taken,
+						 modulo 2^16: ages matter only up to
+						 PAWS's 2147 s */
+			uint8_t substate : 4; /* TERN_TCP_TIME_WAIT or TERN_TCP_FIN_WAIT2 */
+			uint8_t list : 4;     /* which expiry list holds it */
+			uint8_t rcv_wscale : 4;
+			uint8_t flags : 4;    /* TW_* */
+		};
+		/* The four above as one word, as tern__tw_enter writes them
+		 * (TW_WORD: GCC's x86-64 layout, low bits first; checked at init). */
+		uint32_t word;
+	};
 	uint32_t rcv_wnd;            /* the window last offered, in bytes */
 	uint32_t expires_ms;         /* stack milliseconds; lifetimes are minutes, so
 					32 bits compare safely */
 	uint32_t entry_ms;           /* when it became TIME-WAIT (tcp_tw_reuse_delay) */
 	uint32_t last_oow_ms;        /* last rate-limited ACK (0 = none) */
 };
+
+#define TW_WORD(stamp, substate, list, rcv_wscale, flags) \
+	((uint32_t)(stamp) | (uint32_t)(substate) << 16 | (uint32_t)(list) << 20 | (uint32_t)(rcv_wscale) << 24 | \
+	 (uint32_t)(flags) << 28)
 
 struct tern_sock;
 
@@ -63,6 +75,10 @@ struct tern_tw_index {
 	uint32_t *buckets;           /* 4-tuple hash chains */
 	uint32_t mask;               /* buckets - 1 */
 	uint32_t count;              /* entries in use */
+	/* The entry (index plus one; 0: none) the last lookup found, and its
+	 * tuple's hash: a SYN that reopens an entry kills the one input just found,
+	 * and tern__tw_kill takes the hash from here rather than hash again. */
+	uint32_t hit, hit_hash;
 };
 
 /* A bucket is the index (plus one) of its chain's first entry in the low 28 bits
@@ -88,7 +104,7 @@ void tern__tw_heal(const struct tern_stack *st, uint32_t *bucket);
 static inline struct tern_tw *tern__tw_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr,
 						     uint16_t lport, uint32_t raddr, uint16_t rport)
 {
-	const struct tern_tw_index *ix = (const struct tern_tw_index *)st->tcp->tws;
+	struct tern_tw_index *ix = (struct tern_tw_index *)st->tcp->tws;
 
 	if (!ix->count)
 		return NULL;
@@ -98,8 +114,11 @@ static inline struct tern_tw *tern__tw_lookup_hashed(struct tern_stack *st, uint
 	for (uint32_t i = *bucket & TW_IDX_MASK; i; i = ix->tws[i - 1].hnext) {
 		struct tern_tw *tw = &ix->tws[i - 1];
 		st->tcp->hash_probes++;
-		if (tw->lport == lport && tw->rport == rport && tw->laddr == laddr && tw->raddr == raddr)
+		if (tw->lport == lport && tw->rport == rport && tw->laddr == laddr && tw->raddr == raddr) {
+			ix->hit = i;
+			ix->hit_hash = hash;
 			return tw;
+		}
 	}
 	tern__tw_heal(st, bucket);
 	return NULL;
