@@ -43,8 +43,7 @@
 #include "tern/errors.h"
 
 _Static_assert(sizeof(struct tern_tw) == 48, "a time-wait entry is 48 bytes");
-/* tern__tw_enter copies the 4-tuple as one block, and writes entry_ms and
- * last_oow_ms as one little-endian word. */
+/* tern__tw_enter copies the 4-tuple as one block. */
 #define TW_TUPLE_BYTES 12
 _Static_assert(offsetof(struct tern_tw, raddr) == offsetof(struct tern_tw, laddr) + 4 &&
 		       offsetof(struct tern_tw, lport) == offsetof(struct tern_tw, laddr) + 8 &&
@@ -53,8 +52,6 @@ _Static_assert(offsetof(struct tern_tw, raddr) == offsetof(struct tern_tw, laddr
 		       offsetof(struct tern_sock, lport) == offsetof(struct tern_sock, laddr) + 8 &&
 		       offsetof(struct tern_sock, rport) == offsetof(struct tern_sock, laddr) + 10,
 	       "the 4-tuple is laid out alike in a socket and an entry");
-_Static_assert(offsetof(struct tern_tw, last_oow_ms) == offsetof(struct tern_tw, entry_ms) + 4,
-	       "entry_ms and last_oow_ms are adjacent");
 
 #define TW_HASH_INITIAL 256u
 #define LIST_TW 0
@@ -565,8 +562,8 @@ void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern
 		tw->ts_recent = ts_recent;
 		tw->word = TW_WORD(stamp, (uint32_t)state & 0xf, 0, sk->neg.rcv_wscale & 0xf, flags);
 		tw->rcv_wnd = win > 0 ? (uint32_t)win : 0;
-		uint64_t entry = ms_now(st);   /* entry_ms, and last_oow_ms 0 */
-		memcpy(&tw->entry_ms, &entry, sizeof(entry));
+		tw->entry_ms = ms_now(st);     /* GCC makes these two one store */
+		tw->last_oow_ms = 0;
 		uint32_t hash = tw_hash(st, tw);
 		uint32_t *bucket = &t->ix.buckets[hash & t->ix.mask];
 		tw->hnext = *bucket & TW_IDX_MASK;
