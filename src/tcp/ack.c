@@ -61,12 +61,8 @@ static uint32_t clean_acked(struct tern_stack *st, struct tern_sock *sk, tern_se
 	struct tern_txseg *t;
 
 	while ((t = x->txq_head) && seq_leq(t->end, ack)) {
-		/* One send-to-ACK time serves Karn's samples and RACK. The clock
-		 * never goes back (tern__stack_set_time) and a segment's send time
-		 * is the clock's value when it left, so the difference is never
-		 * negative: dividing it unsigned gives the same microseconds
-		 * without the signed division's rounding fix-up. */
-		int64_t rtt_us = (int64_t)((uint64_t)(st->now - t->sent_at) / TERN_NS_PER_US);
+		/* One send-to-ACK time serves Karn's samples and RACK. */
+		int64_t rtt_us = (int64_t)tern__txseg_age_us(st->now, t);
 		if (t->flags & TXSEG_EVER_RETRANS) {
 			retrans = true;
 		} else if (!(t->flags & TXSEG_SACKED)) {

@@ -145,7 +145,7 @@ static __attribute__((noinline)) bool syn_sent_rcv(struct tern_stack *st, struct
 		/* Our SYN is acknowledged: ESTABLISHED (RFC 9293 §3.10.7.3). */
 		int64_t rtt_us = -1;
 		if (sk->xfer->txq_head && !(sk->xfer->txq_head->flags & TXSEG_EVER_RETRANS))
-			rtt_us = (st->now - sk->xfer->txq_head->sent_at) / TERN_NS_PER_US;
+			rtt_us = (int64_t)tern__txseg_age_us(st->now, sk->xfer->txq_head);
 		else if (sk->neg.ts_ok && seg->opt.ts_ecr)
 			rtt_us = (int64_t)(tern__tcp_ts_now(st, sk) - seg->opt.ts_ecr) * 1000;
 		tern__tcp_ack(st, sk, seg);

@@ -87,8 +87,7 @@ static bool sent_after(tern_time t1, tern_time t2, tern_seq seq1, tern_seq seq2)
 /* Linux's tcp_rack_advance: a segment was delivered (acked or SACKed). */
 void tern__tcp_rack_advance(struct tern_stack *st, struct tern_sock *sk, const struct tern_txseg *t)
 {
-	/* Never negative (see ack.c's clean_acked): the unsigned division is exact. */
-	tern__tcp_rack_advance_rtt(st, sk, t, (uint32_t)((uint64_t)(st->now - t->sent_at) / TERN_NS_PER_US));
+	tern__tcp_rack_advance_rtt(st, sk, t, (uint32_t)tern__txseg_age_us(st->now, t));
 }
 
 /* The same, with the send-to-delivery time in microseconds already known. */
@@ -134,7 +133,7 @@ static uint32_t rack_detect_loss(struct tern_stack *st, struct tern_sock *sk)
 			continue;
 		if (!sent_after(sk->xfer->rack_mstamp, t->sent_at, sk->xfer->rack_end_seq, t->end))
 			continue;
-		int64_t waited_us = (st->now - t->sent_at) / TERN_NS_PER_US;
+		int64_t waited_us = (int64_t)tern__txseg_age_us(st->now, t);
 		int64_t remaining = (int64_t)sk->xfer->rack_rtt_us + reo_wnd - waited_us;
 		if (remaining <= 0)
 			tern__tcp_mark_lost(st, sk, t);

@@ -85,6 +85,15 @@ struct tern_txseg {
 #define TXSEG_RETRANS  0x04  /* retransmitted and not yet acked (RFC 6675 "in flight") */
 #define TXSEG_EVER_RETRANS 0x08  /* ever retransmitted: Karn's rule */
 
+/* Microseconds since `t` last left, at stack time `now`. A send time is the
+ * stack's clock when the segment left and the clock never goes back
+ * (tern__stack_set_time), so the difference is never negative: divided
+ * unsigned, without the signed division's rounding fix-up. */
+static inline uint64_t tern__txseg_age_us(tern_time now, const struct tern_txseg *t)
+{
+	return (uint64_t)(now - t->sent_at) / TERN_NS_PER_US;
+}
+
 /* Socket flags (sk->flags). */
 #define SK_NONBLOCK     0x0001
 #define SK_REUSEADDR    0x0002

@@ -546,8 +546,9 @@ void tern__sk_timer_arm_moved(struct tern_stack *st, struct tern_sock *sk, enum 
 	if (!sk->timer_armed) {
 		/* Nothing armed (an ACK that emptied the flight, then new data): the
 		 * wheel timer is idle, so both armings would arm it, the second last,
-		 * and the order stays as it is (tern__sk_timer_arm says why). The
-		 * first's tick is not needed: it is worked out below only. */
+		 * and the order stays as it is (tern__sk_timer_arm says why). Only
+		 * the second arming's tick matters here; the first's is worked out
+		 * below, where another deadline is armed. */
 		TERN_ASSERT(!tern__timer_pending(&sk->timer));
 		sk->timer_due[kind] = (uint32_t)tick2;
 		sk->timer_armed = (uint8_t)(1u << kind);

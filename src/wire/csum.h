@@ -19,15 +19,21 @@ static inline uint32_t wire_csum_pseudo_v4(uint32_t src, uint32_t dst, uint8_t p
 	return (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu) + proto + len;
 }
 
-/* End-around-carry fold of a running sum to 16 bits, then the complement. A
- * nonzero input never folds to 0, so every way of summing the same bytes agrees
- * (0 would otherwise be a second spelling of 0xffff). */
+/* End-around-carry fold of a 32-bit sum to 16 bits, not complemented, in one
+ * add as Linux's csum_fold does it: with x = H * 2^16 + L, the high half of x
+ * plus x turned by 16 is H + L with the carry out of the low half added back,
+ * what two folds give, for every x (0 for 0, else 1..0xffff). */
+static inline uint32_t wire_fold16(uint32_t x)
+{
+	return (x + (x >> 16 | x << 16)) >> 16;
+}
+
+/* The fold, then the complement. A nonzero input never folds to 0, so every way
+ * of summing the same bytes agrees (0 would otherwise be a second spelling of
+ * 0xffff). */
 static inline uint16_t wire_csum_fold(uint32_t sum)
 {
-	uint64_t s = sum;
-	s = (s & 0xffffu) + (s >> 16);
-	s = (s & 0xffffu) + (s >> 16);
-	return (uint16_t)~s;
+	return (uint16_t)~wire_fold16(sum);
 }
 
 /* The complemented sum of a 20-byte header, as tern_csum_fold(tern_csum_add(0,
@@ -51,11 +57,7 @@ static inline uint16_t wire_csum_hdr20(const uint8_t *p)
 	t += t < s;
 	uint32_t u = (uint32_t)t + (uint32_t)(t >> 32);
 	u += u < (uint32_t)t;
-	/* 32 to 16 bits as Linux's csum_fold: the high half of u plus u turned
-	 * by 16 is the two halves' sum with its carry added back (1 to 0xffff
-	 * for a nonzero u, as two folds give), in one add. */
-	u = (u + (u >> 16 | u << 16)) >> 16;
-	uint16_t n16 = (uint16_t)u;
+	uint16_t n16 = (uint16_t)wire_fold16(u);
 	uint8_t bytes[2];
 	memcpy(bytes, &n16, 2);
 	return (uint16_t)~tern_get16(bytes);

@@ -16,15 +16,6 @@
 #include "wire/csum.h"
 #include "wire/ipv4.h"
 
-/* Two end-around-carry folds of a 32-bit sum to 16 bits, in one add as Linux's
- * csum_fold does it: the high half of x plus x turned by 16 is the two halves'
- * sum with its carry added back, the same value two folds give for every x
- * (0 for 0, else 1..0xffff). Not complemented. */
-static inline uint32_t wire_fold16(uint32_t x)
-{
-	return (x + (x >> 16 | x << 16)) >> 16;
-}
-
 /* Writes, at buf, a 20-byte IPv4 header (version 4, IHL 5, protocol TCP, the
  * checksum tern_ipv4_build gives) and behind it the fixed TCP header of a
  * segment of `total` bytes (header, options and payload; hdr_len a whole

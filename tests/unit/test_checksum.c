@@ -94,6 +94,29 @@ static void test_edge_values(void **state)
 	assert_int_equal(tern_csum_add(0xffffffff, zeros, 2), 0xffff);
 }
 
+/* The one-add fold (Linux's csum_fold shape) against two plain folds, over the
+ * 32-bit values a step of 65521 apart (a prime: the low half moves by -15 each
+ * step, so every low half and every high half comes up), and the ends. */
+static uint16_t fold_twice(uint32_t x)
+{
+	uint32_t y = (x & 0xffffu) + (x >> 16);
+	y = (y & 0xffffu) + (y >> 16);
+	return (uint16_t)~y;
+}
+
+static void test_fold_matches_two_folds(void **state)
+{
+	(void)state;
+	for (uint64_t x = 0; x <= 0xffffffffu; x += 65521u)
+		if (tern_csum_fold((uint32_t)x) != fold_twice((uint32_t)x))
+			fail_msg("fold of 0x%08x: 0x%04x, two folds 0x%04x", (unsigned)x,
+				 tern_csum_fold((uint32_t)x), fold_twice((uint32_t)x));
+	static const uint32_t ends[] = { 0, 1, 0xffff, 0x10000, 0x1fffe, 0x1ffff, 0xfffeffff, 0xffff0000,
+					 0xffffffff };
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
+		assert_int_equal(tern_csum_fold(ends[i]), fold_twice(ends[i]));
+}
+
 static void test_all_ones_long_buffer(void **state)
 {
 	(void)state;
@@ -176,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_known_ipv4_header),
 		cmocka_unit_test(test_odd_lengths),
 		cmocka_unit_test(test_edge_values),
+		cmocka_unit_test(test_fold_matches_two_folds),
 		cmocka_unit_test(test_all_ones_long_buffer),
 		cmocka_unit_test(test_pseudo_header),
 		cmocka_unit_test(test_random_against_reference),
