@@ -442,6 +442,13 @@ def rates_list(v):
     return ", ".join(fmt(x, "rate") for x in v)
 
 
+def gbps_list(v):
+    """Each run's throughput, in run order: "41.20, 38.75, 45.01"."""
+    if not isinstance(v, list):
+        return "?"
+    return ", ".join(fmt(x, "gbps") for x in v)
+
+
 def render_lifecycle(res):
     d, lx = res.data, res.linux
     rate, lrate = num(d, "tern", "rate"), num(lx, "rate")
@@ -646,13 +653,18 @@ def render_bulk(res):
         Row("Gbit/s per CPU second", num(d, "tern", "gbps_cpu"),
             lb * 8 / lc / 1e9 if lb is not None and lc else None, "gbps", "higher"),
     ]
-    extra = ["tern: {} bytes in {} segments of {} bytes on average, {} retransmitted ({}).".format(
+    runs = num(d, "runs")
+    each = " The median of {} runs: {} Gbit/s.".format(fmt(runs, "int"), gbps_list(get(d, "tern", "gbps_runs"))) \
+        if runs and get(d, "tern", "gbps_runs") else ""
+    extra = ["tern: {} bytes in {} segments of {} bytes on average, {} retransmitted ({}).{}".format(
         fmt(num(d, "tern", "bytes"), "int"), fmt(num(d, "tern", "segments"), "int"),
         fmt(num(d, "tern", "avg_segment_bytes"), "int"), fmt(num(d, "tern", "retrans"), "int"),
-        md_escape(get(d, "tern", "mode") or "simulated network"))]
+        md_escape(get(d, "tern", "mode") or "simulated network"), each)]
     if lx:
-        extra.append("Linux: {} bytes in {} s ({}).".format(fmt(lb, "int"), fmt(num(lx, "wall_s"), "s"),
-                                                            md_escape(get(lx, "mode") or "loopback")))
+        leach = " The median of {} runs: {} Gbit/s.".format(fmt(runs, "int"), gbps_list(get(d, "linux_gbps_runs"))) \
+            if runs and get(d, "linux_gbps_runs") else ""
+        extra.append("Linux: {} bytes in {} s ({}).{}".format(fmt(lb, "int"), fmt(num(lx, "wall_s"), "s"),
+                                                              md_escape(get(lx, "mode") or "loopback"), leach))
     plot = svg_bars("bulk: one-direction throughput (Gbit/s)", [
         {"label": "Gbit/s, 64 KiB writes", "tern": g, "linux": lg, "kind": "gbps", "target": target},
         {"label": "Gbit/s per CPU second", "tern": rows[1].tern, "linux": rows[1].linux, "kind": "gbps"}])

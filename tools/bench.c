@@ -223,6 +223,21 @@ static double clock_s(clockid_t id)
 }
 
 double bench_wall(void) { return clock_s(CLOCK_MONOTONIC); }
+
+int bench_median_index(const double *v, int n)
+{
+	int order[16];
+	if (n < 1 || n > 16)
+		return -1;
+	/* An insertion sort of the indices by value: n is a handful of runs. */
+	for (int a = 0; a < n; a++) {
+		int b = a;
+		for (; b > 0 && v[order[b - 1]] > v[a]; b--)
+			order[b] = order[b - 1];
+		order[b] = a;
+	}
+	return order[n / 2];
+}
 double bench_cpu(void) { return clock_s(CLOCK_THREAD_CPUTIME_ID); }
 
 #if defined(__SANITIZE_ADDRESS__)

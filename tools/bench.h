@@ -62,6 +62,9 @@ double bench_cpu(void);
 size_t bench_heap_bytes(void);
 /* Resident set size of this process in bytes (/proc/self/statm). */
 size_t bench_rss_bytes(void);
+/* The index of the median of v[0..n), n odd and at most 16 (for an even n, the
+ * upper of the middle two); v is left as it is. */
+int bench_median_index(const double *v, int n);
 
 /* ---------------------------------------------------------------- baselines */
 /* Runs the Linux baseline program `name` (say "linux-lifecycle") with `args`

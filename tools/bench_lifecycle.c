@@ -258,7 +258,6 @@ static int lc_linux_runs(const struct bench_opts *o, long inflight, char base[][
 	snprintf(n1, sizeof(n1), "%ld", inflight);
 	snprintf(n2, sizeof(n2), "%ld", o->quick ? 2000L : LC_LINUX_COUNT);
 	const char *args[] = { "--inflight", n1, "--count", n2, NULL };
-	int order[LC_REPEAT];
 	for (int k = 0; k < LC_REPEAT; k++) {
 		if (bench_run_baseline("linux-lifecycle", args, base[k], sizeof(base[k])) != 0) {
 			if (k > 0)
@@ -266,17 +265,8 @@ static int lc_linux_runs(const struct bench_opts *o, long inflight, char base[][
 			return -1;
 		}
 		rates[k] = bench_json_get(base[k], "rate");
-		order[k] = k;
 	}
-	/* Three values: sort the indices by rate and take the middle one. */
-	for (int a = 0; a < LC_REPEAT; a++)
-		for (int b = a + 1; b < LC_REPEAT; b++)
-			if (rates[order[b]] < rates[order[a]]) {
-				int t = order[a];
-				order[a] = order[b];
-				order[b] = t;
-			}
-	return order[LC_REPEAT / 2];
+	return bench_median_index(rates, LC_REPEAT);
 }
 
 int bench_lifecycle(const struct bench_opts *o, const struct bench_machine *m)

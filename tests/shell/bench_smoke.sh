@@ -2,7 +2,8 @@
 # bench_smoke: every benchmark `tern bench list` names runs with --quick --json,
 # exits 0 and prints exactly one JSON object on stdout with "bench" (its name),
 # "tern_version", "quick": true, "machine" (cpu, cores, kernel, mem_bytes) and
-# its results ("tern", or for scale "sizes"); then scripts/bench-report.py turns
+# its results ("tern", or for scale "sizes"; lifecycle and bulk give the median of
+# an odd number of runs, each listed); then scripts/bench-report.py turns
 # those results into a report in a temporary directory (never docs/) with a
 # section and a well-formed SVG plot per benchmark. A broken result (no JSON, a
 # failed exit, fields missing) still gives a report that says so, never a crash.
@@ -61,6 +62,14 @@ if name == "scale":
         sys.exit('"sizes" is not a list of objects')
 elif not isinstance(d.get("tern"), dict) or not d["tern"]:
     sys.exit('"tern" is not an object with results')
+# Rates taken over several runs report the median run, with every run listed.
+each = {"lifecycle": ("rates", "rate"), "bulk": ("gbps_runs", "gbps")}.get(name)
+if each:
+    runs, v = d.get("runs"), d["tern"].get(each[0])
+    if not isinstance(runs, int) or runs < 3 or runs % 2 == 0 or not isinstance(v, list) or len(v) != runs:
+        sys.exit('"runs" (%r) is not an odd count >= 3 of tern.%s (%r)' % (runs, each[0], v))
+    if d["tern"].get(each[1]) != sorted(v)[runs // 2]:
+        sys.exit('tern.%s %r is not the median of %r' % (each[1], d["tern"].get(each[1]), v))
 EOF
 		bad+=("$name: bad JSON")
 	fi
