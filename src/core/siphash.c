@@ -123,6 +123,19 @@ uint64_t tern__siphash_3u32(const struct tern_siphash_key *key, uint32_t a, uint
 	return sip_finish(sip_word(sip_start(key), pair(a, b)), (uint64_t)12 << 56 | c);
 }
 
+struct tern_siphash_mid tern__siphash_mid_2u32(const struct tern_siphash_key *key, uint32_t a, uint32_t b)
+{
+	struct sip_state s = sip_word(sip_start(key), pair(a, b));
+	struct tern_siphash_mid m = { s.v0, s.v1, s.v2, s.v3 };
+	return m;
+}
+
+uint64_t tern__siphash_3u32_mid(const struct tern_siphash_mid *mid, uint32_t c)
+{
+	struct sip_state s = { mid->v0, mid->v1, mid->v2, mid->v3 };
+	return sip_finish(s, (uint64_t)12 << 56 | c);
+}
+
 uint64_t tern__siphash_4u32(const struct tern_siphash_key *key, uint32_t a, uint32_t b, uint32_t c,
 			    uint32_t d)
 {

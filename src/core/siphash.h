@@ -29,4 +29,17 @@ uint64_t tern__siphash_3u32(const struct tern_siphash_key *key, uint32_t a, uint
 uint64_t tern__siphash_4u32(const struct tern_siphash_key *key, uint32_t a, uint32_t b, uint32_t c,
 			    uint32_t d);
 
+/* The state after the first 8 message bytes, for callers that hash many messages
+ * beginning with the same word under the same key (tern__siphash_3u32 of one
+ * address pair, tcp/isn.c): the rest of the hash continues from it exactly. */
+struct tern_siphash_mid {
+	uint64_t v0, v1, v2, v3;
+};
+
+/* The state after absorbing the little-endian words a, b (the first 8 bytes). */
+struct tern_siphash_mid tern__siphash_mid_2u32(const struct tern_siphash_key *key, uint32_t a, uint32_t b);
+
+/* tern__siphash_3u32(key, a, b, c) from tern__siphash_mid_2u32(key, a, b). */
+uint64_t tern__siphash_3u32_mid(const struct tern_siphash_mid *mid, uint32_t c);
+
 #endif

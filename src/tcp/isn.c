@@ -12,8 +12,16 @@
 
 tern_seq tern__isn(struct tern_stack *st, uint32_t laddr, uint32_t raddr, uint16_t lport, uint16_t rport)
 {
-	uint32_t hash = (uint32_t)tern__siphash_3u32(&st->secrets.isn, laddr, raddr,
-						     (uint32_t)lport << 16 | rport);
+	/* The key never changes, so the hash's state after the address pair (its
+	 * first word) can be kept for the last pair: only the ports' word is left. */
+	struct tern_isn_memo *m = &st->tcp->isn_memo;
+	if (!m->valid || m->laddr != laddr || m->raddr != raddr) {
+		m->mid = tern__siphash_mid_2u32(&st->secrets.isn, laddr, raddr);
+		m->laddr = laddr;
+		m->raddr = raddr;
+		m->valid = true;
+	}
+	uint32_t hash = (uint32_t)tern__siphash_3u32_mid(&m->mid, (uint32_t)lport << 16 | rport);
 	/* 64 ns a tick: the 32-bit space turns over every ~275 s (spec §7.2). */
 	return hash + (uint32_t)((uint64_t)st->now >> 6);
 }

@@ -608,6 +608,12 @@ struct tern_tcp_tables {
 		uint32_t laddr, raddr, off;
 		bool valid;
 	} ts_off_memo;
+	/* The last address pair's ISN hash state after the pair (isn.c). */
+	struct tern_isn_memo {
+		uint32_t laddr, raddr;
+		bool valid;
+		struct tern_siphash_mid mid;
+	} isn_memo;
 	/* The last connect's port-search offset (ports.c), for the same reason: a
 	 * client connecting to one server again and again asks with the same
 	 * addresses, port and 10-second epoch. */

@@ -159,6 +159,8 @@ static void test_word_forms_match_bytes(void **state)
 				 tern__siphash(&key, bytes, 12));
 		assert_int_equal(tern__siphash_4u32(&key, w[0], w[1], w[2], w[3]),
 				 tern__siphash(&key, bytes, 16));
+		struct tern_siphash_mid mid = tern__siphash_mid_2u32(&key, w[0], w[1]);
+		assert_int_equal(tern__siphash_3u32_mid(&mid, w[2]), tern__siphash(&key, bytes, 12));
 	}
 }
 
@@ -171,6 +173,8 @@ static void test_word_forms_on_vectors(void **state)
 	assert_int_equal(tern__siphash_2u32(&key, 0x03020100, 0x07060504), le64(sip64_vectors[8]));
 	assert_int_equal(tern__siphash_3u32(&key, 0x03020100, 0x07060504, 0x0b0a0908),
 			 le64(sip64_vectors[12]));
+	struct tern_siphash_mid mid = tern__siphash_mid_2u32(&key, 0x03020100, 0x07060504);
+	assert_int_equal(tern__siphash_3u32_mid(&mid, 0x0b0a0908), le64(sip64_vectors[12]));
 	assert_int_equal(tern__siphash_4u32(&key, 0x03020100, 0x07060504, 0x0b0a0908, 0x0f0e0d0c),
 			 le64(sip64_vectors[16]));
 }
