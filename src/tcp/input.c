@@ -458,8 +458,22 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, unsigned
 
 	/* A connection, else a time-wait entry, else a half-open request, else a
 	 * listener (Linux keeps the first three in one hash). */
-	uint32_t hash = tern__tuple_hash(st, ip->dst, seg.dport, ip->src, seg.sport);
-	sk = tern__ehash_lookup_hashed(st, hash, ip->dst, seg.dport, ip->src, seg.sport);
+	uint64_t addrs;
+	uint32_t ports;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* The parsed fields lie src, dst and sport, dport: as words, exactly
+	 * laddr << 32 | raddr and lport << 16 | rport (the segment's). */
+	_Static_assert(offsetof(struct tern_ipv4, dst) == offsetof(struct tern_ipv4, src) + 4 &&
+			       offsetof(struct tern_tcp, dport) == offsetof(struct tern_tcp, sport) + 2,
+		       "the parsed addresses and ports are pairs");
+	memcpy(&addrs, &ip->src, sizeof(addrs));
+	memcpy(&ports, &seg.sport, sizeof(ports));
+#else
+	addrs = (uint64_t)ip->dst << 32 | ip->src;
+	ports = (uint32_t)seg.dport << 16 | seg.sport;
+#endif
+	uint32_t hash = tern__tuple_hash_words(st, addrs, ports);
+	sk = tern__ehash_lookup_words(st, hash, addrs, ports);
 	if (!sk) {
 		struct tern_tw *tw = tern__tw_lookup_hashed(st, hash, ip->dst, seg.dport, ip->src, seg.sport);
 		if (tw) {

@@ -26,10 +26,10 @@
 uint32_t tern__skb_truesize(uint32_t payload, uint32_t tcp_hdr_len)
 {
 	uint32_t data = (64 + 2 + 20 + tcp_hdr_len + payload + 63) & ~63u;
-	uint32_t size = data + 320, alloc = 64;
-
-	while (alloc < size)
-		alloc <<= 1;
+	uint32_t size = data + 320;
+	/* The smallest power of two >= size, at least 64 (size is at least 448,
+	 * below 2^31): the bit above size - 1's highest. */
+	uint32_t alloc = 1u << (32 - __builtin_clz(size - 1));
 	/* kmalloc's two odd classes. */
 	if (size <= 96 && alloc > 96)
 		alloc = 96;

@@ -24,7 +24,9 @@
 #define TERN_TCP_SOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/stack.h"
 #include "tcp/cc.h"
@@ -729,24 +731,33 @@ void tern__sk_ooo_put(struct tern_stack *st, struct tern_sock *sk, bool drop);
  * spreads evenly over its group (over the table, while that is smaller), and
  * which group it lands in is the keyed mix's. */
 #define TERN_TUPLE_RUN_BITS 9
-static inline uint32_t tern__tuple_hash(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
-					uint32_t raddr, uint16_t rport)
+/* The hash on the 4-tuple as two words, addrs = laddr << 32 | raddr and ports =
+ * lport << 16 | rport: segment input has them so in the IP and TCP headers'
+ * parsed fields (one load each on a little-endian host, see
+ * tern__tcp_input), and the run's bits of both ports are then one mask. */
+static inline uint32_t tern__tuple_hash_words(const struct tern_stack *st, uint64_t addrs, uint32_t ports)
 {
 	const uint32_t run = (1u << TERN_TUPLE_RUN_BITS) - 1;
-	uint64_t a = ((uint64_t)laddr << 32 | raddr) ^ st->secrets.port.k0;
-	uint64_t b = ((uint64_t)(lport & ~run) << 16 | (rport & ~run)) ^ st->secrets.port.k1;
+	uint64_t a = addrs ^ st->secrets.port.k0;
+	uint64_t b = (uint64_t)(ports & ~(run << 16 | run)) ^ st->secrets.port.k1;
 	uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
 	h ^= h >> 31;
 	h *= 0x94d049bb133111ebull;
 	h ^= h >> 29;
 	uint32_t x = (uint32_t)(h >> 32) ^ (uint32_t)h;
-	/* A server sees one local port and the peer's varying; a client the reverse. */
-	uint32_t low = (uint32_t)(lport ^ rport) & run;
+	/* A server sees one local port and the peer's varying; a client the reverse.
+	 * The low run bits of lport ^ rport. */
+	uint32_t low = (ports ^ ports >> 16) & run;
 	/* The top four bits are the chains' summary tags (table.c, tw.c), far above
 	 * any bucket index: mixed with the low bits too, so that a run's tuples do
 	 * not all share one tag. */
 	x ^= (low * 0x9e3779b1u) & 0xf0000000u;
 	return (x & ~run) | ((x + low) & run);
+}
+static inline uint32_t tern__tuple_hash(const struct tern_stack *st, uint32_t laddr, uint16_t lport,
+					uint32_t raddr, uint16_t rport)
+{
+	return tern__tuple_hash_words(st, (uint64_t)laddr << 32 | raddr, (uint32_t)lport << 16 | rport);
 }
 void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk);
 /* The first socket of chain `i` (0 <= i <= ehash_mask). */
@@ -854,6 +865,41 @@ static inline struct tern_sock *tern__ehash_lookup_hashed(struct tern_stack *st,
 	if (TERN_EH_TAGS && *b)
 		tern__ehash_heal(st, b);
 	return NULL;
+}
+/* tern__ehash_lookup_hashed on the 4-tuple's two words (tern__tuple_hash_words'
+ * addrs and ports), for segment input: on a little-endian host the socket's
+ * laddr, raddr and lport, rport are the same words turned by half, so a
+ * socket is compared in two tests instead of four. */
+static inline struct tern_sock *tern__ehash_lookup_words(struct tern_stack *st, uint32_t hash, uint64_t addrs,
+							 uint32_t ports)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	_Static_assert(offsetof(struct tern_sock, raddr) == offsetof(struct tern_sock, laddr) + 4 &&
+			       offsetof(struct tern_sock, rport) == offsetof(struct tern_sock, lport) + 2,
+		       "the socket's addresses and ports are pairs");
+	struct tern_tcp_tables *t = st->tcp;
+	uintptr_t *b = &t->ehash[hash & t->ehash_mask];
+	uint64_t ka = addrs << 32 | addrs >> 32;
+	uint32_t kp = ports << 16 | ports >> 16;
+
+	if (TERN_EH_TAGS && !(tern__eh_summary(*b) & tern__eh_bit(hash)))
+		return NULL;
+	for (struct tern_sock *sk = tern__eh_first(*b); sk; sk = sk->hash_next) {
+		uint64_t sa;
+		uint32_t sp;
+		t->hash_probes++;
+		memcpy(&sa, &sk->laddr, sizeof(sa));
+		memcpy(&sp, &sk->lport, sizeof(sp));
+		if (sp == kp && sa == ka)
+			return sk;
+	}
+	if (TERN_EH_TAGS && *b)
+		tern__ehash_heal(st, b);
+	return NULL;
+#else
+	return tern__ehash_lookup_hashed(st, hash, (uint32_t)(addrs >> 32), (uint16_t)(ports >> 16), (uint32_t)addrs,
+					 (uint16_t)ports);
+#endif
 }
 void tern__lhash_insert(struct tern_stack *st, struct tern_sock *sk);
 void tern__lhash_remove(struct tern_stack *st, struct tern_sock *sk);
