@@ -169,7 +169,10 @@ static inline uint64_t tern__timer_tick_ceil(tern_time when)
 {
 	if (when <= 0)
 		return 0;
-	return (uint64_t)(when / TERN_TIMER_TICK_NS) + (when % TERN_TIMER_TICK_NS != 0);
+	/* Unsigned, as `when` is positive here: one multiply by the reciprocal, where
+	 * the signed quotient and remainder took two and their sign fix-ups. The sum
+	 * stays below 2^63 + 10^6, so it cannot wrap. */
+	return ((uint64_t)when + (TERN_TIMER_TICK_NS - 1)) / TERN_TIMER_TICK_NS;
 }
 
 static inline tern_time tern__timer_tick_ns(uint64_t tick)

@@ -328,17 +328,11 @@ void tern__tcp_grow_window(struct tern_stack *st, struct tern_sock *sk, uint32_t
 	sk->quick_acks |= 1;
 }
 
-/* Linux's __tcp_select_window: what the window should be from buffer space alone. */
-static inline __attribute__((always_inline)) uint32_t compute_window(struct tern_sock *sk)
+/* compute_window's general case (data held, or no scale), out of line: inlined,
+ * GCC began its loads and sums before the common case's test and kept them on
+ * the stack, which every segment paid. */
+static __attribute__((noinline)) uint32_t compute_window_general(struct tern_sock *sk)
 {
-	if (sk->neg.rcv_wscale && !tern__stream_len(&sk->xfer->rcvq) && !sk->xfer->ooo) {
-		/* Nothing held, the usual case when we send: the free space is the whole
-		 * buffer's window, never under the pressure line (half of at most
-		 * itself), so only the ceiling and the scale's rounding below apply. */
-		uint64_t free_space = TERN_MIN(allowed_space(sk), sk->rcv_ssthresh);
-		uint64_t unit_mask = (1u << sk->neg.rcv_wscale) - 1;
-		return (uint32_t)((free_space + unit_mask) & ~unit_mask);
-	}
 	uint32_t mss = sk->rcv_mss ? sk->rcv_mss : sk->advmss;
 	uint32_t full = full_space(sk);
 	int64_t free_space = rcv_space(sk);
@@ -373,6 +367,20 @@ static inline __attribute__((always_inline)) uint32_t compute_window(struct tern
 			window = (uint32_t)free_space;
 	}
 	return window;
+}
+
+/* Linux's __tcp_select_window: what the window should be from buffer space alone. */
+static inline __attribute__((always_inline)) uint32_t compute_window(struct tern_sock *sk)
+{
+	if (sk->neg.rcv_wscale && !tern__stream_len(&sk->xfer->rcvq) && !sk->xfer->ooo) {
+		/* Nothing held, the usual case when we send: the free space is the whole
+		 * buffer's window, never under the pressure line (half of at most
+		 * itself), so only the ceiling and the scale's rounding below apply. */
+		uint64_t free_space = TERN_MIN(allowed_space(sk), sk->rcv_ssthresh);
+		uint64_t unit_mask = (1u << sk->neg.rcv_wscale) - 1;
+		return (uint32_t)((free_space + unit_mask) & ~unit_mask);
+	}
+	return compute_window_general(sk);
 }
 
 /* What the window would be now, without recording an offer. */
