@@ -400,7 +400,9 @@ inline void tern__cubic_pkts_acked(struct tern_cc *cc, const struct tern_cc_conn
 	if (ca->delay_min_us == 0 || ca->delay_min_us > delay_us)
 		ca->delay_min_us = delay_us;
 
-	if (HYSTART && !ca->found && tern__cc_in_slow_start(cc) && cc->cwnd_segs >= HYSTART_LOW_WINDOW)
+	/* The window's size first: a young connection (below the low window) is
+	 * the common case, and the four tests have no effects to order. */
+	if (HYSTART && cc->cwnd_segs >= HYSTART_LOW_WINDOW && !ca->found && tern__cc_in_slow_start(cc))
 		hystart_update(cc, conn, delay_us);
 }
 
