@@ -474,6 +474,10 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, unsigned
 #endif
 	uint32_t hash = tern__tuple_hash_words(st, addrs, ports);
 	sk = tern__ehash_lookup_words(st, hash, addrs, ports);
+	/* Remembered for the socket's removal (struct tern_tcp_tables); a miss
+	 * stores NULL, which matches no socket. */
+	st->tcp->eh_hint = sk;
+	st->tcp->eh_hint_hash = hash;
 	if (!sk) {
 		struct tern_tw *tw = tern__tw_lookup_hashed(st, hash, ip->dst, seg.dport, ip->src, seg.sport);
 		if (tw) {
