@@ -417,20 +417,26 @@ static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const s
 	return false;
 }
 
+/* A segment for a socket past LISTEN; true when it is to be answered with a
+ * reset built from it. Out of line, and without the IP header: the caller keeps
+ * that for the reset, so the large body (established_rcv and what it inlines)
+ * has one more register across its calls. */
+static __attribute__((noinline)) bool conn_rcv(struct tern_stack *st, struct tern_sock *sk,
+					       const struct tern_tcp *seg)
+{
+	if (sk->state == TERN_TCP_SYN_SENT)
+		return syn_sent_rcv(st, sk, seg);
+	return established_rcv(st, sk, seg);
+}
+
 void tern__tcp_rcv(struct tern_stack *st, struct tern_sock *sk, const struct tern_ipv4 *ip,
 		   const struct tern_tcp *seg)
 {
-	bool reset;
-
 	if (sk->state == TERN_TCP_LISTEN) {
 		tern__listen_rcv(st, sk, ip, seg);
 		return;
 	}
-	if (sk->state == TERN_TCP_SYN_SENT)
-		reset = syn_sent_rcv(st, sk, seg);
-	else
-		reset = established_rcv(st, sk, seg);
-	if (reset)
+	if (conn_rcv(st, sk, seg))
 		tern__tcp_send_reset(st, ip, seg);
 }
 
@@ -496,5 +502,9 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, unsigned
 		tern__tcp_send_reset(st, ip, &seg);
 		return;
 	}
-	tern__tcp_rcv(st, sk, ip, &seg);
+	/* tern__tcp_rcv, without its call. */
+	if (sk->state == TERN_TCP_LISTEN)
+		tern__listen_rcv(st, sk, ip, &seg);
+	else if (conn_rcv(st, sk, &seg))
+		tern__tcp_send_reset(st, ip, &seg);
 }
