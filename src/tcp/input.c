@@ -485,7 +485,7 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, unsigned
 	st->tcp->eh_hint = sk;
 	st->tcp->eh_hint_hash = hash;
 	if (!sk) {
-		struct tern_tw *tw = tern__tw_lookup_hashed(st, hash, ip->dst, seg.dport, ip->src, seg.sport);
+		struct tern_tw *tw = tern__tw_lookup_words(st, hash, addrs, ports);
 		if (tw) {
 			tern__tw_rcv(st, tw, ip, &seg);
 			return;
