@@ -417,20 +417,26 @@ static bool established_rcv(struct tern_stack *st, struct tern_sock *sk, const s
 	return false;
 }
 
+/* A segment for a socket past LISTEN; true when it is to be answered with a
+ * reset built from it. Out of line, and without the IP header: the caller keeps
+ * that for the reset, so the large body (established_rcv and what it inlines)
+ * has one more register across its calls. */
+static __attribute__((noinline)) bool conn_rcv(struct tern_stack *st, struct tern_sock *sk,
+					       const struct tern_tcp *seg)
+{
+	if (sk->state == TERN_TCP_SYN_SENT)
+		return syn_sent_rcv(st, sk, seg);
+	return established_rcv(st, sk, seg);
+}
+
 void tern__tcp_rcv(struct tern_stack *st, struct tern_sock *sk, const struct tern_ipv4 *ip,
 		   const struct tern_tcp *seg)
 {
-	bool reset;
-
 	if (sk->state == TERN_TCP_LISTEN) {
 		tern__listen_rcv(st, sk, ip, seg);
 		return;
 	}
-	if (sk->state == TERN_TCP_SYN_SENT)
-		reset = syn_sent_rcv(st, sk, seg);
-	else
-		reset = established_rcv(st, sk, seg);
-	if (reset)
+	if (conn_rcv(st, sk, seg))
 		tern__tcp_send_reset(st, ip, seg);
 }
 
@@ -474,8 +480,12 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, unsigned
 #endif
 	uint32_t hash = tern__tuple_hash_words(st, addrs, ports);
 	sk = tern__ehash_lookup_words(st, hash, addrs, ports);
+	/* Remembered for the socket's removal (struct tern_tcp_tables); a miss
+	 * stores NULL, which matches no socket. */
+	st->tcp->eh_hint = sk;
+	st->tcp->eh_hint_hash = hash;
 	if (!sk) {
-		struct tern_tw *tw = tern__tw_lookup_hashed(st, hash, ip->dst, seg.dport, ip->src, seg.sport);
+		struct tern_tw *tw = tern__tw_lookup_words(st, hash, addrs, ports);
 		if (tw) {
 			tern__tw_rcv(st, tw, ip, &seg);
 			return;
@@ -492,5 +502,9 @@ void tern__tcp_input(struct tern_stack *st, const struct tern_ipv4 *ip, unsigned
 		tern__tcp_send_reset(st, ip, &seg);
 		return;
 	}
-	tern__tcp_rcv(st, sk, ip, &seg);
+	/* tern__tcp_rcv, without its call. */
+	if (sk->state == TERN_TCP_LISTEN)
+		tern__listen_rcv(st, sk, ip, &seg);
+	else if (conn_rcv(st, sk, &seg))
+		tern__tcp_send_reset(st, ip, &seg);
 }

@@ -588,6 +588,14 @@ struct tern_tcp_tables {
 	uintptr_t *ehash;
 	uint32_t ehash_mask;
 	uint32_t ehash_count;
+	/* The socket segment input's lookup found last and its tuple's hash, so
+	 * that its removal (tern__ehash_remove, TIME-WAIT's entry), which nearly
+	 * always happens while a segment for it is input, does not hash the
+	 * tuple again. Exact: a hashed socket's tuple is never written (connect
+	 * and bind write it only while unhashed), and every unlink clears it, so
+	 * while it is not NULL it is hashed, under eh_hint_hash. */
+	struct tern_sock *eh_hint;
+	uint32_t eh_hint_hash;
 	/* Listeners and bind buckets, by local port. */
 	struct tern_sock *lhash[TERN_LHASH_SIZE];
 	struct tern_sock *bhash[TERN_BHASH_SIZE];  /* every bound socket, by port */

@@ -345,6 +345,7 @@ static void ehash_unlink(struct tern_stack *st, struct tern_sock *sk, uint32_t h
 	struct tern_tcp_tables *t = st->tcp;
 	uintptr_t *b = &t->ehash[hash & t->ehash_mask];
 
+	t->eh_hint = NULL;      /* whichever it was: it stays exact */
 	if (tern__eh_first(*b) == sk) {
 		*b = tern__eh_make(sk->hash_next, sk->hash_rest);
 	} else {
@@ -364,8 +365,10 @@ static void ehash_unlink(struct tern_stack *st, struct tern_sock *sk, uint32_t h
 
 void tern__ehash_remove(struct tern_stack *st, struct tern_sock *sk)
 {
+	const struct tern_tcp_tables *t = st->tcp;
+
 	if (sk->flags & SK_HASHED)
-		ehash_unlink(st, sk, sk_hash(st, sk));
+		ehash_unlink(st, sk, sk == t->eh_hint ? t->eh_hint_hash : sk_hash(st, sk));
 }
 
 void tern__ehash_remove_hashed(struct tern_stack *st, struct tern_sock *sk, uint32_t hash)

@@ -564,7 +564,10 @@ void tern__tw_enter(struct tern_stack *st, struct tern_sock *sk, int state, tern
 		tw->rcv_wnd = win > 0 ? (uint32_t)win : 0;
 		tw->entry_ms = ms_now(st);     /* GCC makes these two one store */
 		tw->last_oow_ms = 0;
-		uint32_t hash = tw_hash(st, tw);
+		/* The socket's tuple, so its hash, which segment input remembered
+		 * if this comes from a segment for the socket (sock.h's eh_hint). */
+		uint32_t hash = sk == st->tcp->eh_hint ? st->tcp->eh_hint_hash : tw_hash(st, tw);
+		TERN_ASSERT(hash == tw_hash(st, tw));
 		uint32_t *bucket = &t->ix.buckets[hash & t->ix.mask];
 		tw->hnext = *bucket & TW_IDX_MASK;
 		*bucket = (*bucket & ~TW_IDX_MASK) | tern__tw_summary_bit(hash) | idx1(t, tw);

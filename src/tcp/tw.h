@@ -98,11 +98,14 @@ static inline uint32_t tern__tw_summary_bit(uint32_t hash)
 void tern__tw_heal(const struct tern_stack *st, uint32_t *bucket);
 
 /* The same as tern__tw_lookup, for a caller that has the tuple's
- * tern__tuple_hash already. Inline for segment input, which asks for every
- * segment that matches no socket and nearly always has its answer from the
- * count or the summary; the heal stays out of line. */
-static inline struct tern_tw *tern__tw_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr,
-						     uint16_t lport, uint32_t raddr, uint16_t rport)
+ * tern__tuple_hash already, and the tuple as tern__tuple_hash_words' two words
+ * (addrs = laddr << 32 | raddr, ports = lport << 16 | rport). Inline for
+ * segment input, which asks for every segment that matches no socket and
+ * nearly always has its answer from the count or the summary; the heal stays
+ * out of line. On a little-endian host an entry's laddr, raddr and lport,
+ * rport are the words turned by half, so it is compared in two tests. */
+static inline struct tern_tw *tern__tw_lookup_words(struct tern_stack *st, uint32_t hash, uint64_t addrs,
+						    uint32_t ports)
 {
 	struct tern_tw_index *ix = (struct tern_tw_index *)st->tcp->tws;
 
@@ -111,10 +114,27 @@ static inline struct tern_tw *tern__tw_lookup_hashed(struct tern_stack *st, uint
 	uint32_t *bucket = &ix->buckets[hash & ix->mask];
 	if (!(*bucket & tern__tw_summary_bit(hash)))
 		return NULL;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	_Static_assert(offsetof(struct tern_tw, raddr) == offsetof(struct tern_tw, laddr) + 4 &&
+			       offsetof(struct tern_tw, rport) == offsetof(struct tern_tw, lport) + 2,
+		       "an entry's addresses and ports are pairs");
+	uint64_t ka = addrs << 32 | addrs >> 32;
+	uint32_t kp = ports << 16 | ports >> 16;
+#endif
 	for (uint32_t i = *bucket & TW_IDX_MASK; i; i = ix->tws[i - 1].hnext) {
 		struct tern_tw *tw = &ix->tws[i - 1];
 		st->tcp->hash_probes++;
-		if (tw->lport == lport && tw->rport == rport && tw->laddr == laddr && tw->raddr == raddr) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		uint64_t ta;
+		uint32_t tp;
+		memcpy(&ta, &tw->laddr, sizeof(ta));
+		memcpy(&tp, &tw->lport, sizeof(tp));
+		bool eq = tp == kp && ta == ka;
+#else
+		bool eq = tw->lport == (uint16_t)(ports >> 16) && tw->rport == (uint16_t)ports &&
+			  tw->laddr == (uint32_t)(addrs >> 32) && tw->raddr == (uint32_t)addrs;
+#endif
+		if (eq) {
 			ix->hit = i;
 			ix->hit_hash = hash;
 			return tw;
@@ -122,6 +142,12 @@ static inline struct tern_tw *tern__tw_lookup_hashed(struct tern_stack *st, uint
 	}
 	tern__tw_heal(st, bucket);
 	return NULL;
+}
+/* The same, on the tuple's four fields. */
+static inline struct tern_tw *tern__tw_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr,
+						     uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	return tern__tw_lookup_words(st, hash, (uint64_t)laddr << 32 | raddr, (uint32_t)lport << 16 | rport);
 }
 /* A segment for a time-wait object (Linux's tcp_timewait_state_process and what
  * tcp_v4_rcv does with its verdict). */
