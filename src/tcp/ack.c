@@ -347,7 +347,9 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 			 * plain test saw to both, and freeing segments keeps them). */
 			sk->retrans_stamp = 0;
 			if (acked_segs) {
-				bool cwnd_limited = tern__tcp_in_flight(sk) + acked_segs >= sk->cc.cwnd_segs;
+				/* In flight is packets_out alone: nothing is SACKed,
+				 * lost or resent (the plain test, kept as above). */
+				bool cwnd_limited = sk->xfer->packets_out + acked_segs >= sk->cc.cwnd_segs;
 				/* The view as take_ack's hook saw it: nothing
 				 * since has moved the clock, snd_una or snd_nxt. */
 				if (cwnd_limited) {
