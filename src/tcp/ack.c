@@ -230,11 +230,19 @@ static void update_window(struct tern_stack *st, struct tern_sock *sk, const str
 	(void)st;
 }
 
+/* Congestion control's view of the connection for the ACK's hooks (pkts_acked
+ * and cong_avoid; recovery.c's). They never read last_send (only the TX_START
+ * event does), so it is not worked out back from lsndtime here. */
+static inline struct tern_cc_conn ack_conn(const struct tern_stack *st, const struct tern_sock *sk)
+{
+	return (struct tern_cc_conn){ .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt };
+}
+
 /* What an ACK that moves snd_una does in either path: the acked segments leave
  * the queue, the RTT is sampled and congestion control hears of it. Fills in
- * the segments removed, those delivered, and congestion control's view. */
+ * the segments removed and those delivered. */
 static inline void take_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern_tcp *seg, tern_seq prior_una,
-			    uint32_t *acked_segs, uint32_t *delivered, struct tern_cc_conn *conn)
+			    uint32_t *acked_segs, uint32_t *delivered)
 {
 	tern_seq ack = seg->ack;
 	int64_t seq_rtt_us, ca_rtt_us;
@@ -271,11 +279,9 @@ static inline void take_ack(struct tern_stack *st, struct tern_sock *sk, const s
 		tern__tcp_min_rtt_update(st, sk, (uint32_t)TERN_MIN(rtt_us, (int64_t)UINT32_MAX));
 		sk->backoff = 0;
 	}
-	/* The ACK's two hooks (pkts_acked here, cong_avoid after) never read
-	 * last_send (only the TX_START event does), so it is not worked out
-	 * back from lsndtime here. */
-	*conn = (struct tern_cc_conn){ .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt };
-	tern__cc_pkts_acked(&sk->cc, conn, *acked_segs, ca_rtt_us);
+	/* The view ack_conn gives, built in memory only where a hook needs it
+	 * (CUBIC's reads it only for HyStart). */
+	tern__cc_pkts_acked_at(&sk->cc, st->now, sk->snd_una, sk->snd_nxt, *acked_segs, ca_rtt_us);
 }
 
 /* The common ACK, as Linux's tcp_ack handles one without FLAG_SLOWPATH: no SACK
@@ -328,9 +334,8 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 	bool dsack = false;
 	uint32_t newly_sacked = plain ? 0 : mark_sacked(st, sk, seg, &dsack);
 	uint32_t acked_segs = 0, delivered = newly_sacked;
-	struct tern_cc_conn conn;
 	if (advanced)
-		take_ack(st, sk, seg, prior_una, &acked_segs, &delivered, &conn);
+		take_ack(st, sk, seg, prior_una, &acked_segs, &delivered);
 
 	if (plain) {
 		/* Its effects in the full path's order: recovery.c's
@@ -342,8 +347,16 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 			 * plain test saw to both, and freeing segments keeps them). */
 			sk->retrans_stamp = 0;
 			if (acked_segs) {
-				bool cwnd_limited = tern__tcp_in_flight(sk) + acked_segs >= sk->cc.cwnd_segs;
-				tern__cc_cong_avoid(&sk->cc, &conn, delivered, cwnd_limited);
+				/* In flight is packets_out alone: nothing is SACKed,
+				 * lost or resent (the plain test, kept as above). */
+				bool cwnd_limited = sk->xfer->packets_out + acked_segs >= sk->cc.cwnd_segs;
+				/* The view as take_ack's hook saw it: nothing
+				 * since has moved the clock, snd_una or snd_nxt. */
+				if (cwnd_limited) {
+					struct tern_cc_conn conn = ack_conn(st, sk);
+
+					tern__cc_cong_avoid(&sk->cc, &conn, delivered, cwnd_limited);
+				}
 			}
 			tern__count_add(st, TERN_CTR_TcpExtTCPDelivered, delivered);
 			/* Arming leaves packets_out as it was, so the cancel is the
@@ -370,6 +383,11 @@ int tern__tcp_ack(struct tern_stack *st, struct tern_sock *sk, const struct tern
 	/* Nothing resent left outstanding ends the retransmission episode. */
 	if (advanced && !sk->xfer->retrans_out && sk->cc.ca_state == TERN_CA_OPEN)
 		sk->retrans_stamp = 0;
+	/* The view take_ack's hook saw (nothing since has moved the clock,
+	 * snd_una or snd_nxt). */
+	struct tern_cc_conn conn;
+	if (advanced)
+		conn = ack_conn(st, sk);
 	/* Loss detection, recovery, the congestion window and the retransmission
 	 * timer (recovery.c). Linux's FLAG_NOT_DUP: the segment carried data or a
 	 * window update, or acked new data (RFC 5681 §2's duplicate ACK is the

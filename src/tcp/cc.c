@@ -79,6 +79,18 @@ void tern__cc_pkts_acked(struct tern_cc *cc, const struct tern_cc_conn *conn, ui
 		cc->ops->pkts_acked(cc, conn, acked, rtt_us);
 }
 
+void tern__cc_pkts_acked_at(struct tern_cc *cc, tern_time now, tern_seq snd_una, tern_seq snd_nxt, uint32_t acked,
+			    int64_t rtt_us)
+{
+	if (cc->ops == &tern__cc_cubic) {
+		tern__cubic_pkts_acked_at(cc, now, snd_una, snd_nxt, rtt_us);
+	} else if (cc->ops->pkts_acked) {
+		struct tern_cc_conn conn = { .now = now, .snd_una = snd_una, .snd_nxt = snd_nxt };
+
+		cc->ops->pkts_acked(cc, &conn, acked, rtt_us);
+	}
+}
+
 void tern__cc_cong_avoid(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t acked,
 			 bool cwnd_limited)
 {

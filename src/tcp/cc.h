@@ -160,6 +160,9 @@ void tern__cubic_init(struct tern_cc *cc, const struct tern_cc_conn *conn);
 void tern__cubic_pkts_acked(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t acked,
 			    int64_t rtt_us);
 void tern__cubic_cwnd_event(struct tern_cc *cc, const struct tern_cc_conn *conn, enum tern_cc_event ev);
+/* tern__cubic_pkts_acked for the view tern__cc_pkts_acked_at describes. */
+void tern__cubic_pkts_acked_at(struct tern_cc *cc, tern_time now, tern_seq snd_una, tern_seq snd_nxt,
+			       int64_t rtt_us);
 
 /* ---------------------------------------------------------------- registry */
 
@@ -196,6 +199,11 @@ static inline bool tern__cc_in_slow_start(const struct tern_cc *cc)
 
 /* Runs the algorithm's pkts_acked, if any. */
 void tern__cc_pkts_acked(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t acked, int64_t rtt_us);
+/* The same, with the view the ACK gives (`now`, `snd_una` and `snd_nxt`, the
+ * rest 0) built only where a hook needs it in memory: CUBIC's hook reads the
+ * time from it only in a young epoch and hands it on only to HyStart. */
+void tern__cc_pkts_acked_at(struct tern_cc *cc, tern_time now, tern_seq snd_una, tern_seq snd_nxt, uint32_t acked,
+			    int64_t rtt_us);
 
 /* Runs the algorithm's cong_avoid, when the connection is cwnd-limited. */
 void tern__cc_cong_avoid(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t acked,

@@ -381,29 +381,53 @@ void tern__cubic_cwnd_event(struct tern_cc *cc, const struct tern_cc_conn *conn,
 	}
 }
 
-inline void tern__cubic_pkts_acked(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t acked,
-				   int64_t rtt_us)
+/* pkts_acked up to HyStart: the delay minimum. Returns whether HyStart's update
+ * is due, with the sample in *delay_us. */
+static inline bool cubic_acked_delay(struct tern_cc *cc, tern_time now, int64_t rtt_us, uint32_t *delay_us)
 {
 	struct tern_cubic *ca = cubic_of(cc);
-	uint32_t delay_us;
+	uint32_t delay;
 
-	(void)acked;
 	if (rtt_us < 0)
-		return;
+		return false;
 	/* Samples just after a recovery may still carry its queue. */
-	if (ca->in_epoch && (int32_t)(ticks_of(conn->now) - ca->epoch_start_ms) < (int32_t)TICK_HZ)
-		return;
+	if (ca->in_epoch && (int32_t)(ticks_of(now) - ca->epoch_start_ms) < (int32_t)TICK_HZ)
+		return false;
 
-	delay_us = rtt_us > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)rtt_us;
-	if (delay_us == 0)
-		delay_us = 1;
-	if (ca->delay_min_us == 0 || ca->delay_min_us > delay_us)
-		ca->delay_min_us = delay_us;
+	delay = rtt_us > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)rtt_us;
+	if (delay == 0)
+		delay = 1;
+	if (ca->delay_min_us == 0 || ca->delay_min_us > delay)
+		ca->delay_min_us = delay;
+	*delay_us = delay;
 
 	/* The window's size first: a young connection (below the low window) is
 	 * the common case, and the four tests have no effects to order. */
-	if (HYSTART && cc->cwnd_segs >= HYSTART_LOW_WINDOW && !ca->found && tern__cc_in_slow_start(cc))
+	return HYSTART && cc->cwnd_segs >= HYSTART_LOW_WINDOW && !ca->found && tern__cc_in_slow_start(cc);
+}
+
+inline void tern__cubic_pkts_acked(struct tern_cc *cc, const struct tern_cc_conn *conn, uint32_t acked,
+				   int64_t rtt_us)
+{
+	uint32_t delay_us;
+
+	(void)acked;
+	if (cubic_acked_delay(cc, conn->now, rtt_us, &delay_us))
 		hystart_update(cc, conn, delay_us);
+}
+
+/* The ACK's view (tern__cc_pkts_acked_at): the same conn is built only for
+ * HyStart. */
+inline void tern__cubic_pkts_acked_at(struct tern_cc *cc, tern_time now, tern_seq snd_una, tern_seq snd_nxt,
+				      int64_t rtt_us)
+{
+	uint32_t delay_us;
+
+	if (cubic_acked_delay(cc, now, rtt_us, &delay_us)) {
+		struct tern_cc_conn conn = { .now = now, .snd_una = snd_una, .snd_nxt = snd_nxt };
+
+		hystart_update(cc, &conn, delay_us);
+	}
 }
 
 static uint32_t cubic_undo_cwnd(struct tern_cc *cc)
