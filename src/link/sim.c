@@ -121,6 +121,7 @@ struct sim_dir {
 	struct tern_link_stats stats;
 	tern_time busy_until;     /* when the serialiser finishes what it holds */
 	tern_time last_arrival;   /* latest in-order arrival, the floor for the next */
+	uint64_t delay1;          /* p.delay + 1, for emit_fast's end-of-time test */
 };
 
 /* A direction's slot in sim->dirs: a power-of-two stride, so that an event finds
@@ -664,14 +665,23 @@ SIM_INLINE bool emit_fast(struct tern_sim *sim, struct sim_node *n, const uint8_
 	memcpy(&dst, pkt + 16, sizeof dst);
 	if (len > 64 || len < SIM_MIN_DGRAM || n->route_dst != dst)
 		return false;
-	/* The checks' fields are read again after the copy: its byte stores could
+	/* The ring's fields are read again after the copy: its byte stores could
 	 * alias them. */
-	uint8_t *buf = sim->tiny_free;
-	size_t ring_len = d->ring_len, ring_cap = d->ring_cap;
-	/* now + delay past the end of time saturates: the general path's business. */
-	uint64_t at = (uint64_t)sim->now + (uint64_t)d->p.delay;
-	if (!d->fast || ring_len == ring_cap || !buf || at > (uint64_t)(TERN_TIME_NEVER - 1))
+	if (!d->fast)
 		return false;
+	uint8_t *buf = sim->tiny_free;
+	if (!buf)
+		return false;
+	size_t ring_len = d->ring_len;
+	if (ring_len == d->ring_cap)
+		return false;
+	/* now + delay past the end of time (TERN_TIME_NEVER - 1) saturates: the
+	 * general path's business. now + delay + 1 has its top bit set exactly
+	 * then (now and delay are below 2^63, so it does not wrap). */
+	uint64_t at1 = (uint64_t)sim->now + d->delay1;
+	if ((int64_t)at1 < 0)
+		return false;
+	uint64_t at = at1 - 1;
 	void *next_free = *(void **)buf;
 	sim->tiny_free = next_free;
 	/* The next get's buffer, brought in for writing (as tern__pool_get does). */
@@ -681,7 +691,11 @@ SIM_INLINE bool emit_fast(struct tern_sim *sim, struct sim_node *n, const uint8_
 	dgram_copy(buf, pkt, len);
 	ring_len = d->ring_len;
 	struct sim_event *ev = &d->ring[(d->ring_head + ring_len) & d->ring_mask];
-	tern_time arrival = TERN_MAX((tern_time)at, d->last_arrival);
+	/* No floor to apply: a fast direction is ideal, so every arrival it was
+	 * given was the clock then plus this same delay (or the end of time, after
+	 * which `at` is past it too), and the clock never goes back. */
+	tern_time arrival = (tern_time)at;
+	TERN_ASSERT(d->last_arrival <= arrival);
 	uint64_t seq = sim->next_seq;
 	sim->next_seq = seq + 1;
 	d->stats.sent++;
@@ -932,6 +946,7 @@ int tern_sim_link(struct tern_sim *sim, int a, int b, const struct tern_link_par
 		dirs[1]->p = *ba;
 	for (int i = 0; i < 2; i++) {
 		const struct tern_link_params *p = &dirs[i]->p;
+		dirs[i]->delay1 = (uint64_t)p->delay + 1u;
 		const struct sim_node *from = i == 0 ? na : nb;
 		dirs[i]->faults = p->loss > 0.0 || p->rate_bps > 0 || p->jitter > 0 || p->reorder > 0.0 ||
 				   p->duplicate > 0.0 || p->corrupt > 0.0;
