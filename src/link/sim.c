@@ -108,14 +108,20 @@ struct sim_dir {
 	 * link is made (nodes never move, and their offload is fixed at creation). */
 	struct sim_node *to;
 	unsigned in_flags;
+	/* to's stack when the link has no taps, else NULL: a delivery that finds
+	 * it has nothing else to look at (to->stack is fixed when the node is
+	 * made, before any link to it). */
+	struct tern_stack *plain_stack;
 	uint32_t dix;             /* its own index: 2 * link + dir */
 	/* In-order datagrams behind the one in the heap (see the header comment). */
 	struct sim_event *ring;
 	size_t ring_head, ring_len, ring_cap;   /* ring_cap is a power of two */
+	size_t ring_mask;         /* ring_cap - 1 (0 while there is no ring) */
 	bool head_in_heap;
 	struct tern_link_stats stats;
 	tern_time busy_until;     /* when the serialiser finishes what it holds */
 	tern_time last_arrival;   /* latest in-order arrival, the floor for the next */
+	uint64_t delay1;          /* p.delay + 1, for emit_fast's end-of-time test */
 };
 
 /* A direction's slot in sim->dirs: a power-of-two stride, so that an event finds
@@ -152,8 +158,9 @@ struct sim_node {
 	 * scan runs only when the destination changes; -1 when nothing is known (a
 	 * new link may own a destination that used to fall to the first link).
 	 * route_dst is as the bytes lie in the header (no byte swap to compare);
-	 * route_d points at the direction, NULL when route_link is -1, and is
-	 * pointed again whenever the link table moves (tern_sim_link). */
+	 * route_d points at the direction, at sim_no_route when route_link is -1
+	 * (never NULL, so emit_fast need not test it), and is pointed again
+	 * whenever the link table moves (tern_sim_link). */
 	int route_link;
 	int route_dir;
 	uint32_t route_dst;
@@ -185,6 +192,11 @@ struct tern_sim {
 	struct tern_pool small_pool;
 	struct tern_pool large_pool;
 };
+
+/* What a node with no remembered route points route_d at: a direction that is
+ * not `fast`, so emit_fast leaves the datagram to the general path. Only read. */
+static const union sim_dir_slot sim_no_route;
+#define SIM_NO_ROUTE ((struct sim_dir *)&sim_no_route.d)
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -291,6 +303,17 @@ static int heap_push(struct tern_sim *sim, const struct sim_event *ev)
 SIM_INLINE void heap_replace_top(struct tern_sim *sim, const struct sim_event *ev)
 {
 	size_t n = sim->nheap, i = 0;
+	if (n == 2) {
+		/* The usual case, two busy directions: the other entry or this one. */
+		struct sim_event *h = sim->heap;
+		if (ev_before(&h[1], ev)) {
+			h[0] = h[1];
+			h[1] = *ev;
+		} else {
+			h[0] = *ev;
+		}
+		return;
+	}
 	for (;;) {
 		size_t child = 2 * i + 1;
 		if (child >= n)
@@ -322,11 +345,19 @@ static int __attribute__((noinline)) ring_push(struct sim_dir *d, const struct s
 		struct sim_event *r = malloc(ncap * sizeof *r);
 		if (!r)
 			return -TERN_ENOMEM;
+		/* Every slot of a ring holds an in-order event of this direction, so
+		 * each slot's dix and fifo are written here once, and emit_fast
+		 * leaves them be (what else writes a slot writes the same). */
+		for (size_t i = 0; i < ncap; i++) {
+			r[i].dix = d->dix;
+			r[i].fifo = true;
+		}
 		for (size_t i = 0; i < d->ring_len; i++)
 			r[i] = d->ring[(d->ring_head + i) & (d->ring_cap - 1)];
 		free(d->ring);
 		d->ring = r;
 		d->ring_cap = ncap;
+		d->ring_mask = ncap - 1;
 		d->ring_head = 0;
 	}
 	d->ring[(d->ring_head + d->ring_len) & (d->ring_cap - 1)] = *ev;
@@ -377,15 +408,22 @@ SIM_INLINE void event_take(struct tern_sim *sim, uint8_t **buf, size_t *len, str
 	if (top->fifo) {
 		size_t head = dd->ring_head;
 		if (dd->ring_len > 0) {
-			dd->ring_head = (head + 1) & (dd->ring_cap - 1);
+			dd->ring_head = (head + 1) & dd->ring_mask;
 			dd->ring_len--;
 			heap_replace_top(sim, &dd->ring[head]);
+			/* The next datagram's first line, asked for while this one is
+			 * handled: with hundreds in flight it has left L1 since it was
+			 * sent, and its header is the first thing the receiving stack
+			 * reads. The heap is not empty here. */
+			__builtin_prefetch(sim->heap[0].buf);
 			return;
 		}
 		dd->head_in_heap = false;
 		dd->fast = false;
 	}
 	heap_remove_top(sim);
+	if (sim->nheap > 0)
+		__builtin_prefetch(sim->heap[0].buf);
 }
 
 /* ------------------------------------------------------------------ buffers */
@@ -622,19 +660,28 @@ static void stack_emit_slow(struct tern_sim *sim, struct sim_node *n, const uint
  * calls, it needs no saved registers. */
 SIM_INLINE bool emit_fast(struct tern_sim *sim, struct sim_node *n, const uint8_t *pkt, size_t len)
 {
-	struct sim_dir *d = n->route_d;
+	struct sim_dir *d = n->route_d;  /* never NULL: see sim_no_route */
 	uint32_t dst;
 	memcpy(&dst, pkt + 16, sizeof dst);
-	if (len > 64 || len < SIM_MIN_DGRAM || !d || n->route_dst != dst)
+	if (len > 64 || len < SIM_MIN_DGRAM || n->route_dst != dst)
 		return false;
-	/* The checks' fields are read again after the copy: its byte stores could
+	/* The ring's fields are read again after the copy: its byte stores could
 	 * alias them. */
-	uint8_t *buf = sim->tiny_free;
-	size_t ring_len = d->ring_len, ring_cap = d->ring_cap;
-	/* now + delay past the end of time saturates: the general path's business. */
-	uint64_t at = (uint64_t)sim->now + (uint64_t)d->p.delay;
-	if (!d->fast || ring_len == ring_cap || !buf || at > (uint64_t)(TERN_TIME_NEVER - 1))
+	if (!d->fast)
 		return false;
+	uint8_t *buf = sim->tiny_free;
+	if (!buf)
+		return false;
+	size_t ring_len = d->ring_len;
+	if (ring_len == d->ring_cap)
+		return false;
+	/* now + delay past the end of time (TERN_TIME_NEVER - 1) saturates: the
+	 * general path's business. now + delay + 1 has its top bit set exactly
+	 * then (now and delay are below 2^63, so it does not wrap). */
+	uint64_t at1 = (uint64_t)sim->now + d->delay1;
+	if ((int64_t)at1 < 0)
+		return false;
+	uint64_t at = at1 - 1;
 	void *next_free = *(void **)buf;
 	sim->tiny_free = next_free;
 	/* The next get's buffer, brought in for writing (as tern__pool_get does). */
@@ -643,19 +690,22 @@ SIM_INLINE bool emit_fast(struct tern_sim *sim, struct sim_node *n, const uint8_
 	 * after it. */
 	dgram_copy(buf, pkt, len);
 	ring_len = d->ring_len;
-	ring_cap = d->ring_cap;
-	struct sim_event *ev = &d->ring[(d->ring_head + ring_len) & (ring_cap - 1)];
-	tern_time arrival = TERN_MAX((tern_time)at, d->last_arrival);
+	struct sim_event *ev = &d->ring[(d->ring_head + ring_len) & d->ring_mask];
+	/* No floor to apply: a fast direction is ideal, so every arrival it was
+	 * given was the clock then plus this same delay (or the end of time, after
+	 * which `at` is past it too), and the clock never goes back. */
+	tern_time arrival = (tern_time)at;
+	TERN_ASSERT(d->last_arrival <= arrival);
 	uint64_t seq = sim->next_seq;
-	uint32_t dix = d->dix;
 	sim->next_seq = seq + 1;
 	d->stats.sent++;
 	d->last_arrival = arrival;
 	d->ring_len = ring_len + 1;
-	*ev = (struct sim_event){
-		.at = arrival, .seq = seq, .buf = buf, .dix = dix,
-		.len = (uint16_t)len, .fifo = true,
-	};
+	/* The slot's dix and fifo already read this direction and true (ring_push). */
+	ev->at = arrival;
+	ev->seq = seq;
+	ev->buf = buf;
+	ev->len = (uint16_t)len;
 	return true;
 }
 
@@ -665,8 +715,7 @@ static void stack_emit(void *ctx, tern_time now, const uint8_t *pkt, size_t len)
 	(void)now;  /* datagrams enter links at the simulation's time */
 	struct sim_node *n = ctx;
 	struct tern_sim *sim = n->sim;
-	if (sim->closing)
-		return;
+	/* Closing: every route_d is sim_no_route, and the general path drops. */
 	if (pkt && emit_fast(sim, n, pkt, len))
 		return;
 	stack_emit_slow(sim, n, pkt, len);
@@ -675,6 +724,8 @@ static void stack_emit(void *ctx, tern_time now, const uint8_t *pkt, size_t len)
 static void __attribute__((noinline)) stack_emit_slow(struct tern_sim *sim, struct sim_node *n, const uint8_t *pkt,
 						      size_t len)
 {
+	if (sim->closing)
+		return;
 	if (!pkt || len < SIM_MIN_DGRAM || len > SIM_MAX_DGRAM) {
 		sim->unroutable++;
 		return;
@@ -682,17 +733,14 @@ static void __attribute__((noinline)) stack_emit_slow(struct tern_sim *sim, stru
 	(void)node_send(sim, n, pkt, len);
 }
 
-/* Hands one due datagram, `len` bytes in `buf`, taken from direction `d`, to the
- * far node. The direction is finished with before the node runs:
- * the node may add links (moving the table) or inject. */
-SIM_INLINE void deliver(struct tern_sim *sim, struct sim_dir *d, uint8_t *buf, size_t len)
+/* deliver's other cases: a tapped link, or a raw endpoint at the far end. */
+static void __attribute__((noinline)) deliver_slow(struct tern_sim *sim, struct sim_dir *d, uint8_t *buf,
+						   size_t len)
 {
 	struct sim_node *to = d->to;
 	unsigned flags = d->in_flags;
 	tern_time now = sim->now;
 
-	d->stats.delivered++;
-	d->stats.bytes_delivered += len;
 	if (d->tapped)
 		tap_record(&sim->links[d->dix / 2], TERN_SIM_TAP_RECV, now, buf, len);
 
@@ -700,6 +748,22 @@ SIM_INLINE void deliver(struct tern_sim *sim, struct sim_dir *d, uint8_t *buf, s
 		tern_stack_input_flags(to->stack, now, buf, len, flags);
 	else if (to->rx)
 		to->rx(to->rx_ctx, sim, to->id, now, buf, len);
+}
+
+/* Hands one due datagram, `len` bytes in `buf`, taken from direction `d`, to the
+ * far node. The direction is finished with before the node runs:
+ * the node may add links (moving the table) or inject. */
+SIM_INLINE void deliver(struct tern_sim *sim, struct sim_dir *d, uint8_t *buf, size_t len)
+{
+	struct tern_stack *st = d->plain_stack;
+	unsigned flags = d->in_flags;
+
+	d->stats.delivered++;
+	d->stats.bytes_delivered += len;
+	if (st)
+		tern_stack_input_flags(st, sim->now, buf, len, flags);
+	else
+		deliver_slow(sim, d, buf, len);
 	buf_put(sim, buf, len);
 }
 
@@ -726,6 +790,11 @@ void tern_sim_destroy(struct tern_sim *sim)
 	if (!sim)
 		return;
 	sim->closing = true;
+	/* Every node's datagrams to the general path, which drops them. */
+	for (size_t i = 0; i < sim->nnodes; i++) {
+		sim->nodes[i]->route_link = -1;
+		sim->nodes[i]->route_d = SIM_NO_ROUTE;
+	}
 	for (size_t i = 0; i < sim->nnodes; i++) {
 		struct sim_node *n = sim->nodes[i];
 		if (n->stack)
@@ -768,6 +837,7 @@ static int node_new(struct tern_sim *sim, struct sim_node **out)
 	n->sim = sim;
 	n->id = (int)sim->nnodes;
 	n->route_link = -1;
+	n->route_d = SIM_NO_ROUTE;
 	*out = n;
 	return 0;
 }
@@ -831,7 +901,7 @@ static int node_add_link(struct sim_node *n, int link)
 		return -TERN_ENOMEM;
 	n->links[n->nlinks++] = link;
 	n->route_link = -1;
-	n->route_d = NULL;
+	n->route_d = SIM_NO_ROUTE;
 	return 0;
 }
 
@@ -876,11 +946,13 @@ int tern_sim_link(struct tern_sim *sim, int a, int b, const struct tern_link_par
 		dirs[1]->p = *ba;
 	for (int i = 0; i < 2; i++) {
 		const struct tern_link_params *p = &dirs[i]->p;
+		dirs[i]->delay1 = (uint64_t)p->delay + 1u;
 		const struct sim_node *from = i == 0 ? na : nb;
 		dirs[i]->faults = p->loss > 0.0 || p->rate_bps > 0 || p->jitter > 0 || p->reorder > 0.0 ||
 				   p->duplicate > 0.0 || p->corrupt > 0.0;
 		dirs[i]->ideal = !dirs[i]->faults;  /* a new link has no taps */
 		dirs[i]->to = i == 0 ? nb : na;
+		dirs[i]->plain_stack = dirs[i]->to->stack;  /* a new link has no taps */
 		dirs[i]->in_flags = from->csum_offload ? TERN_INPUT_CSUM_OK : 0;
 	}
 	(void)node_add_link(na, id);
@@ -898,6 +970,7 @@ static void tap_append(struct tern_sim *sim, int link, struct sim_tap *t)
 	for (uint32_t i = 0; i < 2; i++) {
 		struct sim_dir *d = dir_at(sim, 2u * (uint32_t)link + i);
 		d->tapped = true;
+		d->plain_stack = NULL;
 		d->ideal = false;
 		d->fast = false;
 	}
@@ -995,12 +1068,7 @@ bool tern_sim_step(struct tern_sim *sim, tern_time limit)
 		uint8_t *buf;
 		size_t len;
 		struct sim_dir *d;
-		event_take(sim, &buf, &len, &d);
-		/* The next datagram's first line, asked for while this one is handled:
-		 * with hundreds in flight it has left L1 since it was sent, and its
-		 * header is the first thing the receiving stack reads. */
-		if (sim->nheap > 0)
-			__builtin_prefetch(sim->heap[0].buf);
+		event_take(sim, &buf, &len, &d);  /* prefetches the next one's bytes */
 		deliver(sim, d, buf, len);
 	}
 	for (size_t i = 0; i < sim->nnodes; i++) {
