@@ -101,7 +101,10 @@ static inline void tern__timer_file(struct tern_timers *w, struct tern_timer *t)
 		level = tern__timer_level_of_bit[63u - (unsigned)__builtin_clzll(expires ^ now)];
 		s = (unsigned)(expires >> (level * TERN_WHEEL_BITS) & (TERN_WHEEL_SLOTS - 1));
 	}
-	struct tern_timer **head = &w->slots[level][s].head;
+	/* The slot as one index into the levels' rows laid end to end (the layout
+	 * timer.c's unlink reads back from a slot's address). */
+	struct tern_timer_slot *slot = &w->slots[0][0] + (size_t)level * TERN_WHEEL_SLOTS + s;
+	struct tern_timer **head = &slot->head;
 	struct tern_timer *first = *head;
 	t->next = first;
 	t->pprev = head;
