@@ -630,7 +630,6 @@ static int close_finish(struct tern_stack *st, struct tern_sock *sk, int fd)
 
 	tern__fd_free(st, fd);
 	sk->fd = -1;
-	sk->flags &= ~SK_LINGER_WAIT;
 	if (sk->state == TERN_TCP_CLOSE) {
 		tern__tcp_clear_timers(st, sk);
 		destroy(st, sk);
@@ -685,6 +684,9 @@ int tern_close(struct tern_stack *st, int fd)
 		/* The second call of a lingering close: done waiting or not, finish. */
 		if (!tern__tcp_linger_done(st, sk))
 			return -TERN_EINPROGRESS;
+		/* The only way to close_finish with the bit set: every other path
+		 * found it clear above and returns where it sets it. */
+		sk->flags &= ~SK_LINGER_WAIT;
 		goto finish;
 	}
 	sk->flags |= SK_SHUT_RD | SK_SHUT_WR;
