@@ -180,14 +180,35 @@ void tern__tcp_reset(struct tern_stack *st, struct tern_sock *sk)
 	tern__tcp_done(st, sk);
 }
 
-void tern__tcp_established(struct tern_stack *st, struct tern_sock *sk)
+/* tern__cc_start with the connection's view, built where it is used: neither
+ * the state change nor the buffer space before it writes now, snd_una or
+ * snd_nxt, so the view is the one tern__tcp_established was called with. */
+static inline void cc_start(struct tern_stack *st, struct tern_sock *sk)
 {
 	struct tern_cc_conn c = { .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt };
+
+	tern__cc_start(&sk->cc, &c);
+}
+
+/* The same for an algorithm other than the default: out of line, as its init is
+ * called through a pointer that needs the view in memory. */
+static __attribute__((noinline, cold)) void cc_start_other(struct tern_stack *st, struct tern_sock *sk)
+{
+	cc_start(st, sk);
+}
+
+void tern__tcp_established(struct tern_stack *st, struct tern_sock *sk)
+{
 	struct tern_sock *lsk = tern__sk_parent(sk);
 
 	tern__tcp_set_state(st, sk, TERN_TCP_ESTABLISHED);
 	tern__tcp_init_buffer_space(st, sk);
-	tern__cc_start(&sk->cc, &c);
+	/* Cubic (the default): its init is inlined and reads the view's fields
+	 * where they are, so nothing is built on the stack. */
+	if (sk->cc.ops == &tern__cc_cubic)
+		cc_start(st, sk);
+	else
+		cc_start_other(st, sk);
 	tern__tcp_sndbuf_expand(st, sk);
 	tern__tcp_arm_keepalive_inline(st, sk);
 	if (lsk) {
