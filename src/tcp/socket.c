@@ -37,16 +37,22 @@ static bool rcv_shutdown(const struct tern_sock *sk)
 
 /* ------------------------------------------------------------ state changes */
 
-void tern__tcp_set_state(struct tern_stack *st, struct tern_sock *sk, int state)
+/* The states TcpCurrEstab counts (Linux's: ESTABLISHED and CLOSE_WAIT), one bit
+ * each, so that a state's membership is a shift and a mask. */
+#define CURR_ESTAB_STATES ((1u << TERN_TCP_ESTABLISHED) | (1u << TERN_TCP_CLOSE_WAIT))
+_Static_assert(TERN_TCP_CLOSING < 32, "every state is a bit of a uint32_t");
+
+/* tern__tcp_set_state without the wake-up, for a caller that knows no epoll
+ * registration watches the socket (tern_close, after tern__sock_epoll_detach). */
+static inline void set_state_quiet(struct tern_stack *st, struct tern_sock *sk, int state)
 {
 	int old = sk->state;
-	bool was_estab = old == TERN_TCP_ESTABLISHED || old == TERN_TCP_CLOSE_WAIT;
-	bool is_estab = state == TERN_TCP_ESTABLISHED || state == TERN_TCP_CLOSE_WAIT;
+	uint32_t was_estab = (CURR_ESTAB_STATES >> old) & 1;
+	uint32_t is_estab = (CURR_ESTAB_STATES >> state) & 1;
 
-	if (is_estab && !was_estab)
-		st->counters[TERN_CTR_TcpCurrEstab]++;
-	if (was_estab && !is_estab)
-		st->counters[TERN_CTR_TcpCurrEstab]--;
+	/* +1 on entering the pair, -1 on leaving it, 0 otherwise (the uint64_t
+	 * counter wraps as the decrement did). */
+	st->counters[TERN_CTR_TcpCurrEstab] += (uint64_t)is_estab - was_estab;
 	if (state == TERN_TCP_CLOSE) {
 		if (was_estab)
 			tern__count(st, TERN_CTR_TcpEstabResets);
@@ -57,6 +63,11 @@ void tern__tcp_set_state(struct tern_stack *st, struct tern_sock *sk, int state)
 			tern__port_unbind(st, sk);
 	}
 	sk->state = (uint8_t)state;
+}
+
+void tern__tcp_set_state(struct tern_stack *st, struct tern_sock *sk, int state)
+{
+	set_state_quiet(st, sk, state);
 	tern__sock_wakeup(st, sk);
 }
 
@@ -169,14 +180,35 @@ void tern__tcp_reset(struct tern_stack *st, struct tern_sock *sk)
 	tern__tcp_done(st, sk);
 }
 
-void tern__tcp_established(struct tern_stack *st, struct tern_sock *sk)
+/* tern__cc_start with the connection's view, built where it is used: neither
+ * the state change nor the buffer space before it writes now, snd_una or
+ * snd_nxt, so the view is the one tern__tcp_established was called with. */
+static inline void cc_start(struct tern_stack *st, struct tern_sock *sk)
 {
 	struct tern_cc_conn c = { .now = st->now, .snd_una = sk->snd_una, .snd_nxt = sk->snd_nxt };
+
+	tern__cc_start(&sk->cc, &c);
+}
+
+/* The same for an algorithm other than the default: out of line, as its init is
+ * called through a pointer that needs the view in memory. */
+static __attribute__((noinline, cold)) void cc_start_other(struct tern_stack *st, struct tern_sock *sk)
+{
+	cc_start(st, sk);
+}
+
+void tern__tcp_established(struct tern_stack *st, struct tern_sock *sk)
+{
 	struct tern_sock *lsk = tern__sk_parent(sk);
 
 	tern__tcp_set_state(st, sk, TERN_TCP_ESTABLISHED);
 	tern__tcp_init_buffer_space(st, sk);
-	tern__cc_start(&sk->cc, &c);
+	/* Cubic (the default): its init is inlined and reads the view's fields
+	 * where they are, so nothing is built on the stack. */
+	if (sk->cc.ops == &tern__cc_cubic)
+		cc_start(st, sk);
+	else
+		cc_start_other(st, sk);
 	tern__tcp_sndbuf_expand(st, sk);
 	tern__tcp_arm_keepalive_inline(st, sk);
 	if (lsk) {
@@ -498,22 +530,33 @@ ssize_t tern_recv(struct tern_stack *st, int fd, void *buf, size_t len, int flag
 
 /* ------------------------------------------------------------ shutdown, close */
 
-/* Linux's tcp_close_state (spec §6.1): the next state, and whether a FIN goes. */
-static bool close_state(struct tern_stack *st, struct tern_sock *sk)
+/* The state change of close_state: with the wake-up (shutdown), or without it
+ * (close, whose registrations are gone: the wake-up would find none). */
+static inline void close_set_state(struct tern_stack *st, struct tern_sock *sk, int state, bool wake)
+{
+	if (wake)
+		tern__tcp_set_state(st, sk, state);
+	else
+		set_state_quiet(st, sk, state);
+}
+
+/* Linux's tcp_close_state (spec §6.1): the next state, and whether a FIN goes.
+ * `wake`: see close_set_state (a constant in each caller). */
+static inline bool close_state(struct tern_stack *st, struct tern_sock *sk, bool wake)
 {
 	switch (sk->state) {
 	case TERN_TCP_ESTABLISHED:
 	case TERN_TCP_SYN_RECV:
-		tern__tcp_set_state(st, sk, TERN_TCP_FIN_WAIT1);
+		close_set_state(st, sk, TERN_TCP_FIN_WAIT1, wake);
 		return true;
 	case TERN_TCP_CLOSE_WAIT:
-		tern__tcp_set_state(st, sk, TERN_TCP_LAST_ACK);
+		close_set_state(st, sk, TERN_TCP_LAST_ACK, wake);
 		return true;
 	case TERN_TCP_SYN_SENT:
 	case TERN_TCP_LISTEN:
 	case TERN_TCP_CLOSE:
 	case TERN_TCP_TIME_WAIT:
-		tern__tcp_set_state(st, sk, TERN_TCP_CLOSE);
+		close_set_state(st, sk, TERN_TCP_CLOSE, wake);
 		return false;
 	default:
 		return false;
@@ -565,7 +608,7 @@ int tern_shutdown(struct tern_stack *st, int fd, int how)
 		sk->flags |= SK_SHUT_WR;
 		if (sk->state == TERN_TCP_ESTABLISHED || sk->state == TERN_TCP_SYN_RECV ||
 		    sk->state == TERN_TCP_CLOSE_WAIT) {
-			if (close_state(st, sk))
+			if (close_state(st, sk, true))
 				send_fin(st, sk);
 		}
 	}
@@ -608,7 +651,6 @@ static int close_finish(struct tern_stack *st, struct tern_sock *sk, int fd)
 
 	tern__fd_free(st, fd);
 	sk->fd = -1;
-	sk->flags &= ~SK_LINGER_WAIT;
 	if (sk->state == TERN_TCP_CLOSE) {
 		tern__tcp_clear_timers(st, sk);
 		destroy(st, sk);
@@ -663,6 +705,9 @@ int tern_close(struct tern_stack *st, int fd)
 		/* The second call of a lingering close: done waiting or not, finish. */
 		if (!tern__tcp_linger_done(st, sk))
 			return -TERN_EINPROGRESS;
+		/* The only way to close_finish with the bit set: every other path
+		 * found it clear above and returns where it sets it. */
+		sk->flags &= ~SK_LINGER_WAIT;
 		goto finish;
 	}
 	sk->flags |= SK_SHUT_RD | SK_SHUT_WR;
@@ -691,7 +736,7 @@ int tern_close(struct tern_stack *st, int fd)
 	} else if ((sk->flags & SK_LINGER) && sk->opts->linger_s == 0) {
 		/* 5. SO_LINGER with zero time: abort. */
 		abort_linger0(st, sk);
-	} else if (close_state(st, sk)) {
+	} else if (close_state(st, sk, false)) {
 		/* 6. The orderly close: FIN after the data. With SO_LINGER > 0 close()
 		 * waits for the FIN's ACK or the linger time: tern never blocks, so it
 		 * answers -EINPROGRESS, keeps the descriptor (poll says POLLHUP when the
