@@ -402,7 +402,13 @@ static void listen_syn(struct tern_stack *st, struct tern_sock *lsk, const struc
 		return;
 	}
 
-	struct tern_req *req = tern__req_add(st, lsk, ip->dst, seg->dport, ip->src, seg->sport);
+	/* Segment input hashed this tuple for its lookups and left the hash in
+	 * eh_hint_hash (sock.h); listen_syn runs only under it (tern__listen_rcv
+	 * and tern__listen_syn_reopen are called from input's lookups and
+	 * TIME-WAIT's verdict on the segment), so the request does not hash it
+	 * again. Debug builds check it (tern__req_add_hashed). */
+	struct tern_req *req = tern__req_add_hashed(st, lsk, st->tcp->eh_hint_hash, ip->dst, seg->dport, ip->src,
+						    seg->sport);
 	if (!req) {
 		listen_drop(st);
 		return;
