@@ -613,7 +613,7 @@ void tern__req_rcv(struct tern_stack *st, struct tern_req *req, uint32_t hash, c
 	 * once (Linux's tcp_synack_rtt_meas); it left one interval before expiry. */
 	if (!p.ts_ok && req->num_retrans == 0)
 		p.rtt_us = (st->now - (tern__req_expires(st, req) - tern__req_interval(req))) / TERN_NS_PER_US;
-	tern__req_remove_hashed(st, req, hash);
+	tern__req_remove_listened(st, req, hash, lsk);
 	if (!create_child(st, lsk, ip, seg, &p, hash))
 		listen_drop(st);
 }

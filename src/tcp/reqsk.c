@@ -314,9 +314,14 @@ void tern__req_remove(struct tern_stack *st, struct tern_req *req)
 
 void tern__req_remove_hashed(struct tern_stack *st, struct tern_req *req, uint32_t hash)
 {
+	tern__req_remove_listened(st, req, hash, tern__req_listener(st, req));
+}
+
+void tern__req_remove_listened(struct tern_stack *st, struct tern_req *req, uint32_t hash, struct tern_sock *lsk)
+{
 	TERN_ASSERT(hash == tern__tuple_hash(st, req->laddr, req->lport, req->raddr, req->rport));
+	TERN_ASSERT(lsk == tern__req_listener(st, req));
 	struct tern_req_table *t = table(st);
-	struct tern_sock *lsk = tern__req_listener(st, req);
 	uint32_t me = idx1_of(t, req);
 
 	if (lsk) {

@@ -70,6 +70,9 @@ struct tern_req *tern__req_add_hashed(struct tern_stack *st, struct tern_sock *l
 void tern__req_remove(struct tern_stack *st, struct tern_req *req);
 /* The same, for a caller that has the request's tern__tuple_hash already. */
 void tern__req_remove_hashed(struct tern_stack *st, struct tern_req *req, uint32_t hash);
+/* The same, for a caller that has its listener too (tern__req_listener's answer,
+ * NULL if gone), as a segment for the request does. */
+void tern__req_remove_listened(struct tern_stack *st, struct tern_req *req, uint32_t hash, struct tern_sock *lsk);
 /* Next tick at now + the current interval (1 s << num_timeout, capped at 120 s). */
 void tern__req_rearm(struct tern_stack *st, struct tern_req *req);
 /* When the request's next timer tick is due. */
