@@ -402,7 +402,13 @@ static void listen_syn(struct tern_stack *st, struct tern_sock *lsk, const struc
 		return;
 	}
 
-	struct tern_req *req = tern__req_add(st, lsk, ip->dst, seg->dport, ip->src, seg->sport);
+	/* Segment input hashed this tuple for its lookups and left the hash in
+	 * eh_hint_hash (sock.h); listen_syn runs only under it (tern__listen_rcv
+	 * and tern__listen_syn_reopen are called from input's lookups and
+	 * TIME-WAIT's verdict on the segment), so the request does not hash it
+	 * again. Debug builds check it (tern__req_add_hashed). */
+	struct tern_req *req = tern__req_add_hashed(st, lsk, st->tcp->eh_hint_hash, ip->dst, seg->dport, ip->src,
+						    seg->sport);
 	if (!req) {
 		listen_drop(st);
 		return;
@@ -607,7 +613,7 @@ void tern__req_rcv(struct tern_stack *st, struct tern_req *req, uint32_t hash, c
 	 * once (Linux's tcp_synack_rtt_meas); it left one interval before expiry. */
 	if (!p.ts_ok && req->num_retrans == 0)
 		p.rtt_us = (st->now - (tern__req_expires(st, req) - tern__req_interval(req))) / TERN_NS_PER_US;
-	tern__req_remove_hashed(st, req, hash);
+	tern__req_remove_listened(st, req, hash, lsk);
 	if (!create_child(st, lsk, ip, seg, &p, hash))
 		listen_drop(st);
 }

@@ -274,9 +274,10 @@ static struct tern_req *entry_alloc(struct tern_req_table *t)
 	return &t->reqs[t->high++];
 }
 
-struct tern_req *tern__req_add(struct tern_stack *st, struct tern_sock *lsk, uint32_t laddr, uint16_t lport,
-			       uint32_t raddr, uint16_t rport)
+struct tern_req *tern__req_add_hashed(struct tern_stack *st, struct tern_sock *lsk, uint32_t hash, uint32_t laddr,
+				      uint16_t lport, uint32_t raddr, uint16_t rport)
 {
+	TERN_ASSERT(hash == tern__tuple_hash(st, laddr, lport, raddr, rport));
 	struct tern_req_table *t = table(st);
 
 	if (t->count > t->mask && !grow_hash(st) && t->count > 4 * (t->mask + 1))
@@ -292,7 +293,7 @@ struct tern_req *tern__req_add(struct tern_stack *st, struct tern_sock *lsk, uin
 	r->rport = rport;
 	r->lslot = (uint16_t)lsk->lq->lslot;
 	r->lgen = t->lgen[lsk->lq->lslot];
-	uint32_t h = tern__tuple_hash(st, laddr, lport, raddr, rport) & t->mask;
+	uint32_t h = hash & t->mask;
 	r->hnext = t->buckets[h];
 	t->buckets[h] = idx1_of(t, r);
 	t->count++;
@@ -313,9 +314,14 @@ void tern__req_remove(struct tern_stack *st, struct tern_req *req)
 
 void tern__req_remove_hashed(struct tern_stack *st, struct tern_req *req, uint32_t hash)
 {
+	tern__req_remove_listened(st, req, hash, tern__req_listener(st, req));
+}
+
+void tern__req_remove_listened(struct tern_stack *st, struct tern_req *req, uint32_t hash, struct tern_sock *lsk)
+{
 	TERN_ASSERT(hash == tern__tuple_hash(st, req->laddr, req->lport, req->raddr, req->rport));
+	TERN_ASSERT(lsk == tern__req_listener(st, req));
 	struct tern_req_table *t = table(st);
-	struct tern_sock *lsk = tern__req_listener(st, req);
 	uint32_t me = idx1_of(t, req);
 
 	if (lsk) {

@@ -62,13 +62,17 @@ struct tern_req *tern__req_lookup(struct tern_stack *st, uint32_t laddr, uint16_
 struct tern_req *tern__req_lookup_hashed(struct tern_stack *st, uint32_t hash, uint32_t laddr, uint16_t lport,
 					 uint32_t raddr, uint16_t rport);
 /* A new request for `lsk` (counted in its qlen and young), its first tick in 1 s.
- * NULL when memory runs out. The caller fills in the connection's fields. */
-struct tern_req *tern__req_add(struct tern_stack *st, struct tern_sock *lsk, uint32_t laddr, uint16_t lport,
-			       uint32_t raddr, uint16_t rport);
+ * NULL when memory runs out. The caller fills in the connection's fields and
+ * gives the tuple's tern__tuple_hash. */
+struct tern_req *tern__req_add_hashed(struct tern_stack *st, struct tern_sock *lsk, uint32_t hash, uint32_t laddr,
+				      uint16_t lport, uint32_t raddr, uint16_t rport);
 /* Removes a request (and uncounts it from its listener, if that still exists). */
 void tern__req_remove(struct tern_stack *st, struct tern_req *req);
 /* The same, for a caller that has the request's tern__tuple_hash already. */
 void tern__req_remove_hashed(struct tern_stack *st, struct tern_req *req, uint32_t hash);
+/* The same, for a caller that has its listener too (tern__req_listener's answer,
+ * NULL if gone), as a segment for the request does. */
+void tern__req_remove_listened(struct tern_stack *st, struct tern_req *req, uint32_t hash, struct tern_sock *lsk);
 /* Next tick at now + the current interval (1 s << num_timeout, capped at 120 s). */
 void tern__req_rearm(struct tern_stack *st, struct tern_req *req);
 /* When the request's next timer tick is due. */

@@ -89,6 +89,7 @@ struct tern_tw_table {
 	uint32_t cap, high, free_head;
 	struct tw_addr **addrs;      /* local addresses with entries, in no order */
 	uint32_t naddrs;
+	struct tw_addr *last_addr;   /* the one addr_find found last, NULL if freed */
 	uint32_t head[2], tail[2];
 	struct tern_timer timer;
 };
@@ -254,11 +255,19 @@ static void tw_timer_fire(void *ctx, struct tern_timer *tm)
 
 /* ------------------------------------------------------------ ports held */
 
-static struct tw_addr *addr_find(const struct tern_tw_table *t, uint32_t laddr)
+/* The address's counters, or NULL. The last one found is tried first: both
+ * entry and kill look up the address (twice per connection), and a host's
+ * TIME-WAIT entries are nearly always on the same one. last_addr is cleared
+ * whenever the address it names is freed, so it is always one of addrs. */
+static struct tw_addr *addr_find(struct tern_tw_table *t, uint32_t laddr)
 {
+	struct tw_addr *a = t->last_addr;
+
+	if (a && a->laddr == laddr)
+		return a;
 	for (uint32_t i = 0; i < t->naddrs; i++)
 		if (t->addrs[i]->laddr == laddr)
-			return t->addrs[i];
+			return t->last_addr = t->addrs[i];
 	return NULL;
 }
 
@@ -287,6 +296,8 @@ static struct tw_addr *ports_reserve(struct tern_tw_table *t, uint32_t laddr, ui
 	if (!a->count) {
 		/* Do not keep an address that holds nothing. */
 		t->addrs[--t->naddrs] = NULL;
+		if (t->last_addr == a)
+			t->last_addr = NULL;
 		free(a);
 	}
 	return NULL;
@@ -314,6 +325,8 @@ static inline void ports_hold(struct tern_tw_table *t, struct tw_addr *a, const 
 		for (uint32_t i = 0; i < t->naddrs; i++)
 			if (t->addrs[i] == a)
 				t->addrs[i] = t->addrs[--t->naddrs];
+		if (t->last_addr == a)
+			t->last_addr = NULL;
 		free(a);
 	}
 }
