@@ -116,6 +116,14 @@ void bench_json_null(struct bench_json *j, const char *key)
 	fputs("null", j->out);
 }
 
+void bench_json_nums(struct bench_json *j, const char *key, const double *v, int n)
+{
+	bench_json_arr(j, key);
+	for (int k = 0; k < n; k++)
+		bench_json_num(j, NULL, v[k]);
+	bench_json_close(j);
+}
+
 void bench_json_raw(struct bench_json *j, const char *key, const char *json)
 {
 	json_key(j, key);
@@ -223,6 +231,12 @@ static double clock_s(clockid_t id)
 }
 
 double bench_wall(void) { return clock_s(CLOCK_MONOTONIC); }
+
+void bench_print_runs(FILE *out, const double *v, int n, int decimals)
+{
+	for (int k = 0; k < n; k++)
+		fprintf(out, " %.*f", decimals, v[k]);
+}
 
 int bench_median_index(const double *v, int n)
 {

@@ -35,6 +35,8 @@ void bench_json_int(struct bench_json *j, const char *key, int64_t v);
 void bench_json_str(struct bench_json *j, const char *key, const char *v);
 void bench_json_bool(struct bench_json *j, const char *key, bool v);
 void bench_json_null(struct bench_json *j, const char *key);
+/* An array of n numbers under `key` (each run's rate, say). */
+void bench_json_nums(struct bench_json *j, const char *key, const double *v, int n);
 /* Copies a complete JSON value (say a baseline's object) under `key` verbatim. */
 void bench_json_raw(struct bench_json *j, const char *key, const char *json);
 
@@ -65,6 +67,8 @@ size_t bench_rss_bytes(void);
 /* The index of the median of v[0..n), n odd and at most 16 (for an even n, the
  * upper of the middle two); v is left as it is. */
 int bench_median_index(const double *v, int n);
+/* Prints " v[0] v[1] ..." with `decimals` places, for a line listing each run. */
+void bench_print_runs(FILE *out, const double *v, int n, int decimals);
 
 /* ---------------------------------------------------------------- baselines */
 /* Runs the Linux baseline program `name` (say "linux-lifecycle") with `args`

@@ -296,10 +296,7 @@ int bench_bulk(const struct bench_opts *o, const struct bench_machine *m)
 		bench_json_int(&j, "runs", BULK_REPEAT);
 		bench_json_obj(&j, "tern");
 		bench_json_num(&j, "gbps", r.gbps);
-		bench_json_arr(&j, "gbps_runs");
-		for (int k = 0; k < BULK_REPEAT; k++)
-			bench_json_num(&j, NULL, tgbps[k]);
-		bench_json_close(&j);
+		bench_json_nums(&j, "gbps_runs", tgbps, BULK_REPEAT);
 		bench_json_int(&j, "bytes", (int64_t)r.bytes);
 		bench_json_num(&j, "wall_s", r.wall_s);
 		bench_json_num(&j, "cpu_s", r.cpu_s);
@@ -318,12 +315,8 @@ int bench_bulk(const struct bench_opts *o, const struct bench_machine *m)
 		bench_json_str(&j, "mode", "simulated ideal wire, one thread, 64 KiB writes and reads");
 		bench_json_close(&j);
 		bench_json_baseline(&j, o, brc, lbase);
-		if (brc == 0) {
-			bench_json_arr(&j, "linux_gbps_runs");
-			for (int k = 0; k < BULK_REPEAT; k++)
-				bench_json_num(&j, NULL, lrates[k]);
-			bench_json_close(&j);
-		}
+		if (brc == 0)
+			bench_json_nums(&j, "linux_gbps_runs", lrates, BULK_REPEAT);
 		bench_json_num(&j, "ratio", ratio);
 		bench_json_num(&j, "target_gbps", BULK_TARGET_GBPS);
 		bench_json_end(&j);
@@ -335,13 +328,11 @@ int bench_bulk(const struct bench_opts *o, const struct bench_machine *m)
 		       r.gbps, r.wall_s, r.cpu_s, gbps_cpu, segs_per_s, avg_seg, r.mss,
 		       (unsigned long long)r.acks, (unsigned long long)r.retrans);
 		printf("         runs");
-		for (int k = 0; k < BULK_REPEAT; k++)
-			printf(" %.2f", tgbps[k]);
+		bench_print_runs(stdout, tgbps, BULK_REPEAT, 2);
 		printf(" Gbit/s\n");
 		if (brc == 0) {
 			printf("  linux  %8.2f Gbit/s  (loopback, sender and receiver threads; runs", lgbps);
-			for (int k = 0; k < BULK_REPEAT; k++)
-				printf(" %.2f", lrates[k]);
+			bench_print_runs(stdout, lrates, BULK_REPEAT, 2);
 			printf(")\n");
 		} else if (!o->no_linux) {
 			printf("  linux  not measured: %s\n", lbase);

@@ -327,19 +327,12 @@ int bench_lifecycle(const struct bench_opts *o, const struct bench_machine *m)
 		bench_json_num(&j, "cpu_s", r.cpu_s);
 		bench_json_num(&j, "virtual_s", r.virtual_s);
 		bench_json_num(&j, "rate", r.rate);
-		bench_json_arr(&j, "rates");
-		for (int k = 0; k < LC_REPEAT; k++)
-			bench_json_num(&j, NULL, trates[k]);
-		bench_json_close(&j);
+		bench_json_nums(&j, "rates", trates, LC_REPEAT);
 		bench_json_int(&j, "server_time_wait", (int64_t)tw);
 		bench_json_close(&j);
 		bench_json_baseline(&j, o, brc, lbase);
-		if (brc == 0) {
-			bench_json_arr(&j, "linux_rates");
-			for (int k = 0; k < LC_REPEAT; k++)
-				bench_json_num(&j, NULL, lrates[k]);
-			bench_json_close(&j);
-		}
+		if (brc == 0)
+			bench_json_nums(&j, "linux_rates", lrates, LC_REPEAT);
 		bench_json_num(&j, "ratio", ratio);
 		bench_json_num(&j, "target_rate", 1e6);
 		bench_json_num(&j, "target_ratio", 50);
@@ -350,13 +343,11 @@ int bench_lifecycle(const struct bench_opts *o, const struct bench_machine *m)
 		       "median of %d runs each\n", inflight, LC_REPEAT);
 		printf("  tern   %12.0f lifecycles/s  (%llu in %.2f s wall, %.3f s virtual, %llu failed; runs",
 		       r.rate, (unsigned long long)r.done, r.wall_s, r.virtual_s, (unsigned long long)failed);
-		for (int k = 0; k < LC_REPEAT; k++)
-			printf(" %.0f", trates[k]);
+		bench_print_runs(stdout, trates, LC_REPEAT, 0);
 		printf(")\n");
 		if (brc == 0) {
 			printf("  linux  %12.0f lifecycles/s  (loopback, one thread, epoll; runs", lrate);
-			for (int k = 0; k < LC_REPEAT; k++)
-				printf(" %.0f", lrates[k]);
+			bench_print_runs(stdout, lrates, LC_REPEAT, 0);
 			printf(")\n");
 		} else if (!o->no_linux) {
 			printf("  linux  not measured: %s\n", lbase);
