@@ -232,6 +232,20 @@ static double clock_s(clockid_t id)
 
 double bench_wall(void) { return clock_s(CLOCK_MONOTONIC); }
 
+int bench_run_baseline_runs(const char *name, const char *const *args, int n, const char *key,
+			    char (*base)[BENCH_BASE_LEN], double *v)
+{
+	for (int k = 0; k < n; k++) {
+		if (bench_run_baseline(name, args, base[k], BENCH_BASE_LEN) != 0) {
+			if (k > 0)
+				memcpy(base[0], base[k], BENCH_BASE_LEN);
+			return -1;
+		}
+		v[k] = bench_json_get(base[k], key);
+	}
+	return bench_median_index(v, n);
+}
+
 void bench_print_runs(FILE *out, const double *v, int n, int decimals)
 {
 	for (int k = 0; k < n; k++)

@@ -78,6 +78,12 @@ void bench_print_runs(FILE *out, const double *v, int n, int decimals);
  * buf ("not built", "exit 3: ..."), so the report can say why the baseline is
  * missing instead of failing the whole run. */
 int bench_run_baseline(const char *name, const char *const *args, char *buf, size_t len);
+/* Runs the baseline n times (n odd, at most 16), each run's JSON object in
+ * base[k] and its `key` number in v[k]. The index of the median run by that
+ * number, or -1 when a run failed (base[0] then says why, as buf above). */
+#define BENCH_BASE_LEN 4096
+int bench_run_baseline_runs(const char *name, const char *const *args, int n, const char *key,
+			    char (*base)[BENCH_BASE_LEN], double *v);
 
 /* ---------------------------------------------------------------- options */
 struct bench_opts {

@@ -258,28 +258,21 @@ int bench_bulk(const struct bench_opts *o, const struct bench_machine *m)
 	r = runs[bench_median_index(tgbps, BULK_REPEAT)];
 	bulk_destroy(&b);
 
-	static char base[BULK_REPEAT][4096];
+	static char base[BULK_REPEAT][BENCH_BASE_LEN];
 	double lrates[BULK_REPEAT];
-	int brc = -1, mid = 0;
+	int brc = -1, mid = -1;
 	double lgbps = NAN;
 	if (!o->no_linux) {
 		char nb[32];
 		snprintf(nb, sizeof(nb), "%lld", bytes);
 		const char *args[] = { "--bytes", nb, NULL };
-		for (int k = 0; k < BULK_REPEAT; k++) {
-			brc = bench_run_baseline("linux-bulk", args, base[k], sizeof(base[k]));
-			if (brc != 0) {
-				mid = k;   /* that run's buffer says why */
-				break;
-			}
-			lrates[k] = bench_json_get(base[k], "gbps");
-		}
-		if (brc == 0) {
-			mid = bench_median_index(lrates, BULK_REPEAT);
+		mid = bench_run_baseline_runs("linux-bulk", args, BULK_REPEAT, "gbps", base, lrates);
+		if (mid >= 0) {
+			brc = 0;
 			lgbps = lrates[mid];
 		}
 	}
-	const char *lbase = base[mid];
+	const char *lbase = base[mid >= 0 ? mid : 0];
 	double ratio = isfinite(lgbps) && lgbps > 0 ? r.gbps / lgbps : NAN;
 	/* On a shared machine the thread may wait for a core: the rate per CPU
 	 * second says what one core does when it has it. */

@@ -252,21 +252,13 @@ static int lc_cmp_rate(const void *a, const void *b)
 
 /* The Linux baseline's runs, each a JSON object in its own buffer; the median's
  * index by rate, or -1 when a run failed (`base[0]` then says why). */
-static int lc_linux_runs(const struct bench_opts *o, long inflight, char base[][4096], double *rates)
+static int lc_linux_runs(const struct bench_opts *o, long inflight, char (*base)[BENCH_BASE_LEN], double *rates)
 {
 	char n1[32], n2[32];
 	snprintf(n1, sizeof(n1), "%ld", inflight);
 	snprintf(n2, sizeof(n2), "%ld", o->quick ? 2000L : LC_LINUX_COUNT);
 	const char *args[] = { "--inflight", n1, "--count", n2, NULL };
-	for (int k = 0; k < LC_REPEAT; k++) {
-		if (bench_run_baseline("linux-lifecycle", args, base[k], sizeof(base[k])) != 0) {
-			if (k > 0)
-				memcpy(base[0], base[k], sizeof(base[k]));
-			return -1;
-		}
-		rates[k] = bench_json_get(base[k], "rate");
-	}
-	return bench_median_index(rates, LC_REPEAT);
+	return bench_run_baseline_runs("linux-lifecycle", args, LC_REPEAT, "rate", base, rates);
 }
 
 int bench_lifecycle(const struct bench_opts *o, const struct bench_machine *m)
@@ -301,7 +293,7 @@ int bench_lifecycle(const struct bench_opts *o, const struct bench_machine *m)
 	uint64_t tw = tern_stack_counter(lc->srv, TERN_CTR_TcpExtTW);
 	bench_lc_destroy(lc);
 
-	static char base[LC_REPEAT][4096];
+	static char base[LC_REPEAT][BENCH_BASE_LEN];
 	double lrates[LC_REPEAT];
 	int brc = -1, mid = -1;
 	double lrate = NAN;

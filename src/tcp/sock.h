@@ -593,7 +593,9 @@ struct tern_tcp_tables {
 	 * always happens while a segment for it is input, does not hash the
 	 * tuple again. Exact: a hashed socket's tuple is never written (connect
 	 * and bind write it only while unhashed), and every unlink clears it, so
-	 * while it is not NULL it is hashed, under eh_hint_hash. */
+	 * while it is not NULL it is hashed, under eh_hint_hash. eh_hint_hash is
+	 * the hash of the tuple of the segment being input, a miss included:
+	 * listen.c's new request, made for that segment, takes it too. */
 	struct tern_sock *eh_hint;
 	uint32_t eh_hint_hash;
 	/* Listeners and bind buckets, by local port. */
